@@ -1,0 +1,86 @@
+# bc: backup and recovery tools for PostgreSQL in object storage.
+#   make                      build every tool into bin/
+#   make check                build, then run the unit tests and the bats suite
+#   make check SANITIZE=1     the same under AddressSanitizer + UBSan
+#   make install PREFIX=DIR   binaries to DIR/bin, man pages to DIR/share/man/man1
+
+PREFIX ?= /usr/local
+VERSION := 0.1.0
+PKGS := libcurl openssl zlib liblzma liblz4 libzstd jansson
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread \
+	-DBC_VERSION='"$(VERSION)"' -Ilib $(shell pkg-config --cflags $(PKGS))
+LDLIBS += $(shell pkg-config --libs $(PKGS)) -lbz2 -lsnappy -pthread
+
+BUILD := build
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+BUILD := build-san
+endif
+
+TOOLS := $(notdir $(wildcard cmd/*))
+LIB_SRC := $(wildcard lib/*/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+MANS := $(wildcard man/*.1)
+BINDIR := $(BUILD)/bin
+
+all: $(TOOLS:%=$(BINDIR)/%) bin
+
+# bin/ always points at the last build, so scripts find the tools in one place.
+bin: $(TOOLS:%=$(BINDIR)/%)
+	@rm -rf bin && ln -sfn $(BINDIR) bin
+
+$(BUILD)/libbc.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/%.o: %.c $(wildcard lib/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BINDIR)/%: $(BUILD)/cmd/%/main.o $(BUILD)/libbc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+# Installs the Debian packages and npm test servers the build and suite need.
+setup:
+	tests/setup.sh
+
+# The whole suite: installs what it needs, then builds (in a sub-make, so
+# pkg-config sees the freshly installed libraries), then runs the unit tests
+# and the bats files against real servers.
+check: setup
+	$(MAKE) run-suite
+
+run-suite: all $(UNIT_BIN)
+	tests/run.sh $(UNIT_BIN)
+
+lint-man:
+	mandoc -Tlint -W warning $(MANS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(TOOLS:%=$(BINDIR)/%) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(MANS) $(DESTDIR)$(PREFIX)/share/man/man1/
+
+demo: setup
+	$(MAKE) all
+	demo/run.sh
+
+clean:
+	rm -rf build build-san bin
+
+.PHONY: all bin unit setup check run-suite lint-man install demo clean
+.SECONDARY:

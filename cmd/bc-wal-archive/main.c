@@ -1,0 +1,164 @@
+/* bc-wal-archive: archive_command that ships one WAL file to the store. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layout/wal.h"
+#include "util/cli.h"
+#include "util/log.h"
+#include "wal/wal.h"
+
+static const char help[] =
+    "usage: bc-wal-archive [options] DESTINATION_URL SERVER_NAME WAL_PATH\n"
+    "\n"
+    "Archive one WAL file (the %p of archive_command) into an object store,\n"
+    "in barman-cloud's layout. Exits 0 only once the store holds the whole file.\n"
+    "\n"
+    "Compression (one of):\n"
+    "  -z, --gzip  -j, --bzip2  --snappy  --lz4  --xz  --zstd\n"
+    "      --compression-level N     codec level (default: the codec's usual one)\n"
+    "Store:\n"
+    "      --cloud-provider aws-s3   provider (URL scheme s3:// or file://)\n"
+    "      --endpoint-url URL        S3-compatible endpoint (e.g. http://127.0.0.1:9000)\n"
+    "  -P, --profile NAME            AWS credentials profile\n"
+    "      --read-timeout SECONDS    give up on a silent connection (default 60)\n"
+    "      --ca-bundle FILE          trust these CAs (default: AWS_CA_BUNDLE, system)\n"
+    "      --addressing-style auto|path|virtual\n"
+    "  -e, --encryption AES256|aws:kms   server-side encryption\n"
+    "      --sse-kms-key-id ID       KMS key for aws:kms\n"
+    "      --tags KEY,VALUE ...      tags for WAL objects\n"
+    "      --history-tags KEY,VALUE ...  tags for .history objects\n"
+    "      --max-single-put-size SIZE, --max-block-size SIZE, --max-concurrency N\n"
+    "                                multipart threshold, part size, parallel parts\n"
+    "      --max-retries N           retries on network errors, 5xx, 429 (default 5)\n"
+    "Parallel archiving:\n"
+    "      --max-parallel N          also upload up to N-1 other .ready files\n"
+    "      --spool-dir DIR           where to record them (required with --max-parallel)\n"
+    "Other:\n"
+    "  -t, --test                    check the store is reachable and exit\n"
+    "  -v, --verbose / -q, --quiet   more / less output\n"
+    "      --log-format text|json    message format on stderr\n"
+    "  -V, --version                 print the version\n"
+    "      --help                    print this help\n"
+    "\n"
+    "Exit status: 0 archived (or already archived with identical content);\n"
+    "1 a different file already exists under this name; 2 store unreachable,\n"
+    "authentication failed or bucket missing; 3 bad command line or WAL name;\n"
+    "4 other errors (e.g. cannot read the WAL file). See bc-wal-archive(1).\n";
+
+enum {
+    OPT_SNAPPY = 2000, OPT_LZ4, OPT_XZ, OPT_ZSTD, OPT_LEVEL, OPT_TAGS, OPT_HISTORY_TAGS,
+    OPT_KMS_KEY, OPT_ENCRYPTION_SCOPE, OPT_MAX_PARALLEL, OPT_SPOOL_DIR,
+};
+
+static const struct option tool_options[] = {
+    {"gzip", no_argument, NULL, 'z'},
+    {"bzip2", no_argument, NULL, 'j'},
+    {"snappy", no_argument, NULL, OPT_SNAPPY},
+    {"lz4", no_argument, NULL, OPT_LZ4},
+    {"xz", no_argument, NULL, OPT_XZ},
+    {"zstd", no_argument, NULL, OPT_ZSTD},
+    {"compression-level", required_argument, NULL, OPT_LEVEL},
+    {"tags", required_argument, NULL, OPT_TAGS},
+    {"history-tags", required_argument, NULL, OPT_HISTORY_TAGS},
+    {"encryption", required_argument, NULL, 'e'},
+    {"sse-kms-key-id", required_argument, NULL, OPT_KMS_KEY},
+    {"encryption-scope", required_argument, NULL, OPT_ENCRYPTION_SCOPE},
+    {"max-parallel", required_argument, NULL, OPT_MAX_PARALLEL},
+    {"spool-dir", required_argument, NULL, OPT_SPOOL_DIR},
+    {0, 0, 0, 0},
+};
+
+static void set_codec(bc_wal_archive_opts *o, bc_codec_id id, const char *program)
+{
+    if (o->codec != BC_CODEC_NONE && o->codec != id)
+        bc_cli_usage_error(program, "choose one compression: --%s and --%s both given",
+                           bc_codec_name(o->codec), bc_codec_name(id));
+    o->codec = id;
+}
+
+int main(int argc, char **argv)
+{
+    bc_cli_common c = {.program = "bc-wal-archive"};
+    bc_wal_archive_opts o = {0};
+    bc_cli_tags tags = {0}, history_tags = {0};
+    struct option longopts[64];
+    long v;
+    int opt;
+
+    bc_cli_merge(tool_options, longopts, 64);
+    while ((opt = getopt_long(argc, argv, BC_CLI_COMMON_SHORT "zje:", longopts, NULL)) != -1) {
+        if (bc_cli_common_option(&c, opt, optarg, help))
+            continue;
+        switch (opt) {
+        case 'z': set_codec(&o, BC_CODEC_GZIP, c.program); break;
+        case 'j': set_codec(&o, BC_CODEC_BZIP2, c.program); break;
+        case OPT_SNAPPY: set_codec(&o, BC_CODEC_SNAPPY, c.program); break;
+        case OPT_LZ4: set_codec(&o, BC_CODEC_LZ4, c.program); break;
+        case OPT_XZ: set_codec(&o, BC_CODEC_XZ, c.program); break;
+        case OPT_ZSTD: set_codec(&o, BC_CODEC_ZSTD, c.program); break;
+        case OPT_LEVEL:
+            if (bc_cli_parse_int(optarg, 1, 22, &v))
+                bc_cli_usage_error(c.program, "invalid --compression-level '%s': give 1-22", optarg);
+            o.level = (int)v;
+            break;
+        case OPT_TAGS: bc_cli_add_tags(&tags, c.program, optarg, argc, argv); break;
+        case OPT_HISTORY_TAGS:
+            bc_cli_add_tags(&history_tags, c.program, optarg, argc, argv);
+            break;
+        case 'e':
+            if (strcmp(optarg, "AES256") && strcmp(optarg, "aws:kms"))
+                bc_cli_usage_error(c.program, "invalid --encryption '%s': use AES256 or aws:kms",
+                                   optarg);
+            c.store.sse = optarg;
+            break;
+        case OPT_KMS_KEY: c.store.sse_kms_key_id = optarg; break;
+        case OPT_ENCRYPTION_SCOPE: break; /* Azure only: accepted for compatibility */
+        case OPT_MAX_PARALLEL:
+            if (bc_cli_parse_int(optarg, 1, 64, &v))
+                bc_cli_usage_error(c.program, "invalid --max-parallel '%s': give 1-64", optarg);
+            o.max_parallel = (int)v;
+            break;
+        case OPT_SPOOL_DIR: o.spool_dir = optarg; break;
+        default: bc_cli_usage_error(c.program, "unknown or incomplete option");
+        }
+    }
+    bc_cli_start_logging(&c);
+
+    int npos = argc - optind;
+    if (npos < 2 + !c.test || npos > 3)
+        bc_cli_usage_error(c.program, "expected DESTINATION_URL SERVER_NAME WAL_PATH");
+    if (o.max_parallel > 1 && !o.spool_dir)
+        bc_cli_usage_error(c.program, "--max-parallel needs --spool-dir");
+    c.store.url = argv[optind];
+    o.server = argv[optind + 1];
+    const char *wal_path = npos == 3 ? argv[optind + 2] : NULL;
+    o.tags = tags.tags;
+    o.ntags = tags.n;
+    if (history_tags.given) {
+        o.history_tags = history_tags.tags;
+        o.nhistory_tags = history_tags.n;
+    }
+    o.store_config = &c.store;
+
+    bc_store *store = NULL;
+    bc_status st = bc_server_name_check(o.server);
+    if (st == BC_OK && wal_path && bc_wal_classify(bc_wal_basename(wal_path)) == BC_WAL_INVALID)
+        st = bc_error(BC_ERR_USAGE, "%s is an invalid name for a WAL file", wal_path);
+    if (st == BC_OK)
+        st = bc_store_open(&c.store, &store);
+    if (st == BC_OK && c.test)
+        st = bc_store_check(store);
+    else if (st == BC_OK)
+        st = bc_wal_archive(store, wal_path, &o);
+
+    if (st != BC_OK)
+        bc_log_error("%s", bc_error_msg());
+    else if (c.test)
+        bc_log_info("%s is reachable", bc_store_describe(store));
+    bc_store_close(store);
+    bc_cli_free_tags(&tags);
+    bc_cli_free_tags(&history_tags);
+    bc_log_shutdown();
+    return bc_status_exit_code(st);
+}

@@ -1,0 +1,104 @@
+/* bc-wal-restore: restore_command that fetches one WAL file from the store. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layout/wal.h"
+#include "util/cli.h"
+#include "util/log.h"
+#include "wal/wal.h"
+
+static const char help[] =
+    "usage: bc-wal-restore [options] SOURCE_URL SERVER_NAME WAL_NAME WAL_DEST\n"
+    "\n"
+    "Fetch one WAL file (the %f of restore_command) from an object store and\n"
+    "write it to WAL_DEST (the %p), whatever compression it was stored with.\n"
+    "\n"
+    "Store:\n"
+    "      --cloud-provider aws-s3   provider (URL scheme s3:// or file://)\n"
+    "      --endpoint-url URL        S3-compatible endpoint\n"
+    "  -P, --profile NAME            AWS credentials profile\n"
+    "      --read-timeout SECONDS    give up on a silent connection (default 60)\n"
+    "      --ca-bundle FILE          trust these CAs (default: AWS_CA_BUNDLE, system)\n"
+    "      --addressing-style auto|path|virtual\n"
+    "      --max-retries N           retries on network errors, 5xx, 429 (default 5)\n"
+    "Restore:\n"
+    "      --no-partial              never restore a .partial segment\n"
+    "      --prefetch N              also download the next N-1 segments ...\n"
+    "      --spool-dir DIR           ... into this directory (required with --prefetch)\n"
+    "Other:\n"
+    "  -t, --test                    check the store is reachable and exit\n"
+    "  -v, --verbose / -q, --quiet   more / less output\n"
+    "      --log-format text|json    message format on stderr\n"
+    "  -V, --version                 print the version\n"
+    "      --help                    print this help\n"
+    "\n"
+    "Exit status: 0 restored; 1 the WAL file is not in the archive; 2 store\n"
+    "unreachable, authentication failed or bucket missing; 3 bad command line\n"
+    "or WAL name; 4 other errors. See bc-wal-restore(1).\n";
+
+enum { OPT_NO_PARTIAL = 2000, OPT_PREFETCH, OPT_SPOOL_DIR };
+
+static const struct option tool_options[] = {
+    {"no-partial", no_argument, NULL, OPT_NO_PARTIAL},
+    {"prefetch", required_argument, NULL, OPT_PREFETCH},
+    {"spool-dir", required_argument, NULL, OPT_SPOOL_DIR},
+    {0, 0, 0, 0},
+};
+
+int main(int argc, char **argv)
+{
+    bc_cli_common c = {.program = "bc-wal-restore"};
+    bc_wal_restore_opts o = {0};
+    struct option longopts[64];
+    long v;
+    int opt;
+
+    bc_cli_merge(tool_options, longopts, 64);
+    while ((opt = getopt_long(argc, argv, BC_CLI_COMMON_SHORT, longopts, NULL)) != -1) {
+        if (bc_cli_common_option(&c, opt, optarg, help))
+            continue;
+        switch (opt) {
+        case OPT_NO_PARTIAL: o.no_partial = 1; break;
+        case OPT_PREFETCH:
+            if (bc_cli_parse_int(optarg, 1, 64, &v))
+                bc_cli_usage_error(c.program, "invalid --prefetch '%s': give 1-64", optarg);
+            o.prefetch = (int)v;
+            break;
+        case OPT_SPOOL_DIR: o.spool_dir = optarg; break;
+        default: bc_cli_usage_error(c.program, "unknown or incomplete option");
+        }
+    }
+    bc_cli_start_logging(&c);
+
+    int npos = argc - optind;
+    if (!(npos == 4 || (c.test && npos >= 2 && npos <= 4)))
+        bc_cli_usage_error(c.program, "expected SOURCE_URL SERVER_NAME WAL_NAME WAL_DEST");
+    if (o.prefetch > 1 && !o.spool_dir)
+        bc_cli_usage_error(c.program, "--prefetch needs --spool-dir");
+    c.store.url = argv[optind];
+    o.server = argv[optind + 1];
+    o.store_config = &c.store;
+    const char *wal_name = npos == 4 ? argv[optind + 2] : NULL;
+    const char *dest = npos == 4 ? argv[optind + 3] : NULL;
+
+    bc_store *store = NULL;
+    bc_status st = bc_server_name_check(o.server);
+    if (st == BC_OK && wal_name && bc_wal_classify(wal_name) == BC_WAL_INVALID)
+        st = bc_error(BC_ERR_USAGE, "%s is an invalid name for a WAL file", wal_name);
+    if (st == BC_OK)
+        st = bc_store_open(&c.store, &store);
+    if (st == BC_OK && c.test)
+        st = bc_store_check(store);
+    else if (st == BC_OK)
+        st = bc_wal_restore(store, wal_name, dest, &o);
+
+    /* "Not found" is routine at the end of recovery: say it at info level. */
+    if (st == BC_ERR_NOTFOUND)
+        bc_log_info("%s", bc_error_msg());
+    else if (st != BC_OK)
+        bc_log_error("%s", bc_error_msg());
+    bc_store_close(store);
+    bc_log_shutdown();
+    return bc_status_exit_code(st);
+}

@@ -1,0 +1,97 @@
+#include "layout/wal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+static int all_hex(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isxdigit((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+bc_wal_kind bc_wal_classify(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 16 && all_hex(name, 8) && strcmp(name + 8, ".history") == 0)
+        return BC_WAL_HISTORY;
+    if (n < BC_WAL_SEGMENT_LEN || !all_hex(name, BC_WAL_SEGMENT_LEN))
+        return BC_WAL_INVALID;
+    const char *rest = name + BC_WAL_SEGMENT_LEN;
+    if (*rest == '\0')
+        return BC_WAL_SEGMENT;
+    if (strcmp(rest, ".partial") == 0)
+        return BC_WAL_PARTIAL;
+    if (strlen(rest) == 16 && rest[0] == '.' && all_hex(rest + 1, 8) &&
+        strcmp(rest + 9, ".backup") == 0)
+        return BC_WAL_BACKUP;
+    return BC_WAL_INVALID;
+}
+
+const char *bc_wal_basename(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static uint32_t hex32(const char *s)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        int c = tolower((unsigned char)s[i]);
+        v = v << 4 | (uint32_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+    }
+    return v;
+}
+
+int bc_wal_parse(const char *name, uint32_t *tli, uint32_t *log, uint32_t *seg)
+{
+    bc_wal_kind kind = bc_wal_classify(name);
+    if (kind == BC_WAL_INVALID)
+        return -1;
+    *tli = hex32(name);
+    *log = kind == BC_WAL_HISTORY ? 0 : hex32(name + 8);
+    *seg = kind == BC_WAL_HISTORY ? 0 : hex32(name + 16);
+    return 0;
+}
+
+bc_status bc_server_name_check(const char *server)
+{
+    if (!server[0] || strchr(server, '/') || !strcmp(server, ".") || !strcmp(server, ".."))
+        return bc_error(BC_ERR_USAGE,
+                        "invalid server name '%s': it must be a non-empty name without '/'",
+                        server);
+    return BC_OK;
+}
+
+bc_status bc_wal_dir_key(const char *prefix, const char *server, const char *name,
+                         char *out, size_t outlen)
+{
+    uint32_t tli, log, seg;
+    if (bc_wal_parse(name, &tli, &log, &seg) != 0)
+        return bc_error(BC_ERR_USAGE, "'%s' is not a WAL file name", name);
+    int n;
+    if (bc_wal_classify(name) == BC_WAL_HISTORY)
+        n = snprintf(out, outlen, "%s%s%s/wals/", prefix, prefix[0] ? "/" : "", server);
+    else
+        n = snprintf(out, outlen, "%s%s%s/wals/%08X%08X/", prefix, prefix[0] ? "/" : "",
+                     server, tli, log);
+    if (n < 0 || (size_t)n >= outlen)
+        return bc_error(BC_ERR_USAGE, "object key for %s is too long", name);
+    return BC_OK;
+}
+
+bc_status bc_wal_key(const char *prefix, const char *server, const char *name,
+                     const char *suffix, char *out, size_t outlen)
+{
+    bc_status st = bc_wal_dir_key(prefix, server, name, out, outlen);
+    if (st != BC_OK)
+        return st;
+    size_t used = strlen(out);
+    int n = snprintf(out + used, outlen - used, "%s%s", name, suffix);
+    if (n < 0 || (size_t)n >= outlen - used)
+        return bc_error(BC_ERR_USAGE, "object key for %s is too long", name);
+    return BC_OK;
+}

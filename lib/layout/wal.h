@@ -1,0 +1,46 @@
+/* WAL file names and where barman-cloud keeps them in the store.
+ *
+ *   <prefix>/<server>/wals/<TTTTTTTTLLLLLLLL>/<segment>[.suffix]
+ *   <prefix>/<server>/wals/<TTTTTTTT>.history[.suffix]
+ *
+ * Accepted names are exactly barman's: a segment (24 hex digits), a
+ * segment followed by ".partial", a backup label ("<segment>.<8 hex>.backup")
+ * or a timeline history file ("<8 hex>.history"). */
+#ifndef BC_LAYOUT_WAL_H
+#define BC_LAYOUT_WAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/status.h"
+
+typedef enum bc_wal_kind {
+    BC_WAL_INVALID = 0,
+    BC_WAL_SEGMENT,
+    BC_WAL_PARTIAL,
+    BC_WAL_BACKUP,
+    BC_WAL_HISTORY
+} bc_wal_kind;
+
+#define BC_WAL_SEGMENT_LEN 24
+
+/* Classifies a bare file name (no directory part). */
+bc_wal_kind bc_wal_classify(const char *name);
+const char *bc_wal_basename(const char *path);
+
+/* Timeline, log and segment numbers of a name of any kind (log and seg are
+ * 0 for a history file). */
+int bc_wal_parse(const char *name, uint32_t *tli, uint32_t *log, uint32_t *seg);
+
+/* A server name becomes a path component: no '/', not "." or "..". */
+bc_status bc_server_name_check(const char *server);
+
+/* Folder of a WAL name, with trailing '/': ".../wals/TTTTTTTTLLLLLLLL/"
+ * (".../wals/" for history files). */
+bc_status bc_wal_dir_key(const char *prefix, const char *server, const char *name,
+                         char *out, size_t outlen);
+/* Object key for a WAL name stored with the given codec suffix ("" if none). */
+bc_status bc_wal_key(const char *prefix, const char *server, const char *name,
+                     const char *suffix, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,464 @@
+/* file:// backend: a local directory (a mounted volume, NFS, a test store).
+ *
+ * A put writes to a hidden temporary file in the target directory, fsyncs
+ * it, moves it into place with rename() (or link() when the caller wants
+ * "only if absent", which fails atomically on an existing name) and fsyncs
+ * the directory, so a crash never leaves a half-written object under its
+ * final name. Listings skip the temporary files. */
+#include "store/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TMP_PREFIX ".bc-tmp-"
+#define IO_CHUNK (256 * 1024)
+
+typedef struct file_store {
+    char *root;
+} file_store;
+
+static bc_status file_open(const bc_store_config *cfg, const char *bucket,
+                           const char *prefix, void **backend)
+{
+    (void)cfg;
+    (void)prefix;
+    file_store *fs = calloc(1, sizeof *fs);
+    if (!fs || !(fs->root = strdup(bucket))) {
+        free(fs);
+        return bc_error(BC_ERR_INTERNAL, "out of memory");
+    }
+    size_t n = strlen(fs->root);
+    while (n > 1 && fs->root[n - 1] == '/')
+        fs->root[--n] = '\0';
+    *backend = fs;
+    return BC_OK;
+}
+
+static void file_close(void *backend)
+{
+    file_store *fs = backend;
+    free(fs->root);
+    free(fs);
+}
+
+static char *full_path(const file_store *fs, const char *key)
+{
+    size_t n = strlen(fs->root) + strlen(key) + 2;
+    char *path = malloc(n);
+    if (path)
+        snprintf(path, n, "%s/%s", fs->root, key);
+    return path;
+}
+
+static bc_status check_root(const file_store *fs)
+{
+    struct stat st;
+    if (stat(fs->root, &st) != 0)
+        return bc_error(BC_ERR_NOBUCKET,
+                        "store directory %s does not exist (%s): create it first",
+                        fs->root, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return bc_error(BC_ERR_NOBUCKET, "store path %s is not a directory", fs->root);
+    return BC_OK;
+}
+
+static bc_status file_check(void *backend)
+{
+    file_store *fs = backend;
+    bc_status st = check_root(fs);
+    if (st != BC_OK)
+        return st;
+    if (access(fs->root, R_OK | W_OK | X_OK) != 0)
+        return bc_error(BC_ERR_AUTH, "store directory %s is not writable: %s",
+                        fs->root, strerror(errno));
+    return BC_OK;
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* mkdir -p for the parent directories of path (below the root), fsyncing
+ * each directory that gains an entry so the new path survives a crash. */
+static bc_status make_parents(const file_store *fs, char *path)
+{
+    size_t rootlen = strlen(fs->root);
+    for (char *p = path + rootlen + 1; (p = strchr(p, '/')) != NULL; p++) {
+        *p = '\0';
+        if (mkdir(path, 0750) == 0) {
+            char *parent_end = strrchr(path, '/');
+            *parent_end = '\0';
+            fsync_dir(path[0] ? path : "/");
+            *parent_end = '/';
+        } else if (errno != EEXIST) {
+            bc_status st = bc_error(BC_ERR_IO, "cannot create directory %s: %s",
+                                    path, strerror(errno));
+            *p = '/';
+            return st;
+        }
+        *p = '/';
+    }
+    return BC_OK;
+}
+
+static bc_status write_all(int fd, const unsigned char *buf, size_t len, const char *path)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return bc_error(BC_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return BC_OK;
+}
+
+static bc_status copy_source(int out, const bc_source *src, const char *path)
+{
+    if (src->fd < 0)
+        return write_all(out, src->mem, (size_t)src->size, path);
+
+    unsigned char *buf = malloc(IO_CHUNK);
+    if (!buf)
+        return bc_error(BC_ERR_INTERNAL, "out of memory");
+    bc_status st = BC_OK;
+    for (int64_t off = 0; off < src->size && st == BC_OK;) {
+        size_t want = (size_t)(src->size - off) < IO_CHUNK ? (size_t)(src->size - off) : IO_CHUNK;
+        ssize_t n = pread(src->fd, buf, want, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            st = bc_error(BC_ERR_IO, "cannot read the file to upload: %s",
+                          n == 0 ? "it shrank while being read" : strerror(errno));
+            break;
+        }
+        st = write_all(out, buf, (size_t)n, path);
+        off += n;
+    }
+    free(buf);
+    return st;
+}
+
+static bc_status file_put(void *backend, const char *key, const bc_source *src,
+                          const bc_put_opts *opts)
+{
+    file_store *fs = backend;
+    bc_status st = check_root(fs);
+    if (st != BC_OK)
+        return st;
+    char *path = full_path(fs, key);
+    if (!path)
+        return bc_error(BC_ERR_INTERNAL, "out of memory");
+    st = make_parents(fs, path);
+    if (st != BC_OK) {
+        free(path);
+        return st;
+    }
+
+    char *slash = strrchr(path, '/');
+    size_t tmplen = strlen(path) + sizeof TMP_PREFIX + 32;
+    char *tmp = malloc(tmplen);
+    if (!tmp) {
+        free(path);
+        return bc_error(BC_ERR_INTERNAL, "out of memory");
+    }
+    snprintf(tmp, tmplen, "%.*s/" TMP_PREFIX "%s.%ld", (int)(slash - path), path,
+             slash + 1, (long)getpid());
+
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        st = bc_error(BC_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    st = copy_source(fd, src, tmp);
+    if (st == BC_OK && fsync(fd) != 0)
+        st = bc_error(BC_ERR_IO, "cannot fsync %s: %s", tmp, strerror(errno));
+    if (close(fd) != 0 && st == BC_OK)
+        st = bc_error(BC_ERR_IO, "cannot close %s: %s", tmp, strerror(errno));
+    if (st != BC_OK)
+        goto out;
+
+    if (opts->if_absent) {
+        if (link(tmp, path) != 0)
+            st = errno == EEXIST
+                     ? bc_error(BC_ERR_CONFLICT, "%s already exists", path)
+                     : bc_error(BC_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+    } else if (rename(tmp, path) != 0) {
+        st = bc_error(BC_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    }
+    if (st == BC_OK) {
+        *slash = '\0';
+        if (fsync_dir(path) != 0)
+            st = bc_error(BC_ERR_IO, "cannot fsync directory %s: %s", path, strerror(errno));
+        *slash = '/';
+    }
+out:
+    unlink(tmp); /* after link(), or on failure; harmless after rename() */
+    free(tmp);
+    free(path);
+    return st;
+}
+
+static bc_status file_get(void *backend, const char *key, bc_sink_fn sink, void *ctx)
+{
+    file_store *fs = backend;
+    char *path = full_path(fs, key);
+    if (!path)
+        return bc_error(BC_ERR_INTERNAL, "out of memory");
+    bc_status st = BC_OK;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        st = errno == ENOENT ? check_root(fs) : BC_OK;
+        if (st == BC_OK)
+            st = bc_error(errno == ENOENT ? BC_ERR_NOTFOUND : BC_ERR_IO,
+                          "cannot open %s: %s", path, strerror(errno));
+        free(path);
+        return st;
+    }
+    unsigned char *buf = malloc(IO_CHUNK);
+    if (!buf)
+        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+    while (st == BC_OK) {
+        ssize_t n = read(fd, buf, IO_CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            st = bc_error(BC_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+        if (n <= 0)
+            break;
+        if (sink(ctx, buf, (size_t)n) != 0)
+            st = BC_ERR_IO; /* the sink set the message */
+    }
+    free(buf);
+    close(fd);
+    free(path);
+    return st;
+}
+
+static bc_status file_head(void *backend, const char *key, bc_object_info *info)
+{
+    file_store *fs = backend;
+    char *path = full_path(fs, key);
+    struct stat sb;
+    if (!path)
+        return bc_error(BC_ERR_INTERNAL, "out of memory");
+    bc_status st = BC_OK;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        st = check_root(fs);
+        if (st == BC_OK)
+            st = bc_error(BC_ERR_NOTFOUND, "%s does not exist", path);
+    } else {
+        info->key = key;
+        info->size = sb.st_size;
+        info->mtime = sb.st_mtime;
+        info->is_prefix = 0;
+    }
+    free(path);
+    return st;
+}
+
+/* Listing: collect matching keys below the prefix's directory, sort them in
+ * byte order as S3 does, then report them. */
+typedef struct key_list {
+    char **keys;
+    int64_t *sizes;
+    time_t *mtimes;
+    size_t n, cap;
+} key_list;
+
+static bc_status add_key(key_list *kl, const char *key, int64_t size, time_t mtime)
+{
+    if (kl->n == kl->cap) {
+        size_t cap = kl->cap ? kl->cap * 2 : 64;
+        char **k = realloc(kl->keys, cap * sizeof *k);
+        if (k)
+            kl->keys = k;
+        int64_t *s = realloc(kl->sizes, cap * sizeof *s);
+        if (s)
+            kl->sizes = s;
+        time_t *m = realloc(kl->mtimes, cap * sizeof *m);
+        if (m)
+            kl->mtimes = m;
+        if (!k || !s || !m)
+            return bc_error(BC_ERR_INTERNAL, "out of memory");
+        kl->cap = cap;
+    }
+    if (!(kl->keys[kl->n] = strdup(key)))
+        return bc_error(BC_ERR_INTERNAL, "out of memory");
+    kl->sizes[kl->n] = size;
+    kl->mtimes[kl->n] = mtime;
+    kl->n++;
+    return BC_OK;
+}
+
+/* Walks dir (path relative to the root: rel) and adds every regular file
+ * whose key starts with prefix. Directories that cannot hold such keys are
+ * not entered. */
+static bc_status walk(const file_store *fs, const char *rel, const char *prefix,
+                      key_list *kl)
+{
+    char *dirpath = full_path(fs, rel);
+    if (!dirpath)
+        return bc_error(BC_ERR_INTERNAL, "out of memory");
+    DIR *dir = opendir(dirpath);
+    if (!dir) {
+        bc_status st = errno == ENOENT || errno == ENOTDIR
+                           ? BC_OK
+                           : bc_error(BC_ERR_IO, "cannot list %s: %s", dirpath, strerror(errno));
+        free(dirpath);
+        return st;
+    }
+    bc_status st = BC_OK;
+    struct dirent *de;
+    size_t plen = strlen(prefix);
+    while (st == BC_OK && (de = readdir(dir)) != NULL) {
+        if (de->d_name[0] == '.' &&
+            (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+             !strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX))))
+            continue;
+        size_t klen = strlen(rel) + strlen(de->d_name) + 2;
+        char *key = malloc(klen);
+        if (!key) {
+            st = bc_error(BC_ERR_INTERNAL, "out of memory");
+            break;
+        }
+        snprintf(key, klen, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name);
+        char *path = full_path(fs, key);
+        struct stat sb;
+        if (!path || lstat(path, &sb) != 0) {
+            free(path);
+            free(key);
+            continue; /* vanished while listing */
+        }
+        size_t n = strlen(key);
+        size_t cmp = n < plen ? n : plen;
+        if (S_ISDIR(sb.st_mode)) {
+            /* Enter only if the prefix continues below this directory. */
+            if (strncmp(key, prefix, cmp) == 0 && (n >= plen || prefix[n] == '/'))
+                st = walk(fs, key, prefix, kl);
+        } else if (S_ISREG(sb.st_mode) && n >= plen && strncmp(key, prefix, plen) == 0) {
+            st = add_key(kl, key, sb.st_size, sb.st_mtime);
+        }
+        free(path);
+        free(key);
+    }
+    closedir(dir);
+    free(dirpath);
+    return st;
+}
+
+static int compare_index(const void *a, const void *b, void *keys)
+{
+    char **k = keys;
+    return strcmp(k[*(const size_t *)a], k[*(const size_t *)b]);
+}
+
+static bc_status file_list(void *backend, const char *prefix, const char *delimiter,
+                           bc_list_fn fn, void *ctx)
+{
+    file_store *fs = backend;
+    bc_status st = check_root(fs);
+    if (st != BC_OK)
+        return st;
+
+    /* Start from the deepest directory the prefix names. */
+    char *start = strdup(prefix);
+    if (!start)
+        return bc_error(BC_ERR_INTERNAL, "out of memory");
+    char *slash = strrchr(start, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        start[0] = '\0';
+
+    key_list kl = {0};
+    size_t *order = NULL;
+    st = walk(fs, start, prefix, &kl);
+    if (st == BC_OK && kl.n && !(order = malloc(kl.n * sizeof *order)))
+        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+    if (st == BC_OK) {
+        for (size_t i = 0; i < kl.n; i++)
+            order[i] = i;
+        qsort_r(order, kl.n, sizeof *order, compare_index, kl.keys);
+    }
+
+    size_t plen = strlen(prefix);
+    char *last_common = NULL;
+    for (size_t i = 0; st == BC_OK && i < kl.n; i++) {
+        const char *key = kl.keys[order[i]];
+        bc_object_info info = {.key = key, .size = kl.sizes[order[i]],
+                               .mtime = kl.mtimes[order[i]]};
+        const char *d = delimiter && *delimiter ? strstr(key + plen, delimiter) : NULL;
+        char *common = NULL;
+        if (d) {
+            common = strndup(key, (size_t)(d - key) + strlen(delimiter));
+            if (!common) {
+                st = bc_error(BC_ERR_INTERNAL, "out of memory");
+                break;
+            }
+            if (last_common && strcmp(common, last_common) == 0) {
+                free(common);
+                continue;
+            }
+            free(last_common);
+            last_common = common;
+            info = (bc_object_info){.key = common, .is_prefix = 1};
+        }
+        int rc = fn(ctx, &info);
+        if (rc != 0)
+            st = (bc_status)rc;
+    }
+    free(last_common);
+    for (size_t i = 0; i < kl.n; i++)
+        free(kl.keys[i]);
+    free(kl.keys);
+    free(kl.sizes);
+    free(kl.mtimes);
+    free(order);
+    free(start);
+    return st;
+}
+
+static bc_status file_delete(void *backend, const char *const *keys, size_t nkeys)
+{
+    file_store *fs = backend;
+    for (size_t i = 0; i < nkeys; i++) {
+        char *path = full_path(fs, keys[i]);
+        if (!path)
+            return bc_error(BC_ERR_INTERNAL, "out of memory");
+        if (unlink(path) != 0 && errno != ENOENT) {
+            bc_status st = bc_error(BC_ERR_IO, "cannot delete %s: %s", path, strerror(errno));
+            free(path);
+            return st;
+        }
+        free(path);
+    }
+    return BC_OK;
+}
+
+const bc_store_ops bc_store_file_ops = {
+    .scheme = "file",
+    .open = file_open,
+    .close = file_close,
+    .check = file_check,
+    .put = file_put,
+    .get = file_get,
+    .head = file_head,
+    .list = file_list,
+    .del = file_delete,
+};

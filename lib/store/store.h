@@ -1,0 +1,116 @@
+/* The object store interface.
+ *
+ * One small interface, a backend per provider behind it (file://, s3://).
+ * Nothing above lib/store/ knows which provider it talks to. Keys are full
+ * object names inside the bucket (the URL's prefix included, no leading '/');
+ * bc_store_prefix() gives that prefix so lib/layout can build keys.
+ *
+ * Durability rule: bc_store_put() returns BC_OK only once the store has
+ * acknowledged the whole object (file://: written under a temporary name,
+ * fsynced, renamed, directory fsynced). A failed put leaves no object that
+ * looks complete. */
+#ifndef BC_STORE_STORE_H
+#define BC_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "util/status.h"
+
+typedef struct bc_store bc_store;
+
+typedef struct bc_store_config {
+    const char *url;              /* s3://bucket/prefix, file:///dir */
+    const char *cloud_provider;   /* "aws-s3" (default) */
+    const char *endpoint_url;     /* S3-compatible endpoint, e.g. http://127.0.0.1:4568 */
+    const char *profile;          /* ~/.aws/credentials section (-P) */
+    const char *ca_bundle;        /* PEM file of trusted CAs (else AWS_CA_BUNDLE) */
+    const char *addressing;       /* "auto" (default), "path", "virtual" */
+    const char *sse;              /* "AES256" or "aws:kms" (-e) */
+    const char *sse_kms_key_id;
+    long read_timeout;            /* seconds; 0 = default (60) */
+    int max_retries;              /* 0 = default (5); -1 = none */
+    int64_t multipart_threshold;  /* 0 = default (64 MiB) */
+    int64_t part_size;            /* 0 = default (16 MiB) */
+    int concurrency;              /* parallel part uploads; 0 = default (4) */
+} bc_store_config;
+
+/* What to upload: a file read with pread() when fd >= 0, else memory. */
+typedef struct bc_source {
+    int fd;
+    const unsigned char *mem;
+    int64_t size;
+} bc_source;
+
+typedef struct bc_tag {
+    const char *key;
+    const char *value;
+} bc_tag;
+
+typedef struct bc_put_opts {
+    const bc_tag *tags;
+    size_t ntags;
+    /* Refuse with BC_ERR_CONFLICT if the key already exists at write time
+     * (S3 conditional write If-None-Match; file:// link()). Servers that do
+     * not implement conditional writes simply store the object. */
+    int if_absent;
+} bc_put_opts;
+
+typedef struct bc_object_info {
+    const char *key;      /* full key (for list: valid during the callback) */
+    int64_t size;
+    time_t mtime;
+    int is_prefix;        /* a common prefix when listing with a delimiter */
+} bc_object_info;
+
+/* Receives downloaded bytes; return 0 to go on, non-zero to stop (the get
+ * then fails with that status, the sink having set the error message). */
+typedef int (*bc_sink_fn)(void *ctx, const void *data, size_t len);
+/* Receives listed objects in key order; non-zero stops the listing and is
+ * returned by bc_store_list(). */
+typedef int (*bc_list_fn)(void *ctx, const bc_object_info *obj);
+
+bc_status bc_store_open(const bc_store_config *config, bc_store **out);
+void bc_store_close(bc_store *store);
+
+/* Prefix inside the bucket from the URL, without leading or trailing '/'
+ * ("" when the URL names only the bucket). */
+const char *bc_store_prefix(const bc_store *store);
+/* Printable location for messages, e.g. "s3://bucket" (no secrets). */
+const char *bc_store_describe(const bc_store *store);
+
+/* Connectivity and bucket existence; says precisely what failed. */
+bc_status bc_store_check(bc_store *store);
+bc_status bc_store_put(bc_store *store, const char *key, const bc_source *src,
+                       const bc_put_opts *opts);
+/* Streams the object to sink; BC_ERR_NOTFOUND if missing. Retries resume
+ * where the sink stopped receiving, so the sink never sees bytes twice. */
+bc_status bc_store_get(bc_store *store, const char *key, bc_sink_fn sink, void *ctx);
+bc_status bc_store_head(bc_store *store, const char *key, bc_object_info *info);
+/* Lists keys starting with prefix, all pages; delimiter may be NULL. */
+bc_status bc_store_list(bc_store *store, const char *prefix, const char *delimiter,
+                        bc_list_fn fn, void *ctx);
+/* Deletes keys in batches; a missing key is not an error. */
+bc_status bc_store_delete(bc_store *store, const char *const *keys, size_t nkeys);
+
+/* Backend vtable: each provider fills one. */
+typedef struct bc_store_ops {
+    const char *scheme;   /* "file", "s3" */
+    bc_status (*open)(const bc_store_config *cfg, const char *bucket,
+                      const char *prefix, void **backend);
+    void (*close)(void *backend);
+    bc_status (*check)(void *backend);
+    bc_status (*put)(void *backend, const char *key, const bc_source *src,
+                     const bc_put_opts *opts);
+    bc_status (*get)(void *backend, const char *key, bc_sink_fn sink, void *ctx);
+    bc_status (*head)(void *backend, const char *key, bc_object_info *info);
+    bc_status (*list)(void *backend, const char *prefix, const char *delimiter,
+                      bc_list_fn fn, void *ctx);
+    bc_status (*del)(void *backend, const char *const *keys, size_t nkeys);
+} bc_store_ops;
+
+extern const bc_store_ops bc_store_file_ops;
+extern const bc_store_ops bc_store_s3_ops;
+
+#endif

@@ -1,0 +1,42 @@
+#include "util/buffer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/status.h"
+
+int bc_buffer_append(bc_buffer *b, const void *data, size_t len)
+{
+    if (b->limit && b->len + len > b->limit) {
+        bc_error(BC_ERR_INTERNAL, "buffer limit of %zu bytes exceeded", b->limit);
+        return -1;
+    }
+    if (b->len + len > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + len)
+            cap *= 2;
+        unsigned char *p = realloc(b->data, cap);
+        if (!p) {
+            bc_error(BC_ERR_INTERNAL, "out of memory");
+            return -1;
+        }
+        b->data = p;
+        b->cap = cap;
+    }
+    if (len)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    return 0;
+}
+
+int bc_buffer_sink(void *ctx, const void *data, size_t len)
+{
+    return bc_buffer_append(ctx, data, len);
+}
+
+void bc_buffer_free(bc_buffer *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}

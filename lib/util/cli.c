@@ -1,0 +1,234 @@
+#include "util/cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    OPT_HELP = 1000,
+    OPT_CLOUD_PROVIDER,
+    OPT_ENDPOINT_URL,
+    OPT_READ_TIMEOUT,
+    OPT_CREDENTIAL,
+    OPT_LOG_FORMAT,
+    OPT_CA_BUNDLE,
+    OPT_ADDRESSING,
+    OPT_SINGLE_PUT,
+    OPT_BLOCK_SIZE,
+    OPT_CONCURRENCY,
+    OPT_RETRIES,
+};
+
+const struct option bc_cli_common_long[] = {
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, 'V'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"test", no_argument, NULL, 't'},
+    {"profile", required_argument, NULL, 'P'},
+    {"aws-profile", required_argument, NULL, 'P'},
+    {"azure-credential", required_argument, NULL, OPT_CREDENTIAL},
+    {"cloud-provider", required_argument, NULL, OPT_CLOUD_PROVIDER},
+    {"endpoint-url", required_argument, NULL, OPT_ENDPOINT_URL},
+    {"read-timeout", required_argument, NULL, OPT_READ_TIMEOUT},
+    {"credential", required_argument, NULL, OPT_CREDENTIAL},
+    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+    {"ca-bundle", required_argument, NULL, OPT_CA_BUNDLE},
+    {"addressing-style", required_argument, NULL, OPT_ADDRESSING},
+    {"max-single-put-size", required_argument, NULL, OPT_SINGLE_PUT},
+    {"max-block-size", required_argument, NULL, OPT_BLOCK_SIZE},
+    {"max-concurrency", required_argument, NULL, OPT_CONCURRENCY},
+    {"max-retries", required_argument, NULL, OPT_RETRIES},
+    {0, 0, 0, 0},
+};
+
+void bc_cli_merge(const struct option *tool, struct option *out, size_t cap)
+{
+    size_t n = 0;
+    for (const struct option *o = bc_cli_common_long; o->name && n + 1 < cap; o++)
+        out[n++] = *o;
+    for (const struct option *o = tool; o && o->name && n + 1 < cap; o++)
+        out[n++] = *o;
+    memset(&out[n], 0, sizeof out[n]);
+}
+
+void bc_cli_usage_error(const char *program, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", program);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (try '%s --help')\n", program);
+    exit(BC_EXIT_USAGE);
+}
+
+int bc_cli_parse_int(const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int bc_cli_parse_size(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || v < 0)
+        return -1;
+    int64_t mult = 1;
+    char unit = (char)tolower((unsigned char)*end);
+    if (unit) {
+        const char *units = "kmgt";
+        const char *u = strchr(units, unit);
+        if (!u)
+            return -1;
+        for (const char *p = units; p <= u; p++)
+            mult *= 1024;
+        end++;
+        if (!strcasecmp(end, "ib") || !strcasecmp(end, "b"))
+            end += strlen(end);
+    }
+    if (*end)
+        return -1;
+    *out = (int64_t)(v * (double)mult);
+    return 0;
+}
+
+static void parse_one_tag(bc_cli_tags *t, const char *program, const char *arg)
+{
+    const char *comma = strchr(arg, ',');
+    if (!comma || comma == arg || strchr(comma + 1, ','))
+        bc_cli_usage_error(program, "invalid tag '%s': expected KEY,VALUE", arg);
+    if (t->n == BC_CLI_MAX_TAGS)
+        bc_cli_usage_error(program, "too many tags (at most %d)", BC_CLI_MAX_TAGS);
+    char *copy = strdup(arg);
+    if (!copy)
+        bc_cli_usage_error(program, "out of memory");
+    copy[comma - arg] = '\0';
+    t->storage[t->n] = copy;
+    t->tags[t->n].key = copy;
+    t->tags[t->n].value = copy + (comma - arg) + 1;
+    t->n++;
+}
+
+void bc_cli_add_tags(bc_cli_tags *t, const char *program, const char *first,
+                     int argc, char **argv)
+{
+    t->given = 1;
+    parse_one_tag(t, program, first);
+    /* barman-cloud takes several KEY,VALUE words after one --tags. */
+    while (optind < argc && argv[optind][0] != '-' && strchr(argv[optind], ',') &&
+           !strstr(argv[optind], "://"))
+        parse_one_tag(t, program, argv[optind++]);
+}
+
+void bc_cli_free_tags(bc_cli_tags *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->storage[i]);
+    t->n = 0;
+}
+
+int bc_cli_common_option(bc_cli_common *c, int opt, const char *arg,
+                         const char *help_text)
+{
+    long v;
+    switch (opt) {
+    case OPT_HELP:
+        fputs(help_text, stdout);
+        exit(BC_EXIT_OK);
+    case 'V':
+        printf("%s %s\n", c->program, BC_VERSION);
+        exit(BC_EXIT_OK);
+    case 'v':
+        c->verbosity++;
+        return 1;
+    case 'q':
+        c->verbosity--;
+        return 1;
+    case 't':
+        c->test = 1;
+        return 1;
+    case 'P':
+        c->store.profile = arg;
+        return 1;
+    case OPT_CLOUD_PROVIDER:
+        if (strcmp(arg, "aws-s3") && strcmp(arg, "azure-blob-storage") &&
+            strcmp(arg, "google-cloud-storage"))
+            bc_cli_usage_error(c->program,
+                               "invalid --cloud-provider '%s': use aws-s3, azure-blob-storage "
+                               "or google-cloud-storage", arg);
+        c->store.cloud_provider = arg;
+        return 1;
+    case OPT_ENDPOINT_URL:
+        if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8))
+            bc_cli_usage_error(c->program,
+                               "invalid --endpoint-url '%s': it must start with http:// or https://",
+                               arg);
+        c->store.endpoint_url = arg;
+        return 1;
+    case OPT_READ_TIMEOUT:
+        if (bc_cli_parse_int(arg, 1, 86400, &v))
+            bc_cli_usage_error(c->program, "invalid --read-timeout '%s': give seconds (1-86400)", arg);
+        c->store.read_timeout = v;
+        return 1;
+    case OPT_CREDENTIAL:
+        /* Azure only; accepted so barman command lines keep working. */
+        return 1;
+    case OPT_LOG_FORMAT:
+        if (!strcmp(arg, "json"))
+            c->log_format = BC_LOG_JSON;
+        else if (!strcmp(arg, "text"))
+            c->log_format = BC_LOG_TEXT;
+        else
+            bc_cli_usage_error(c->program, "invalid --log-format '%s': use text or json", arg);
+        return 1;
+    case OPT_CA_BUNDLE:
+        c->store.ca_bundle = arg;
+        return 1;
+    case OPT_ADDRESSING:
+        if (strcmp(arg, "auto") && strcmp(arg, "path") && strcmp(arg, "virtual"))
+            bc_cli_usage_error(c->program,
+                               "invalid --addressing-style '%s': use auto, path or virtual", arg);
+        c->store.addressing = arg;
+        return 1;
+    case OPT_SINGLE_PUT:
+    case OPT_BLOCK_SIZE: {
+        int64_t size;
+        if (bc_cli_parse_size(arg, &size) || size < 5 * 1024 * 1024)
+            bc_cli_usage_error(c->program,
+                               "invalid size '%s': give at least 5MiB (S3's smallest part), e.g. 16MiB",
+                               arg);
+        if (opt == OPT_SINGLE_PUT)
+            c->store.multipart_threshold = size;
+        else
+            c->store.part_size = size;
+        return 1;
+    }
+    case OPT_CONCURRENCY:
+        if (bc_cli_parse_int(arg, 1, 64, &v))
+            bc_cli_usage_error(c->program, "invalid --max-concurrency '%s': give 1-64", arg);
+        c->store.concurrency = (int)v;
+        return 1;
+    case OPT_RETRIES:
+        if (bc_cli_parse_int(arg, 0, 100, &v))
+            bc_cli_usage_error(c->program, "invalid --max-retries '%s': give 0-100", arg);
+        c->store.max_retries = v ? (int)v : -1;
+        return 1;
+    }
+    return 0;
+}
+
+void bc_cli_start_logging(const bc_cli_common *c)
+{
+    bc_log_init(c->program, c->log_format, c->verbosity);
+}

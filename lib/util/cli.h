@@ -1,0 +1,61 @@
+/* Command-line handling shared by every tool: the options barman-cloud
+ * tools have in common, tag and size parsing, usage errors. Each tool's
+ * main.c adds its own options to the common table and hands every option it
+ * does not know to bc_cli_common_option(). */
+#ifndef BC_UTIL_CLI_H
+#define BC_UTIL_CLI_H
+
+#include <getopt.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/log.h"
+
+#define BC_CLI_MAX_TAGS 32
+#define BC_CLI_COMMON_SHORT "vqtVP:"
+
+typedef struct bc_cli_tags {
+    bc_tag tags[BC_CLI_MAX_TAGS];
+    char *storage[BC_CLI_MAX_TAGS];
+    size_t n;
+    int given;
+} bc_cli_tags;
+
+typedef struct bc_cli_common {
+    const char *program;
+    bc_store_config store;
+    int verbosity;
+    bc_log_format log_format;
+    int test;
+} bc_cli_common;
+
+/* Long options of the common set, values >= 1000 (tools use 2000+). */
+extern const struct option bc_cli_common_long[];
+
+/* Concatenates the common table and the tool's into out (cap entries,
+ * terminated by a zero entry). */
+void bc_cli_merge(const struct option *tool, struct option *out, size_t cap);
+
+/* 1 if opt was a common option (handled), 0 if not; exits with the usage
+ * code on a bad value, and with 0 for --help/-V after printing. */
+int bc_cli_common_option(bc_cli_common *c, int opt, const char *arg,
+                         const char *help_text);
+
+/* Reports a bad command line in one line and exits with BC_EXIT_USAGE. */
+_Noreturn void bc_cli_usage_error(const char *program, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Parses "key,value" into tags; afterwards, consumes following arguments
+ * that also look like tags (barman accepts several values after --tags). */
+void bc_cli_add_tags(bc_cli_tags *t, const char *program, const char *first,
+                     int argc, char **argv);
+void bc_cli_free_tags(bc_cli_tags *t);
+
+/* "16MiB", "4MB", "512k", "1048576" -> bytes (units are powers of 1024). */
+int bc_cli_parse_size(const char *s, int64_t *out);
+int bc_cli_parse_int(const char *s, long min, long max, long *out);
+
+/* Applies verbosity and log format: call after option parsing. */
+void bc_cli_start_logging(const bc_cli_common *c);
+
+#endif

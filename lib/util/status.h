@@ -1,0 +1,46 @@
+/* Status codes and the per-thread error message.
+ *
+ * Every library function that can fail returns a bc_status and, on failure,
+ * leaves a one-line human message in a thread-local buffer (bc_error_msg()).
+ * The tools map the status to their documented exit code with
+ * bc_status_exit_code(). */
+#ifndef BC_UTIL_STATUS_H
+#define BC_UTIL_STATUS_H
+
+typedef enum bc_status {
+    BC_OK = 0,
+    BC_ERR_NOTFOUND,  /* object or WAL does not exist in the store */
+    BC_ERR_CONFLICT,  /* a different object already exists under that name */
+    BC_ERR_NET,       /* DNS, TCP, TLS, timeout, 5xx after retries */
+    BC_ERR_AUTH,      /* credentials rejected or missing, access denied */
+    BC_ERR_NOBUCKET,  /* bucket / container / directory does not exist */
+    BC_ERR_USAGE,     /* bad command line or configuration */
+    BC_ERR_IO,        /* local file system error */
+    BC_ERR_DATA,      /* corrupt or truncated data (codec, protocol) */
+    BC_ERR_INTERNAL   /* anything else: out of memory, library failure */
+} bc_status;
+
+/* Exit codes shared by every tool; they match barman-cloud's. */
+enum {
+    BC_EXIT_OK = 0,
+    BC_EXIT_OPERATION = 1, /* reached the store, the operation failed
+                              (WAL not found, content conflict) */
+    BC_EXIT_NETWORK = 2,   /* could not talk to the store: connection,
+                              TLS, timeout, authentication, no bucket */
+    BC_EXIT_USAGE = 3,     /* bad command line or input */
+    BC_EXIT_GENERAL = 4    /* anything else (local I/O, corrupt data) */
+};
+
+/* Record an error for this thread and return `code` (for `return bc_error(...)`). */
+bc_status bc_error(bc_status code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Prefix the current message with more context ("uploading X: <old>"). */
+bc_status bc_error_context(bc_status code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+const char *bc_error_msg(void);
+void bc_error_clear(void);
+
+const char *bc_status_name(bc_status code);
+int bc_status_exit_code(bc_status code);
+
+#endif

@@ -1,0 +1,377 @@
+/* Archiving WAL files (archive_command).
+ *
+ * Overwrite protection: before uploading, one LIST of "<folder>/<name>"
+ * shows whether the name is already archived under any compression suffix.
+ * If it is, the stored object is downloaded, decoded and compared with the
+ * local file: identical content is success (PostgreSQL retries a segment
+ * whose archiving it could not confirm), different content is refused and
+ * the stored object left untouched. The upload itself is conditional
+ * (only if absent) so that two writers racing past the LIST cannot silently
+ * replace each other's object on stores that support conditional writes. */
+#include "wal/wal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "layout/wal.h"
+#include "util/buffer.h"
+#include "util/fileio.h"
+#include "util/log.h"
+
+#define READ_CHUNK (256 * 1024)
+
+/* --- content comparison --- */
+
+typedef struct compare_ctx {
+    int fd;
+    int64_t size, offset;
+    int differs;
+    unsigned char *buf;
+} compare_ctx;
+
+static int compare_sink(void *ctx, const void *data, size_t len)
+{
+    compare_ctx *c = ctx;
+    const unsigned char *p = data;
+    while (len > 0 && !c->differs) {
+        size_t want = len < READ_CHUNK ? len : READ_CHUNK;
+        if (c->offset + (int64_t)want > c->size) {
+            c->differs = 1;
+            break;
+        }
+        ssize_t n = pread(c->fd, c->buf, want, c->offset);
+        if (n != (ssize_t)want || memcmp(c->buf, p, want) != 0) {
+            c->differs = 1;
+            break;
+        }
+        c->offset += n;
+        p += want;
+        len -= want;
+    }
+    if (c->differs) {
+        bc_error(BC_ERR_CONFLICT, "content differs");
+        return -1;
+    }
+    return 0;
+}
+
+static int decode_sink(void *ctx, const void *data, size_t len)
+{
+    void **pair = ctx; /* decoder, compare_ctx */
+    return bc_codec_write(pair[0], data, len, compare_sink, pair[1]) == BC_OK ? 0 : -1;
+}
+
+/* BC_OK if the stored object decodes to exactly the file's bytes,
+ * BC_ERR_CONFLICT if not, another status if it could not be read. */
+static bc_status same_content(bc_store *store, const bc_wal_object *obj, int fd, int64_t size)
+{
+    bc_codec_stream *decoder;
+    bc_status st = bc_codec_decoder(obj->codec, &decoder);
+    if (st != BC_OK)
+        return st;
+    compare_ctx c = {.fd = fd, .size = size, .buf = malloc(READ_CHUNK)};
+    if (!c.buf) {
+        bc_codec_free(decoder);
+        return bc_error(BC_ERR_INTERNAL, "out of memory");
+    }
+    void *pair[2] = {decoder, &c};
+    st = bc_store_get(store, obj->key, decode_sink, pair);
+    if (st == BC_OK)
+        st = bc_codec_finish(decoder, compare_sink, &c);
+    if (c.differs || (st == BC_OK && c.offset != size))
+        st = BC_ERR_CONFLICT;
+    else if (st == BC_ERR_DATA)
+        st = BC_ERR_CONFLICT; /* undecodable object: not our content */
+    free(c.buf);
+    bc_codec_free(decoder);
+    return st;
+}
+
+/* --- one file --- */
+
+static bc_status compress_file(int fd, int64_t size, const bc_wal_archive_opts *o,
+                               bc_buffer *out)
+{
+    bc_codec_stream *enc;
+    bc_status st = bc_codec_encoder(o->codec, o->level, &enc);
+    if (st != BC_OK)
+        return st;
+    unsigned char *buf = malloc(READ_CHUNK);
+    if (!buf)
+        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+    for (int64_t off = 0; st == BC_OK && off < size;) {
+        ssize_t n = pread(fd, buf, READ_CHUNK, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            st = bc_error(BC_ERR_IO, "cannot read the WAL file: %s",
+                          n == 0 ? "it shrank while being read" : strerror(errno));
+            break;
+        }
+        st = bc_codec_write(enc, buf, (size_t)n, bc_buffer_sink, out);
+        off += n;
+    }
+    if (st == BC_OK)
+        st = bc_codec_finish(enc, bc_buffer_sink, out);
+    free(buf);
+    bc_codec_free(enc);
+    return st;
+}
+
+static bc_status resolve_existing(bc_store *store, const char *server, const char *name,
+                                  int fd, int64_t size, int *exists)
+{
+    bc_wal_object existing;
+    bc_status st = bc_wal_find(store, server, name, 0, &existing);
+    *exists = 0;
+    if (st == BC_ERR_NOTFOUND)
+        return BC_OK;
+    if (st != BC_OK)
+        return st;
+    *exists = 1;
+    st = same_content(store, &existing, fd, size);
+    if (st == BC_OK) {
+        bc_log_info("%s is already archived with identical content as %s/%s", name,
+                    bc_store_describe(store), existing.key);
+    } else if (st == BC_ERR_CONFLICT) {
+        st = bc_error(BC_ERR_CONFLICT,
+                      "%s/%s already exists with different content; refusing to overwrite it "
+                      "(is another cluster archiving under server name '%s'? use a different "
+                      "server name or destination)",
+                      bc_store_describe(store), existing.key, server);
+    }
+    return st;
+}
+
+static bc_status archive_one(bc_store *store, const char *wal_path,
+                             const bc_wal_archive_opts *o)
+{
+    const char *name = bc_wal_basename(wal_path);
+    bc_wal_kind kind = bc_wal_classify(name);
+    if (kind == BC_WAL_INVALID)
+        return bc_error(BC_ERR_USAGE, "%s is not a valid WAL file name", wal_path);
+
+    int fd = open(wal_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return bc_error(BC_ERR_IO, "cannot open WAL file %s: %s", wal_path, strerror(errno));
+    struct stat sb;
+    bc_buffer compressed = {0};
+    int exists = 0;
+    bc_status st = fstat(fd, &sb) == 0 ? BC_OK
+                   : bc_error(BC_ERR_IO, "cannot stat %s: %s", wal_path, strerror(errno));
+
+    if (st == BC_OK)
+        st = resolve_existing(store, o->server, name, fd, sb.st_size, &exists);
+    if (st != BC_OK || exists)
+        goto out;
+
+    bc_source src = {.fd = fd, .size = sb.st_size};
+    if (o->codec != BC_CODEC_NONE) {
+        st = compress_file(fd, sb.st_size, o, &compressed);
+        if (st != BC_OK)
+            goto out;
+        src = (bc_source){.fd = -1, .mem = compressed.data, .size = (int64_t)compressed.len};
+    }
+    char key[1024];
+    st = bc_wal_key(bc_store_prefix(store), o->server, name, bc_codec_suffix(o->codec), key,
+                    sizeof key);
+    if (st != BC_OK)
+        goto out;
+    int history = kind == BC_WAL_HISTORY && o->history_tags;
+    bc_put_opts put = {.tags = history ? o->history_tags : o->tags,
+                       .ntags = history ? o->nhistory_tags : o->ntags,
+                       .if_absent = 1};
+    st = bc_store_put(store, key, &src, &put);
+    if (st == BC_ERR_CONFLICT) {
+        /* Someone stored it between our LIST and PUT: judge by content. */
+        st = resolve_existing(store, o->server, name, fd, sb.st_size, &exists);
+        if (st == BC_OK && !exists)
+            st = bc_error(BC_ERR_CONFLICT,
+                          "%s/%s: the store refused the upload because the name exists, "
+                          "but it cannot be listed; retry later", bc_store_describe(store), key);
+    } else if (st == BC_OK) {
+        bc_log_info("archived %s as %s/%s (%lld bytes)", name, bc_store_describe(store), key,
+                    (long long)src.size);
+    } else {
+        bc_error_context(st, "uploading %s to %s/%s", name, bc_store_describe(store), key);
+    }
+out:
+    bc_buffer_free(&compressed);
+    close(fd);
+    return st;
+}
+
+/* --- archiving ahead (--max-parallel with --spool-dir) ---
+ *
+ * Besides the requested file, up to N-1 other files PostgreSQL has marked
+ * ready (pg_wal/archive_status/<name>.ready) are uploaded at the same time.
+ * For each one stored, a marker file "<spool>/<name>" holding the source id
+ * is written durably; when PostgreSQL later asks for that name, the marker
+ * proves it is already stored and the call returns at once. PostgreSQL's
+ * archive_status files are only read, never touched. */
+
+typedef struct worker {
+    pthread_t thread;
+    const bc_wal_archive_opts *opts;
+    char *path;
+    const char *source_id;
+    bc_status status;
+    char message[1024];
+} worker;
+
+static bc_status write_marker(const char *spool, const char *name, const char *source_id)
+{
+    char path[4096];
+    bc_atomic_file f;
+    snprintf(path, sizeof path, "%s/%s", spool, name);
+    bc_status st = bc_atomic_open(&f, path);
+    if (st != BC_OK)
+        return st;
+    if (bc_atomic_sink(&f, source_id, strlen(source_id)) != 0) {
+        bc_atomic_abort(&f);
+        return BC_ERR_IO;
+    }
+    return bc_atomic_commit(&f, 1);
+}
+
+/* 1 if a marker for name exists and was written for this source. */
+static int marker_matches(const char *spool, const char *name, const char *source_id)
+{
+    char path[4096], content[2048];
+    snprintf(path, sizeof path, "%s/%s", spool, name);
+    FILE *fp = fopen(path, "re");
+    if (!fp)
+        return 0;
+    size_t n = fread(content, 1, sizeof content - 1, fp);
+    fclose(fp);
+    content[n] = '\0';
+    return strcmp(content, source_id) == 0;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    bc_store *store = NULL;
+    w->status = bc_store_open(w->opts->store_config, &store);
+    if (w->status == BC_OK)
+        w->status = archive_one(store, w->path, w->opts);
+    if (w->status == BC_OK)
+        w->status = write_marker(w->opts->spool_dir, bc_wal_basename(w->path), w->source_id);
+    if (w->status != BC_OK)
+        snprintf(w->message, sizeof w->message, "%s", bc_error_msg());
+    bc_store_close(store);
+    return NULL;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Up to max other ready WAL names in pg_wal/archive_status, oldest first. */
+static size_t ready_files(const char *wal_path, const char *self, const char *spool,
+                          const char *source_id, char **out, size_t max)
+{
+    char *copy = strdup(wal_path);
+    char status_dir[4096];
+    if (!copy)
+        return 0;
+    snprintf(status_dir, sizeof status_dir, "%s/archive_status", dirname(copy));
+    DIR *dir = opendir(status_dir);
+    size_t n = 0, cap = 0;
+    char **names = NULL;
+    struct dirent *de;
+    while (dir && (de = readdir(dir)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len < 7 || strcmp(de->d_name + len - 6, ".ready") != 0)
+            continue;
+        char *name = strndup(de->d_name, len - 6);
+        if (!name)
+            break;
+        if (bc_wal_classify(name) == BC_WAL_INVALID || strcmp(name, self) == 0 ||
+            marker_matches(spool, name, source_id)) {
+            free(name);
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 32;
+            char **grown = realloc(names, cap * sizeof *grown);
+            if (!grown) {
+                free(name);
+                break;
+            }
+            names = grown;
+        }
+        names[n++] = name;
+    }
+    if (dir)
+        closedir(dir);
+    qsort(names, n, sizeof *names, compare_names);
+    size_t taken = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (taken < max) {
+            size_t plen = strlen(status_dir) - strlen("/archive_status");
+            size_t len = plen + strlen(names[i]) + 2;
+            out[taken] = malloc(len);
+            if (out[taken])
+                snprintf(out[taken++], len, "%.*s/%s", (int)plen, status_dir, names[i]);
+        }
+        free(names[i]);
+    }
+    free(names);
+    free(copy);
+    return taken;
+}
+
+bc_status bc_wal_archive(bc_store *store, const char *wal_path, const bc_wal_archive_opts *o)
+{
+    const char *name = bc_wal_basename(wal_path);
+    if (o->max_parallel <= 1 || !o->spool_dir)
+        return archive_one(store, wal_path, o);
+
+    char source_id[2048];
+    bc_wal_source_id(store, o->server, source_id, sizeof source_id);
+    if (mkdir(o->spool_dir, 0700) != 0 && errno != EEXIST)
+        return bc_error(BC_ERR_IO, "cannot create spool directory %s: %s", o->spool_dir,
+                        strerror(errno));
+    if (marker_matches(o->spool_dir, name, source_id)) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", o->spool_dir, name);
+        unlink(path);
+        bc_log_info("%s was already archived ahead of time", name);
+        return BC_OK;
+    }
+
+    char *extra[64];
+    size_t max = (size_t)o->max_parallel - 1 < 64 ? (size_t)o->max_parallel - 1 : 64;
+    size_t nextra = ready_files(wal_path, name, o->spool_dir, source_id, extra, max);
+    worker *workers = calloc(nextra ? nextra : 1, sizeof *workers);
+    size_t started = 0;
+    for (size_t i = 0; workers && i < nextra; i++) {
+        workers[i] = (worker){.opts = o, .path = extra[i], .source_id = source_id};
+        if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0)
+            break;
+        started++;
+    }
+    bc_status st = archive_one(store, wal_path, o);
+    for (size_t i = 0; i < started; i++) {
+        pthread_join(workers[i].thread, NULL);
+        if (workers[i].status != BC_OK)
+            bc_log_warning("archiving ahead %s failed (PostgreSQL will retry it): %s",
+                           bc_wal_basename(workers[i].path), workers[i].message);
+        else
+            bc_log_info("archived ahead %s", bc_wal_basename(workers[i].path));
+    }
+    for (size_t i = 0; i < nextra; i++)
+        free(extra[i]);
+    free(workers);
+    return st;
+}

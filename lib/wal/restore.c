@@ -1,0 +1,234 @@
+/* Restoring WAL files (restore_command), with optional prefetch.
+ *
+ * Prefetch (--prefetch N --spool-dir DIR): while fetching a segment, the
+ * next N-1 segments of the same timeline found in the store are downloaded
+ * in parallel into the spool; a later request for one of them is served by
+ * renaming the spooled file. The spool records which store and server it
+ * was filled from (file ".source"); a spool filled from anything else is
+ * emptied before use. Spooled files carry full WAL names, timeline
+ * included, so a file is only ever served for the exact name requested. */
+#include "wal/wal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "layout/wal.h"
+#include "util/fileio.h"
+#include "util/log.h"
+
+#define MAX_PREFETCH 64
+#define SOURCE_FILE ".source"
+
+/* Makes sure the spool belongs to this source, emptying it otherwise. */
+static bc_status claim_spool(const char *spool, const char *source_id)
+{
+    char path[4096], content[2048] = "";
+    if (mkdir(spool, 0700) != 0 && errno != EEXIST)
+        return bc_error(BC_ERR_IO, "cannot create spool directory %s: %s", spool,
+                        strerror(errno));
+    snprintf(path, sizeof path, "%s/" SOURCE_FILE, spool);
+    FILE *fp = fopen(path, "re");
+    if (fp) {
+        size_t n = fread(content, 1, sizeof content - 1, fp);
+        content[n] = '\0';
+        fclose(fp);
+    }
+    if (strcmp(content, source_id) == 0)
+        return BC_OK;
+
+    DIR *dir = opendir(spool);
+    if (!dir)
+        return bc_error(BC_ERR_IO, "cannot read spool directory %s: %s", spool, strerror(errno));
+    struct dirent *de;
+    while ((de = readdir(dir)) != NULL) {
+        if (de->d_name[0] == '.' && strcmp(de->d_name, SOURCE_FILE) != 0)
+            continue;
+        char entry[4096];
+        snprintf(entry, sizeof entry, "%s/%s", spool, de->d_name);
+        unlink(entry);
+    }
+    closedir(dir);
+    bc_atomic_file f;
+    bc_status st = bc_atomic_open(&f, path);
+    if (st != BC_OK)
+        return st;
+    if (bc_atomic_sink(&f, source_id, strlen(source_id)) != 0) {
+        bc_atomic_abort(&f);
+        return BC_ERR_IO;
+    }
+    return bc_atomic_commit(&f, 1);
+}
+
+/* Drops spooled segments of the same timeline older than `name`: recovery
+ * has moved past them. */
+static void prune_spool(const char *spool, const char *name)
+{
+    DIR *dir = opendir(spool);
+    struct dirent *de;
+    while (dir && (de = readdir(dir)) != NULL) {
+        if (bc_wal_classify(de->d_name) != BC_WAL_SEGMENT ||
+            strncmp(de->d_name, name, 8) != 0 || strcmp(de->d_name, name) >= 0)
+            continue;
+        char entry[4096];
+        snprintf(entry, sizeof entry, "%s/%s", spool, de->d_name);
+        unlink(entry);
+    }
+    if (dir)
+        closedir(dir);
+}
+
+typedef struct next_ctx {
+    const char *after;
+    char names[MAX_PREFETCH][BC_WAL_SEGMENT_LEN + 1];
+    bc_wal_object objs[MAX_PREFETCH];
+    size_t n, max;
+} next_ctx;
+
+/* Collects the first segments after `after` in a folder listing. */
+static int next_cb(void *ctx, const bc_object_info *info)
+{
+    next_ctx *c = ctx;
+    const char *base = bc_wal_basename(info->key);
+    size_t suffix_len;
+    bc_codec_id codec = bc_codec_from_suffix(base, &suffix_len);
+    if (c->n >= c->max || strlen(base) - suffix_len != BC_WAL_SEGMENT_LEN)
+        return 0;
+    char name[BC_WAL_SEGMENT_LEN + 1];
+    memcpy(name, base, BC_WAL_SEGMENT_LEN);
+    name[BC_WAL_SEGMENT_LEN] = '\0';
+    if (bc_wal_classify(name) != BC_WAL_SEGMENT || strcmp(name, c->after) <= 0 ||
+        (c->n > 0 && strcmp(name, c->names[c->n - 1]) == 0))
+        return 0;
+    memcpy(c->names[c->n], name, sizeof name);
+    bc_wal_object *o = &c->objs[c->n++];
+    snprintf(o->key, sizeof o->key, "%s", info->key);
+    o->codec = codec;
+    o->size = info->size;
+    o->partial = 0;
+    return 0;
+}
+
+/* Lists the following segments: the rest of this log's folder, then the
+ * next log's folder if more are wanted. */
+static bc_status find_next(bc_store *store, const char *server, const char *name,
+                           next_ctx *c)
+{
+    uint32_t tli, log, seg;
+    char dir[1024], next_name[BC_WAL_SEGMENT_LEN + 1];
+    bc_wal_parse(name, &tli, &log, &seg);
+    bc_status st = bc_wal_dir_key(bc_store_prefix(store), server, name, dir, sizeof dir);
+    if (st == BC_OK)
+        st = bc_store_list(store, dir, NULL, next_cb, c);
+    if (st != BC_OK || c->n >= c->max || log == UINT32_MAX)
+        return st;
+    snprintf(next_name, sizeof next_name, "%08X%08X%08X", tli, log + 1, 0u);
+    st = bc_wal_dir_key(bc_store_prefix(store), server, next_name, dir, sizeof dir);
+    if (st == BC_OK)
+        st = bc_store_list(store, dir, NULL, next_cb, c);
+    return st;
+}
+
+typedef struct prefetcher {
+    pthread_t thread;
+    const bc_store_config *config;
+    const bc_wal_object *obj;
+    char path[4096];
+    bc_status status;
+    char message[1024];
+} prefetcher;
+
+static void *prefetch_main(void *arg)
+{
+    prefetcher *p = arg;
+    bc_store *store = NULL;
+    p->status = bc_store_open(p->config, &store);
+    if (p->status == BC_OK)
+        p->status = bc_wal_fetch(store, p->obj, p->path, 0);
+    if (p->status != BC_OK)
+        snprintf(p->message, sizeof p->message, "%s", bc_error_msg());
+    bc_store_close(store);
+    return NULL;
+}
+
+static bc_status restore_with_prefetch(bc_store *store, const char *name, const char *dest,
+                                       const bc_wal_restore_opts *o)
+{
+    char source_id[2048], spooled[4096];
+    bc_wal_source_id(store, o->server, source_id, sizeof source_id);
+    bc_status st = claim_spool(o->spool_dir, source_id);
+    if (st != BC_OK)
+        return st;
+    prune_spool(o->spool_dir, name);
+
+    snprintf(spooled, sizeof spooled, "%s/%s", o->spool_dir, name);
+    if (access(spooled, F_OK) == 0 && bc_move_file(spooled, dest) == BC_OK) {
+        bc_log_info("restored %s from the prefetch spool", name);
+        return BC_OK;
+    }
+
+    bc_wal_object obj;
+    st = bc_wal_find(store, o->server, name, !o->no_partial, &obj);
+    if (st != BC_OK)
+        return st;
+
+    next_ctx *next = calloc(1, sizeof *next);
+    prefetcher *workers = calloc(MAX_PREFETCH, sizeof *workers);
+    size_t started = 0;
+    if (next && workers && !obj.partial) {
+        next->after = name;
+        next->max = (size_t)o->prefetch - 1 < MAX_PREFETCH ? (size_t)o->prefetch - 1 : MAX_PREFETCH;
+        if (find_next(store, o->server, name, next) != BC_OK)
+            next->n = 0; /* prefetching is an optimisation: carry on */
+        for (size_t i = 0; i < next->n; i++) {
+            prefetcher *p = &workers[started];
+            *p = (prefetcher){.config = o->store_config, .obj = &next->objs[i]};
+            snprintf(p->path, sizeof p->path, "%s/%s", o->spool_dir, next->names[i]);
+            if (access(p->path, F_OK) == 0)
+                continue;
+            if (pthread_create(&p->thread, NULL, prefetch_main, p) != 0)
+                break;
+            started++;
+        }
+    }
+    st = bc_wal_fetch(store, &obj, dest, 0);
+    for (size_t i = 0; i < started; i++) {
+        pthread_join(workers[i].thread, NULL);
+        if (workers[i].status != BC_OK)
+            bc_log_warning("prefetching %s failed: %s", bc_wal_basename(workers[i].path),
+                           workers[i].message);
+    }
+    free(workers);
+    free(next);
+    return st;
+}
+
+bc_status bc_wal_restore(bc_store *store, const char *wal_name, const char *dest,
+                         const bc_wal_restore_opts *o)
+{
+    bc_wal_kind kind = bc_wal_classify(wal_name);
+    if (kind == BC_WAL_INVALID)
+        return bc_error(BC_ERR_USAGE, "%s is an invalid name for a WAL file", wal_name);
+    if (kind == BC_WAL_BACKUP)
+        return bc_error(BC_ERR_USAGE,
+                        "%s is a backup label file, which recovery never needs", wal_name);
+
+    bc_status st;
+    if (kind == BC_WAL_SEGMENT && o->prefetch > 1 && o->spool_dir) {
+        st = restore_with_prefetch(store, wal_name, dest, o);
+    } else {
+        bc_wal_object obj;
+        st = bc_wal_find(store, o->server, wal_name, kind == BC_WAL_SEGMENT && !o->no_partial,
+                         &obj);
+        if (st == BC_OK)
+            st = bc_wal_fetch(store, &obj, dest, 0);
+        if (st == BC_OK)
+            bc_log_info("restored %s from %s/%s", wal_name, bc_store_describe(store), obj.key);
+    }
+    return st;
+}

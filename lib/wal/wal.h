@@ -1,0 +1,66 @@
+/* The WAL path: archiving segments into the store and restoring them, in
+ * barman-cloud's layout (see layout/wal.h). */
+#ifndef BC_WAL_WAL_H
+#define BC_WAL_WAL_H
+
+#include "codec/codec.h"
+#include "store/store.h"
+
+/* --- locating archived objects (objects.c) --- */
+
+typedef struct bc_wal_object {
+    char key[1024];
+    bc_codec_id codec;
+    int64_t size;
+    int partial; /* found as "<name>.partial" */
+} bc_wal_object;
+
+/* Finds `name` in the store whatever its compression suffix. With
+ * allow_partial, "<name>.partial" is used when the full segment is absent.
+ * BC_ERR_NOTFOUND when neither exists. */
+bc_status bc_wal_find(bc_store *store, const char *server, const char *name,
+                      int allow_partial, bc_wal_object *found);
+
+/* Downloads obj, decoding it, into `path` (temporary name, then rename). */
+bc_status bc_wal_fetch(bc_store *store, const bc_wal_object *obj, const char *path,
+                       int durable);
+
+/* Identifies a store location and server in spool files, so a spool left by
+ * another source or server is never used. */
+void bc_wal_source_id(bc_store *store, const char *server, char *out, size_t outlen);
+
+/* --- archiving (archive.c) --- */
+
+typedef struct bc_wal_archive_opts {
+    const char *server;
+    bc_codec_id codec;
+    int level;
+    const bc_tag *tags;
+    size_t ntags;
+    const bc_tag *history_tags; /* used for .history files when given */
+    size_t nhistory_tags;
+    int max_parallel;           /* > 1 with spool_dir: archive ahead */
+    const char *spool_dir;
+    const bc_store_config *store_config; /* to open a store per worker */
+} bc_wal_archive_opts;
+
+/* Archives wal_path. BC_OK only once the store acknowledged the object, or
+ * when an identical copy is already there; BC_ERR_CONFLICT if a different
+ * file already exists under the name. */
+bc_status bc_wal_archive(bc_store *store, const char *wal_path,
+                         const bc_wal_archive_opts *opts);
+
+/* --- restoring (restore.c) --- */
+
+typedef struct bc_wal_restore_opts {
+    const char *server;
+    int no_partial;
+    int prefetch;               /* > 1 with spool_dir: download ahead */
+    const char *spool_dir;
+    const bc_store_config *store_config;
+} bc_wal_restore_opts;
+
+bc_status bc_wal_restore(bc_store *store, const char *wal_name, const char *dest,
+                         const bc_wal_restore_opts *opts);
+
+#endif

@@ -1,0 +1,106 @@
+#!/usr/bin/env bats
+# Command lines, exit codes and messages for bad input, man pages.
+
+load helpers
+
+setup() { T=$(scratch_dir); }
+
+@test "--help and -V work for every tool" {
+    for tool in bc-wal-archive bc-wal-restore; do
+        run "$tool" --help
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"usage: $tool"* ]]
+        [[ "$output" == *"Exit status"* ]]
+        run "$tool" -V
+        [ "$status" -eq 0 ]
+        [[ "$output" =~ ^$tool\ [0-9]+\.[0-9]+ ]]
+    done
+}
+
+@test "unknown option exits 3 with a one-line hint" {
+    run bc-wal-archive --no-such-option file:///tmp srv x
+    [ "$status" -eq 3 ]
+    [[ "$output" == *"try 'bc-wal-archive --help'"* ]]
+    run bc-wal-restore --prefetch zero file:///tmp srv 000000010000000000000001 x
+    [ "$status" -eq 3 ]
+    [[ "$output" == *"invalid --prefetch 'zero'"* ]]
+}
+
+@test "missing positional arguments exit 3" {
+    run bc-wal-archive file:///tmp srv
+    [ "$status" -eq 3 ]
+    run bc-wal-restore file:///tmp srv 000000010000000000000001
+    [ "$status" -eq 3 ]
+}
+
+@test "bad URLs exit 3 and say what is expected" {
+    make_segment "$T/000000010000000000000001"
+    run bc-wal-archive "not-a-url" srv "$T/000000010000000000000001"
+    [ "$status" -eq 3 ]
+    [[ "$output" == *"invalid URL 'not-a-url'"* ]]
+    run bc-wal-archive "ftp://bucket/x" srv "$T/000000010000000000000001"
+    [ "$status" -eq 3 ]
+    [[ "$output" == *"unsupported URL scheme 'ftp://'"* ]]
+    run bc-wal-archive "s3:///x" srv "$T/000000010000000000000001"
+    [ "$status" -eq 3 ]
+    [[ "$output" == *"no bucket name"* ]]
+}
+
+@test "bad WAL names are refused with exit 3 before touching the store" {
+    echo x >"$T/not-a-wal"
+    run bc-wal-archive "file://$T/missing-store" srv "$T/not-a-wal"
+    [ "$status" -eq 3 ]
+    [[ "$output" == *"invalid name for a WAL file"* ]]
+    for bad in 00000001000000000000000 000000010000000000000001.gz ../00000001.history \
+               00000001000000000000000G 000000010000000000000001.partial.x; do
+        run bc-wal-restore "file://$T" srv "$bad" "$T/out"
+        [ "$status" -eq 3 ]
+    done
+    [ ! -e "$T/out" ]
+}
+
+@test "bad server names are refused" {
+    make_segment "$T/000000010000000000000001"
+    run bc-wal-archive "file://$T" "a/b" "$T/000000010000000000000001"
+    [ "$status" -eq 3 ]
+    [[ "$output" == *"invalid server name 'a/b'"* ]]
+}
+
+@test "missing WAL file exits 4 naming the file" {
+    mkdir "$T/store"
+    run bc-wal-archive "file://$T/store" srv "$T/000000010000000000000009"
+    [ "$status" -eq 4 ]
+    [[ "$output" == *"cannot open WAL file $T/000000010000000000000009"* ]]
+}
+
+@test "missing store directory exits 2" {
+    make_segment "$T/000000010000000000000001"
+    run bc-wal-archive "file://$T/nowhere" srv "$T/000000010000000000000001"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"store directory $T/nowhere does not exist"* ]]
+    run bc-wal-restore -t "file://$T/nowhere" srv
+    [ "$status" -eq 2 ]
+}
+
+@test "conflicting compression flags exit 3" {
+    run bc-wal-archive -z --zstd "file://$T" srv "$T/000000010000000000000001"
+    [ "$status" -eq 3 ]
+    [[ "$output" == *"choose one compression"* ]]
+}
+
+@test "--log-format json writes one JSON object per line" {
+    run bc-wal-archive --log-format json "file://$T/nowhere" srv "$T/000000010000000000000001"
+    [ "$status" -ne 0 ]
+    python3 -c 'import json,sys; [json.loads(l) for l in sys.stdin.read().splitlines()]' <<<"$output"
+    [[ "$output" == *'"level":"error"'* ]]
+}
+
+@test "man pages exist for every tool and pass mandoc -Tlint" {
+    for tool in "$BC_TOP"/cmd/*/; do
+        page="$BC_TOP/man/$(basename "$tool").1"
+        [ -f "$page" ]
+        run mandoc -Tlint -W warning "$page"
+        [ "$status" -eq 0 ]
+        [ -z "$output" ]
+    done
+}

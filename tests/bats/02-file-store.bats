@@ -1,0 +1,166 @@
+#!/usr/bin/env bats
+# The file:// store: layout, every codec, overwrite protection, spools.
+
+load helpers
+
+setup() {
+    T=$(scratch_dir)
+    mkdir "$T/store"
+    STORE="file://$T/store/prefix"
+    mkdir "$T/store/prefix"
+    make_segment "$T/000000010000000000000001" 1
+}
+
+@test "plain segment lands at barman's path and restores byte-identically" {
+    run bc-wal-archive "$STORE" srv "$T/000000010000000000000001"
+    [ "$status" -eq 0 ]
+    obj="$T/store/prefix/srv/wals/0000000100000000/000000010000000000000001"
+    cmp "$obj" "$T/000000010000000000000001"
+    run bc-wal-restore "$STORE" srv 000000010000000000000001 "$T/restored"
+    [ "$status" -eq 0 ]
+    cmp "$T/restored" "$T/000000010000000000000001"
+    # no temporary files left behind anywhere
+    [ -z "$(find "$T/store" -name '*tmp*')" ]
+}
+
+@test "every codec round-trips and writes a stream the usual tool decodes" {
+    declare -A flag=([gz]=-z [bz2]=-j [xz]=--xz [lz4]=--lz4 [zst]=--zstd [snappy]=--snappy)
+    declare -A tool=([gz]="gzip -dc" [bz2]="bzip2 -dc" [xz]="xz -dc" [lz4]="lz4 -dc"
+                     [zst]="zstd -dcq" [snappy]="python3 -m snappy -d")
+    seg=1
+    for ext in gz bz2 xz lz4 zst snappy; do
+        seg=$((seg + 1))
+        name=$(printf '0000000100000000000000%02X' "$seg")
+        make_segment "$T/$name" "$seg"
+        run bc-wal-archive ${flag[$ext]} "$STORE" srv "$T/$name"
+        [ "$status" -eq 0 ]
+        obj="$T/store/prefix/srv/wals/0000000100000000/$name.$ext"
+        [ -f "$obj" ]
+        [ "$(stat -c %s "$obj")" -lt $((16 * 1024 * 1024)) ]
+        if [ "$ext" = snappy ]; then
+            python3 -m snappy -d "$obj" "$T/decoded.$ext"
+        else
+            ${tool[$ext]} "$obj" >"$T/decoded.$ext"
+        fi
+        cmp "$T/decoded.$ext" "$T/$name"
+        run bc-wal-restore "$STORE" srv "$name" "$T/restored.$ext"
+        [ "$status" -eq 0 ]
+        cmp "$T/restored.$ext" "$T/$name"
+    done
+}
+
+@test "history files live directly under wals/" {
+    printf '1\t0/3000000\tbefore 2026-01-01\n' >"$T/00000002.history"
+    run bc-wal-archive -z "$STORE" srv "$T/00000002.history"
+    [ "$status" -eq 0 ]
+    [ -f "$T/store/prefix/srv/wals/00000002.history.gz" ]
+    run bc-wal-restore "$STORE" srv 00000002.history "$T/h"
+    [ "$status" -eq 0 ]
+    cmp "$T/h" "$T/00000002.history"
+}
+
+@test "archiving the same segment twice with identical content succeeds" {
+    bc-wal-archive -z "$STORE" srv "$T/000000010000000000000001"
+    before=$(stat -c %Y.%s "$T/store/prefix/srv/wals/0000000100000000/000000010000000000000001.gz")
+    # even with another compression: the content is what counts
+    run bc-wal-archive --zstd "$STORE" srv "$T/000000010000000000000001"
+    [ "$status" -eq 0 ]
+    [ ! -e "$T/store/prefix/srv/wals/0000000100000000/000000010000000000000001.zst" ]
+    [ "$(stat -c %Y.%s "$T/store/prefix/srv/wals/0000000100000000/000000010000000000000001.gz")" = "$before" ]
+}
+
+@test "a different segment under the same name is refused and the stored one kept" {
+    bc-wal-archive "$STORE" srv "$T/000000010000000000000001"
+    obj="$T/store/prefix/srv/wals/0000000100000000/000000010000000000000001"
+    sum=$(sha256sum <"$obj")
+    mkdir "$T/other"
+    make_segment "$T/other/000000010000000000000001" 99
+    for flags in "" "-z"; do
+        run bc-wal-archive $flags "$STORE" srv "$T/other/000000010000000000000001"
+        [ "$status" -eq 1 ]
+        [[ "$output" == *"already exists with different content; refusing to overwrite"* ]]
+    done
+    [ "$(sha256sum <"$obj")" = "$sum" ]
+    [ ! -e "$obj.gz" ]
+    # a truncated copy of the original is different content too
+    head -c 1000 "$T/000000010000000000000001" >"$T/other/000000010000000000000001"
+    run bc-wal-archive "$STORE" srv "$T/other/000000010000000000000001"
+    [ "$status" -eq 1 ]
+}
+
+@test "restore of a missing segment exits 1 and writes nothing" {
+    run bc-wal-restore "$STORE" srv 0000000100000000000000AA "$T/out"
+    [ "$status" -eq 1 ]
+    [ ! -e "$T/out" ]
+    [ -z "$(ls "$T" | grep tmp || true)" ]
+}
+
+@test "a .partial segment is restored when the full one is absent, unless --no-partial" {
+    cp "$T/000000010000000000000001" "$T/000000010000000000000007.partial"
+    bc-wal-archive -z "$STORE" srv "$T/000000010000000000000007.partial"
+    [ -f "$T/store/prefix/srv/wals/0000000100000000/000000010000000000000007.partial.gz" ]
+    run bc-wal-restore "$STORE" srv 000000010000000000000007 "$T/out"
+    [ "$status" -eq 0 ]
+    cmp "$T/out" "$T/000000010000000000000001"
+    run bc-wal-restore --no-partial "$STORE" srv 000000010000000000000007 "$T/out2"
+    [ "$status" -eq 1 ]
+}
+
+@test "parallel archiving uploads ready files ahead and answers later calls from the spool" {
+    mkdir -p "$T/pg_wal/archive_status" "$T/spool"
+    for i in 1 2 3 4 5; do
+        make_segment "$T/pg_wal/00000001000000000000000$i" "$i"
+        touch "$T/pg_wal/archive_status/00000001000000000000000$i.ready"
+    done
+    run bc-wal-archive --max-parallel 3 --spool-dir "$T/spool" "$STORE" srv \
+        "$T/pg_wal/000000010000000000000001"
+    [ "$status" -eq 0 ]
+    ls "$T/store/prefix/srv/wals/0000000100000000/" >"$T/listing"
+    [ "$(wc -l <"$T/listing")" -eq 3 ]
+    [ -f "$T/spool/000000010000000000000002" ]
+    [ -f "$T/spool/000000010000000000000003" ]
+    # PostgreSQL's status files are untouched
+    [ "$(ls "$T/pg_wal/archive_status" | grep -c ready)" -eq 5 ]
+    # the later call for a spooled segment is answered from the marker
+    rm "$T/store/prefix/srv/wals/0000000100000000/000000010000000000000002"
+    run bc-wal-archive -v --max-parallel 3 --spool-dir "$T/spool" "$STORE" srv \
+        "$T/pg_wal/000000010000000000000002"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"already archived ahead"* ]]
+    [ ! -f "$T/spool/000000010000000000000002" ]
+    # a marker written for another destination is not trusted
+    mkdir "$T/store2"
+    run bc-wal-archive --max-parallel 3 --spool-dir "$T/spool" "file://$T/store2" srv \
+        "$T/pg_wal/000000010000000000000003"
+    [ "$status" -eq 0 ]
+    [ -f "$T/store2/srv/wals/0000000100000000/000000010000000000000003" ]
+}
+
+@test "prefetch fills the spool and serves the next segments from it" {
+    for i in 1 2 3 4 5 6; do
+        make_segment "$T/seg$i" "$i"
+        cp "$T/seg$i" "$T/00000001000000000000000$i"
+        bc-wal-archive --lz4 "$STORE" srv "$T/00000001000000000000000$i"
+    done
+    run bc-wal-restore --prefetch 4 --spool-dir "$T/spool" "$STORE" srv \
+        000000010000000000000002 "$T/out2"
+    [ "$status" -eq 0 ]
+    cmp "$T/out2" "$T/seg2"
+    [ -f "$T/spool/000000010000000000000003" ]
+    [ -f "$T/spool/000000010000000000000005" ]
+    [ ! -f "$T/spool/000000010000000000000006" ]
+    # served from the spool even after the object disappears from the store
+    rm "$T/store/prefix/srv/wals/0000000100000000/000000010000000000000003.lz4"
+    run bc-wal-restore -v --prefetch 4 --spool-dir "$T/spool" "$STORE" srv \
+        000000010000000000000003 "$T/out3"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"from the prefetch spool"* ]]
+    cmp "$T/out3" "$T/seg3"
+    # another source empties the spool instead of serving stale files
+    mkdir "$T/other"
+    run bc-wal-restore --prefetch 4 --spool-dir "$T/spool" "file://$T/other" srv \
+        000000010000000000000004 "$T/out4"
+    [ "$status" -eq 1 ]
+    [ ! -f "$T/spool/000000010000000000000004" ]
+    [ ! -f "$T/spool/000000010000000000000005" ]
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/env bats
+# The S3 backend against s3rver (signatures verified), read back with boto3.
+
+load helpers
+
+setup_file() { start_s3rver; }
+teardown_file() { stop_s3rver; }
+
+setup() {
+    T=$(scratch_dir)
+    P="p$BATS_TEST_NUMBER"
+    make_segment "$T/000000010000000000000001" 1
+}
+
+@test "archive and restore every codec through S3 at barman's keys" {
+    declare -A flag=([none]="" [gz]=-z [bz2]=-j [xz]=--xz [lz4]=--lz4 [zst]=--zstd [snappy]=--snappy)
+    seg=0
+    for ext in none gz bz2 xz lz4 zst snappy; do
+        seg=$((seg + 1))
+        name=$(printf '0000000100000000000000%02X' "$seg")
+        make_segment "$T/$name" "$seg"
+        run bc-wal-archive ${flag[$ext]} --endpoint-url "$S3_ENDPOINT" "s3://test/$P/" srv "$T/$name"
+        [ "$status" -eq 0 ]
+        suffix=$([ "$ext" = none ] || echo ".$ext")
+        s3_keys "$P/srv/wals/0000000100000000/$name" | grep -qx "$P/srv/wals/0000000100000000/$name$suffix"
+        run bc-wal-restore --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv "$name" "$T/r.$ext"
+        [ "$status" -eq 0 ]
+        cmp "$T/r.$ext" "$T/$name"
+    done
+}
+
+@test "overwrite protection on S3: identical is success, different is refused" {
+    bc-wal-archive -z --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv "$T/000000010000000000000001"
+    run bc-wal-archive --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv "$T/000000010000000000000001"
+    [ "$status" -eq 0 ]
+    mkdir "$T/b"
+    make_segment "$T/b/000000010000000000000001" 7
+    run bc-wal-archive -z --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv "$T/b/000000010000000000000001"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"different content; refusing to overwrite"* ]]
+    [ "$(s3_keys "$P/" | wc -l)" -eq 1 ]
+    s3_get "$P/srv/wals/0000000100000000/000000010000000000000001.gz" "$T/got.gz"
+    gzip -dc "$T/got.gz" | cmp - "$T/000000010000000000000001"
+}
+
+@test "multipart upload above the threshold, parts in parallel" {
+    run bc-wal-archive -v --max-single-put-size 5MiB --max-block-size 5MiB --max-concurrency 3 \
+        --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv "$T/000000010000000000000001"
+    [ "$status" -eq 0 ]
+    s3_get "$P/srv/wals/0000000100000000/000000010000000000000001" "$T/got"
+    cmp "$T/got" "$T/000000010000000000000001"
+    # a multipart object's ETag is "<md5 of part md5s>-<parts>"
+    etag=$(python3 -c 'import boto3,os,sys; print(boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"]).head_object(Bucket="test", Key=sys.argv[1])["ETag"])' \
+        "$P/srv/wals/0000000100000000/000000010000000000000001")
+    [[ "$etag" == *-4\" ]]
+}
+
+@test "tags and history tags are set on the objects" {
+    printf '1\t0/3000000\tno recovery target specified\n' >"$T/00000002.history"
+    bc-wal-archive --tags "team,db" "env,prod" --history-tags "kind,history" \
+        --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv "$T/000000010000000000000001"
+    bc-wal-archive --tags "team,db" --history-tags "kind,history" \
+        --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv "$T/00000002.history"
+    tags() {
+        python3 -c 'import boto3,os,sys; t=boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"]).get_object_tagging(Bucket="test", Key=sys.argv[1])["TagSet"]; print(",".join(sorted(x["Key"]+"="+x["Value"] for x in t)))' "$1"
+    }
+    [ "$(tags "$P/srv/wals/0000000100000000/000000010000000000000001")" = "env=prod,team=db" ]
+    [ "$(tags "$P/srv/wals/00000002.history")" = "kind=history" ]
+}
+
+@test "missing bucket exits 2 and names the bucket" {
+    run bc-wal-archive --endpoint-url "$S3_ENDPOINT" "s3://no-such-bucket/x" srv "$T/000000010000000000000001"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"no-such-bucket"* ]]
+    run bc-wal-restore -t --endpoint-url "$S3_ENDPOINT" "s3://no-such-bucket/x" srv
+    [ "$status" -eq 2 ]
+}
+
+@test "wrong secret exits 2 and never prints the secret" {
+    AWS_SECRET_ACCESS_KEY=TopSecretValue42 run bc-wal-archive -vv --endpoint-url "$S3_ENDPOINT" \
+        "s3://test/$P" srv "$T/000000010000000000000001"
+    [ "$status" -eq 2 ]
+    [[ "$output" != *TopSecretValue42* ]]
+    [[ "$output" == *Signature* || "$output" == *nvalid* || "$output" == *denied* ]]
+    AWS_SECRET_ACCESS_KEY=TopSecretValue42 run bc-wal-restore -t --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv
+    [ "$status" -eq 2 ]
+    [[ "$output" != *TopSecretValue42* ]]
+}
+
+@test "missing credentials exit 2 with a hint" {
+    HOME=$T AWS_ACCESS_KEY_ID= AWS_SECRET_ACCESS_KEY= run env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+        bc-wal-restore -t --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv
+    [ "$status" -eq 2 ]
+    [[ "$output" == *AWS_ACCESS_KEY_ID* ]]
+}
+
+@test "credentials from a profile in the shared credentials file" {
+    mkdir -p "$T/.aws"
+    printf '[other]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n' >"$T/.aws/credentials"
+    HOME=$T run env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+        bc-wal-archive -P other --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv "$T/000000010000000000000001"
+    [ "$status" -eq 0 ]
+}
+
+@test "unreachable endpoint exits 2 quickly with the cause" {
+    port=$(free_port)
+    run bc-wal-restore --max-retries 1 --endpoint-url "http://127.0.0.1:$port" "s3://test/$P" srv \
+        000000010000000000000001 "$T/out"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"127.0.0.1:$port"* ]]
+    [[ "$output" == *connect* ]]
+    [ ! -e "$T/out" ]
+}
+
+@test "retries: a server answering 503 twice, then a dropped connection, still gets the object" {
+    for mode in 503 reset; do
+        port=$(free_port)
+        python3 "$BC_TOP/tests/helpers/flaky_proxy.py" --port "$port" --fail 2 --mode "$mode" \
+            --upstream "${S3_ENDPOINT#http://}" --count-file "$T/count.$mode" &
+        pid=$!
+        wait_for 10 port_open "$port"
+        run bc-wal-archive -v --endpoint-url "http://127.0.0.1:$port" "s3://test/$P-$mode" srv \
+            "$T/000000010000000000000001"
+        kill $pid
+        [ "$status" -eq 0 ]
+        [ "$(cat "$T/count.$mode")" -ge 4 ]
+    done
+    run bc-wal-restore --endpoint-url "$S3_ENDPOINT" "s3://test/$P-reset" srv 000000010000000000000001 "$T/back"
+    [ "$status" -eq 0 ]
+    cmp "$T/back" "$T/000000010000000000000001"
+}
+
+@test "-t checks connectivity, credentials and bucket" {
+    run bc-wal-archive -t --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv
+    [ "$status" -eq 0 ]
+}

@@ -1,0 +1,134 @@
+# Shared helpers for the bats files: scratch directories, free ports, the
+# s3rver and PostgreSQL servers the suite starts on 127.0.0.1, and waiting
+# for conditions with bounded polling (never a fixed sleep).
+
+BC_TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+: "${BC_BIN:=$BC_TOP/bin}"
+# Debian's python3 first: it has boto3 and snappy (a pyenv one may not).
+PATH="$BC_BIN:/usr/bin:$PATH"
+# Works around Debian's broken python3-snappy CRC helper (see the shim).
+export PYTHONPATH="$BC_TOP/tests/helpers/snappy-shim${PYTHONPATH:+:$PYTHONPATH}"
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+export PATH BC_BIN PG_BIN
+
+# A directory the postgres user can use too.
+scratch_dir() {
+    local d
+    d=$(mktemp -d "${BC_SUITE_TMP:-/tmp}/t.XXXXXX")
+    chmod 777 "$d"
+    echo "$d"
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_for TIMEOUT_SECONDS COMMAND...: polls COMMAND until it succeeds.
+wait_for() {
+    local timeout=$1 start=$SECONDS
+    shift
+    until "$@" >/dev/null 2>&1; do
+        if [ $((SECONDS - start)) -ge "$timeout" ]; then
+            echo "timed out after ${timeout}s waiting for: $*" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
+# Starts s3rver (signature checks on) with bucket "test" and exports
+# S3_ENDPOINT and the S3RVER credentials. Call from setup_file.
+start_s3rver() {
+    local dir port
+    dir=$(scratch_dir)
+    port=$(free_port)
+    node "$BC_TOP/tests/node_modules/s3rver/bin/s3rver.js" --directory "$dir/data" \
+        --address 127.0.0.1 --port "$port" --configure-bucket test --silent \
+        >"$dir/s3rver.log" 2>&1 &
+    echo $! >"$dir/pid"
+    export S3RVER_DIR=$dir S3_ENDPOINT="http://127.0.0.1:$port"
+    export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1
+    wait_for 30 curl -sf -o /dev/null "$S3_ENDPOINT/test"
+}
+
+stop_s3rver() {
+    [ -n "${S3RVER_DIR:-}" ] && kill "$(cat "$S3RVER_DIR/pid")" 2>/dev/null
+    true
+}
+
+# A WAL-like test file: 16 MiB of mostly zeros with varied records.
+make_segment() { # path [seed]
+    python3 - "$1" "${2:-1}" <<'PY'
+import random, sys
+path, seed = sys.argv[1], int(sys.argv[2])
+rnd = random.Random(seed)
+buf = bytearray(16 * 1024 * 1024)
+pos = 0
+while pos < 12 * 1024 * 1024:
+    n = rnd.randint(40, 400)
+    buf[pos:pos + n] = bytes(rnd.getrandbits(8) if rnd.random() < 0.3 else 65 + i % 26 for i in range(n))
+    pos += n + rnd.randint(0, 2000)
+open(path, "wb").write(buf)
+PY
+}
+
+# S3 objects under a prefix, one key per line, read with boto3 (an
+# independent client).
+s3_keys() { # prefix
+    python3 - "$1" <<'PY'
+import boto3, os, sys
+s3 = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"])
+pages = s3.get_paginator("list_objects_v2").paginate(Bucket="test", Prefix=sys.argv[1])
+for page in pages:
+    for obj in page.get("Contents", []):
+        print(obj["Key"])
+PY
+}
+
+s3_get() { # key dest
+    python3 - "$1" "$2" <<'PY'
+import boto3, os, sys
+s3 = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"])
+s3.download_file("test", sys.argv[1], sys.argv[2])
+PY
+}
+
+# --- PostgreSQL ---
+
+as_postgres() { runuser -u postgres -- "$@"; }
+
+# init_pg DIR PORT [extra postgresql.conf lines...]
+init_pg() {
+    local dir=$1 port=$2
+    shift 2
+    as_postgres "$PG_BIN/initdb" -D "$dir" -A trust -U postgres >/dev/null
+    {
+        echo "port = $port"
+        echo "listen_addresses = '127.0.0.1'"
+        echo "unix_socket_directories = '$dir'"
+        echo "wal_level = replica"
+        echo "max_wal_senders = 4"
+        echo "fsync = off"
+        for line in "$@"; do echo "$line"; done
+    } >>"$dir/postgresql.conf"
+}
+
+start_pg() { # DIR
+    as_postgres env "PATH=$PATH" AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-}" \
+        AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-}" AWS_DEFAULT_REGION=us-east-1 \
+        "$PG_BIN/pg_ctl" -D "$1" -l "$1/server.log" -w -t 120 start >/dev/null
+}
+
+stop_pg() { # DIR
+    [ -f "$1/postmaster.pid" ] && as_postgres "$PG_BIN/pg_ctl" -D "$1" -m fast -w stop >/dev/null
+    true
+}
+
+psql_at() { # PORT SQL
+    "$PG_BIN/psql" -h 127.0.0.1 -p "$1" -U postgres -d postgres -XAtq -c "$2"
+}
+
+# True once something accepts TCP connections on 127.0.0.1:PORT (sends no request).
+port_open() {
+    python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1"
+}
