@@ -8,6 +8,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/bc-demo.XXXXXX)
 chmod 755 "$work"
+chown postgres: "$work"   # PostgreSQL and its archive_command run as postgres
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 say() { printf '\n== %s\n' "$*"; }
 as_pg() { runuser -u postgres -- "$@"; }
@@ -31,7 +32,7 @@ as_pg "$pgbin/initdb" -D "$work/primary" -A trust -U postgres >/dev/null
 cat >>"$work/primary/postgresql.conf" <<CONF
 port = $port
 listen_addresses = '127.0.0.1'
-unix_socket_directories = '$work/primary'
+unix_socket_directories = ''
 wal_level = replica
 archive_mode = on
 archive_command = '$bin/bc-wal-archive --zstd file://$store demo %p'
@@ -65,7 +66,7 @@ cp -a "$work/base" "$work/replica"
 sed -i '/^port = /d; /^archive_/d; /^unix_socket_directories/d' "$work/replica/postgresql.conf"
 cat >>"$work/replica/postgresql.conf" <<CONF
 port = $port2
-unix_socket_directories = '$work/replica'
+unix_socket_directories = ''
 restore_command = '$bin/bc-wal-restore --prefetch 4 --spool-dir $work/spool file://$store demo %f %p'
 recovery_target_action = promote
 CONF

@@ -272,7 +272,7 @@ int bc_http_retryable_code(const char *code)
 {
     static const char *const codes[] = {
         "SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout",
-        "RequestTimeTooSkewed", "Throttling", "ThrottlingException",
+        "Throttling", "ThrottlingException",
         "RequestThrottled", "OperationAborted", "ServerBusy",
     };
     if (!code || !*code)
@@ -290,6 +290,7 @@ static int is_auth_code(const char *code)
         "AuthorizationHeaderMalformed", "InvalidToken", "ExpiredToken",
         "TokenRefreshRequired", "InvalidSecurity", "AllAccessDisabled",
         "AccountProblem", "AuthenticationFailed", "AuthorizationFailure",
+        "RequestTimeTooSkewed",
     };
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
         if (strcmp(code, codes[i]) == 0)

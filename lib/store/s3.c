@@ -62,7 +62,7 @@ static void where(const s3_backend *b, const char *key, char *out, size_t outlen
 }
 
 /* Python's urllib.parse.quote_plus: everything but A-Z a-z 0-9 _ . - ~
- * percent-encoded, space as '+'. Appends to out. */
+ * percent-encoded, space as '+'. A new string, NULL if out of memory. */
 static char *quote_plus(const char *s)
 {
     char *enc = bc_sigv4_uri_encode(s, 0);
@@ -81,8 +81,8 @@ static char *quote_plus(const char *s)
     return enc;
 }
 
-/* x-amz-tagging value "k=v&k2=v2", as urlencode() builds it; NULL tags
- * give "" . Returns NULL if out of memory. */
+/* x-amz-tagging value "k=v&k2=v2", as urlencode() builds it ("" without
+ * tags). NULL if out of memory. */
 static char *tagging_header(const bc_put_opts *opts)
 {
     size_t cap = 1, len = 0;
@@ -260,6 +260,29 @@ static int error_in_body(const bc_http_response *r, char *code, size_t codelen, 
 
 /* ---- open / close ----------------------------------------------------- */
 
+/* S3 bucket names (legacy ones included) are 3-255 of A-Z a-z 0-9 . - _;
+ * checking that keeps them safe to put in a URL as they are. */
+static int valid_bucket(const char *bucket)
+{
+    size_t n = strlen(bucket);
+    if (n < 1 || n > 255)
+        return 0;
+    for (const char *p = bucket; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_'))
+            return 0;
+    return 1;
+}
+
+static int valid_region(const char *region)
+{
+    if (!*region || strlen(region) > 64)
+        return 0;
+    for (const char *p = region; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '-'))
+            return 0;
+    return 1;
+}
+
 /* Buckets that can be a DNS label (no dots: TLS wildcards cover one label). */
 static int dns_compatible(const char *bucket)
 {
@@ -347,6 +370,8 @@ static bc_status s3_open(const bc_store_config *cfg, const char *bucket, const c
     bc_status st;
     if (!bucket || !*bucket)
         return bc_error(BC_ERR_USAGE, "S3 URL %s names no bucket", cfg->url ? cfg->url : "");
+    if (!valid_bucket(bucket))
+        return bc_error(BC_ERR_USAGE, "invalid S3 bucket name '%s'", bucket);
     s3_backend *b = calloc(1, sizeof *b);
     if (!b)
         return oom();
@@ -358,6 +383,10 @@ static bc_status s3_open(const bc_store_config *cfg, const char *bucket, const c
     }
     if ((st = bc_aws_credentials_load(cfg->profile, &b->creds)) != BC_OK)
         goto fail;
+    if (!valid_region(b->creds.region)) {
+        st = bc_error(BC_ERR_USAGE, "invalid AWS region '%s'", b->creds.region);
+        goto fail;
+    }
     if ((st = setup_endpoint(b, cfg)) != BC_OK)
         goto fail;
     b->signer.creds = &b->creds;
@@ -992,14 +1021,30 @@ static char *delete_body(const char *const *keys, size_t n)
 }
 
 typedef struct delete_errors {
-    size_t count;
+    size_t count;             /* keys that could not be deleted, for good */
     bc_status status;
     char first[1024];
+    char **retry;             /* keys that failed transiently, to send again */
+    size_t nretry;
 } delete_errors;
 
-/* One DeleteObjects request for up to 1000 keys. */
+static void record_key_error(const s3_backend *b, delete_errors *errs, const char *key,
+                             const char *code, const char *msg)
+{
+    bc_log_warning("delete s3://%s/%s: %s: %s", b->bucket, key, code, msg);
+    if (errs->count++ == 0) {
+        errs->status = strcmp(code, "AccessDenied") == 0 ? BC_ERR_AUTH
+                       : bc_http_retryable_code(code)    ? BC_ERR_NET
+                                                         : BC_ERR_INTERNAL;
+        snprintf(errs->first, sizeof errs->first, "s3://%.255s/%.400s: %.100s: %.200s", b->bucket,
+                 key, code, msg);
+    }
+}
+
+/* One DeleteObjects request for up to 1000 keys. Keys that failed with a
+ * transient error go to errs->retry when `last` is 0. */
 static bc_status delete_batch(s3_backend *b, bc_http_client *hc, const char *const *keys,
-                              size_t n, delete_errors *errs)
+                              size_t n, int last, delete_errors *errs)
 {
     char *xml = delete_body(keys, n);
     if (!xml)
@@ -1013,37 +1058,48 @@ static bc_status delete_batch(s3_backend *b, bc_http_client *hc, const char *con
         if ((st = call_set_xml_body(&c, &body, xml)) == BC_OK &&
             (st = bc_http_headers_set(&c.req.headers, "Content-MD5", md5)) == BC_OK)
             st = bc_http_perform(hc, &c.req, &c.resp);
-        if (st == BC_OK) {
-            bc_xml_span doc = { c.resp.body, c.resp.body_len }, result, err;
-            size_t pos = 0;
-            if (c.resp.body && !bc_xml_find(doc, "DeleteResult", &result)) {
-                char code[128] = "", msg[512] = "";
-                if (error_in_body(&c.resp, code, sizeof code, msg, sizeof msg))
-                    st = bc_error(BC_ERR_INTERNAL, "HTTP 200 with error %s: %s", code, msg);
-                else
-                    st = bc_error(BC_ERR_DATA, "malformed DeleteObjects reply");
-            }
-            while (st == BC_OK && c.resp.body && bc_xml_next(result, &pos, "Error", &err)) {
-                char key[1024] = "", code[128] = "", msg[512] = "";
-                bc_xml_child_text(err, "Key", key, sizeof key);
-                bc_xml_child_text(err, "Code", code, sizeof code);
-                bc_xml_child_text(err, "Message", msg, sizeof msg);
-                if (strcmp(code, "NoSuchKey") == 0)
-                    continue;   /* already gone: that is what we wanted */
-                bc_log_warning("delete s3://%s/%s: %s: %s", b->bucket, key, code, msg);
-                if (errs->count++ == 0) {
-                    errs->status = strcmp(code, "AccessDenied") == 0 ? BC_ERR_AUTH
-                                   : bc_http_retryable_code(code)    ? BC_ERR_NET
-                                                                     : BC_ERR_INTERNAL;
-                    snprintf(errs->first, sizeof errs->first, "s3://%s/%s: %s: %s", b->bucket, key,
-                             code, msg);
+        bc_xml_span doc = { c.resp.body, c.resp.body_len }, result, err;
+        if (st == BC_OK && (!c.resp.body || !bc_xml_find(doc, "DeleteResult", &result))) {
+            char code[128] = "", msg[512] = "";
+            if (error_in_body(&c.resp, code, sizeof code, msg, sizeof msg))
+                st = bc_error(BC_ERR_INTERNAL, "HTTP 200 with error %s: %s", code, msg);
+            else
+                st = bc_error(BC_ERR_DATA, "malformed DeleteObjects reply");
+        }
+        size_t pos = 0;
+        while (st == BC_OK && bc_xml_next(result, &pos, "Error", &err)) {
+            char key[1024] = "", code[128] = "", msg[512] = "";
+            bc_xml_child_text(err, "Key", key, sizeof key);
+            bc_xml_child_text(err, "Code", code, sizeof code);
+            bc_xml_child_text(err, "Message", msg, sizeof msg);
+            if (strcmp(code, "NoSuchKey") == 0)
+                continue;   /* already gone: that is what we wanted */
+            if (!last && *key && bc_http_retryable_code(code)) {
+                char **grown = realloc(errs->retry, (errs->nretry + 1) * sizeof *grown);
+                char *copy = strdup(key);
+                if (grown)
+                    errs->retry = grown;
+                if (!grown || !copy) {
+                    free(copy);
+                    st = oom();
+                    break;
                 }
+                errs->retry[errs->nretry++] = copy;
+                continue;
             }
+            record_key_error(b, errs, key, code, msg);
         }
         call_free(&c);
     }
     free(xml);
     return st;
+}
+
+static void free_keys(char **keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(keys[i]);
+    free(keys);
 }
 
 static bc_status s3_delete(void *backend, const char *const *keys, size_t nkeys)
@@ -1055,11 +1111,26 @@ static bc_status s3_delete(void *backend, const char *const *keys, size_t nkeys)
     bc_status st = bc_http_client_acquire(b->pool, &hc);
     if (st != BC_OK)
         return st;
-    delete_errors errs = { 0, BC_OK, "" };
+    delete_errors errs = { 0, BC_OK, "", NULL, 0 };
     for (size_t i = 0; st == BC_OK && i < nkeys; i += DELETE_BATCH) {
         size_t n = nkeys - i < DELETE_BATCH ? nkeys - i : DELETE_BATCH;
-        st = delete_batch(b, hc, keys + i, n, &errs);
+        st = delete_batch(b, hc, keys + i, n, b->max_retries == 0, &errs);
     }
+    /* Keys that failed with SlowDown or InternalError: again, after a pause. */
+    for (int round = 1; st == BC_OK && errs.nretry > 0; round++) {
+        char **again = errs.retry;
+        size_t nagain = errs.nretry;
+        errs.retry = NULL;
+        errs.nretry = 0;
+        bc_log_info("delete in s3://%s: retrying %zu keys", b->bucket, nagain);
+        bc_http_backoff(round);
+        for (size_t i = 0; st == BC_OK && i < nagain; i += DELETE_BATCH) {
+            size_t n = nagain - i < DELETE_BATCH ? nagain - i : DELETE_BATCH;
+            st = delete_batch(b, hc, (const char *const *)again + i, n, round >= b->max_retries, &errs);
+        }
+        free_keys(again, nagain);
+    }
+    free_keys(errs.retry, errs.nretry);
     bc_http_client_release(b->pool, hc);
     char loc[2048];
     where(b, NULL, loc, sizeof loc);
@@ -1097,6 +1168,10 @@ static bc_status s3_check(void *backend)
         } else if (st == BC_ERR_NOBUCKET || (c.resp.status == 404 && !*code)) {
             st = bc_error(BC_ERR_NOBUCKET, "check %s: bucket '%s' does not exist at %s", loc,
                           b->bucket, b->endpoint);
+        } else if (*c.resp.bucket_region && strcmp(c.resp.bucket_region, b->creds.region) != 0) {
+            st = bc_error(BC_ERR_USAGE, "check %s at %s: the bucket is in region %s, not %s "
+                          "(set AWS_DEFAULT_REGION or the profile's region)", loc, b->endpoint,
+                          c.resp.bucket_region, b->creds.region);
         } else if (st == BC_ERR_AUTH) {
             const char *what = strcmp(code, "InvalidAccessKeyId") == 0
                                    ? "the access key is unknown to the server"
@@ -1110,10 +1185,6 @@ static bc_status s3_check(void *backend)
             snprintf(detail, sizeof detail, "%s", bc_error_msg());
             st = bc_error(BC_ERR_AUTH, "check %s at %s: %s; access key %s from %s (%s)", loc,
                           b->endpoint, what, b->creds.access_key, b->creds.source, detail);
-        } else if (*c.resp.bucket_region && strcmp(c.resp.bucket_region, b->creds.region) != 0) {
-            st = bc_error(BC_ERR_USAGE, "check %s at %s: the bucket is in region %s, not %s "
-                          "(set AWS_DEFAULT_REGION or the profile's region)", loc, b->endpoint,
-                          c.resp.bucket_region, b->creds.region);
         } else {
             bc_error_context(st, "check %s at %s", loc, b->endpoint);
         }

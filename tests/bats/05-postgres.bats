@@ -54,7 +54,7 @@ promoted() { [ "$(psql_at "$1" "select pg_is_in_recovery()")" = f ]; }
     sed -i '/^port = /d; /^archive_/d; /^unix_socket_directories/d' "$W/replica/postgresql.conf"
     {
         echo "port = $port2"
-        echo "unix_socket_directories = '$W/replica'"
+        echo "unix_socket_directories = ''"
         echo "restore_command = '$BC_BIN/bc-wal-restore $common --prefetch 4 --spool-dir $W/restore-spool s3://test/pg srv %f %p'"
         echo "recovery_target_action = promote"
     } >>"$W/replica/postgresql.conf"

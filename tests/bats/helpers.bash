@@ -36,23 +36,31 @@ wait_for() {
     done
 }
 
-# Starts s3rver (signature checks on) with bucket "test" and exports
-# S3_ENDPOINT and the S3RVER credentials. Call from setup_file.
+# Starts s3rver with bucket "test" behind tests/helpers/sigv4_gate.py, which
+# verifies every SigV4 signature (s3rver itself does not), and exports
+# S3_ENDPOINT (the gate), S3RVER_ENDPOINT (s3rver itself) and the S3RVER
+# credentials. Call from setup_file.
 start_s3rver() {
-    local dir port
+    local dir port gate
     dir=$(scratch_dir)
     port=$(free_port)
-    node "$BC_TOP/tests/node_modules/s3rver/bin/s3rver.js" --directory "$dir/data" \
-        --address 127.0.0.1 --port "$port" --configure-bucket test --silent \
-        >"$dir/s3rver.log" 2>&1 &
+    gate=$(free_port)
+    # --openssl-legacy-provider: s3rver's listing continuation tokens use DES.
+    node --openssl-legacy-provider "$BC_TOP/tests/node_modules/s3rver/bin/s3rver.js" \
+        --directory "$dir/data" --address 127.0.0.1 --port "$port" \
+        --configure-bucket test --silent >"$dir/s3rver.log" 2>&1 &
     echo $! >"$dir/pid"
-    export S3RVER_DIR=$dir S3_ENDPOINT="http://127.0.0.1:$port"
+    /usr/bin/python3 "$BC_TOP/tests/helpers/sigv4_gate.py" --port "$gate" \
+        --upstream "127.0.0.1:$port" --log "$dir/rejected.log" >"$dir/gate.log" 2>&1 &
+    echo $! >"$dir/gate.pid"
+    export S3RVER_DIR=$dir S3_ENDPOINT="http://127.0.0.1:$gate" S3RVER_ENDPOINT="http://127.0.0.1:$port"
     export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1
-    wait_for 30 curl -sf -o /dev/null "$S3_ENDPOINT/test"
+    wait_for 30 port_open "$port"
+    wait_for 30 port_open "$gate"
 }
 
 stop_s3rver() {
-    [ -n "${S3RVER_DIR:-}" ] && kill "$(cat "$S3RVER_DIR/pid")" 2>/dev/null
+    [ -n "${S3RVER_DIR:-}" ] && kill "$(cat "$S3RVER_DIR/pid")" "$(cat "$S3RVER_DIR/gate.pid")" 2>/dev/null
     true
 }
 
@@ -105,7 +113,7 @@ init_pg() {
     {
         echo "port = $port"
         echo "listen_addresses = '127.0.0.1'"
-        echo "unix_socket_directories = '$dir'"
+        echo "unix_socket_directories = ''"
         echo "wal_level = replica"
         echo "max_wal_senders = 4"
         echo "fsync = off"

@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Test stand-in: a SigV4-verifying gate in front of s3rver.
+
+s3rver 3.7.1 accepts any SigV4 signature from a known access key (its
+source says the V4 calculation is unimplemented), so on its own it would
+not catch a signing bug. This gate checks every request the way S3 does
+before forwarding it unchanged to s3rver:
+  - recomputes the signature with botocore's S3SigV4Auth (an implementation
+    independent of ours) from the method, raw path, query, signed headers,
+    credential scope and x-amz-date, using the secret for the access key;
+  - checks x-amz-content-sha256 against the SHA-256 of the body received;
+  - rejects requests whose x-amz-date is more than 15 minutes off.
+Failures are answered like S3 (403 with an XML Error: SignatureDoesNotMatch,
+XAmzContentSHA256Mismatch, RequestTimeTooSkewed, InvalidAccessKeyId).
+Credentials: S3RVER / S3RVER. Listens on 127.0.0.1 only; runs until killed.
+"""
+import argparse
+import datetime
+import hashlib
+import hmac
+import http.client
+import http.server
+import re
+import socketserver
+import sys
+
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+SECRETS = {"S3RVER": "S3RVER"}
+AUTH_RE = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/s3/aws4_request,\s*"
+    r"SignedHeaders=([^,]+),\s*Signature=([0-9a-f]{64})$")
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--port", type=int, required=True)
+parser.add_argument("--upstream", required=True, help="host:port of s3rver")
+parser.add_argument("--log", help="append one line per rejected request here")
+args = parser.parse_args()
+
+
+def verify(method, raw_path, headers, body):
+    """None if the request is correctly signed, else (code, message)."""
+    auth = headers.get("Authorization", "")
+    m = AUTH_RE.match(auth)
+    if not m:
+        return ("AccessDenied", "missing or malformed SigV4 Authorization header")
+    key_id, scope_date, region, signed, signature = m.groups()
+    if key_id not in SECRETS:
+        return ("InvalidAccessKeyId", "unknown access key")
+    amz_date = headers.get("x-amz-date", "")
+    if not amz_date.startswith(scope_date):
+        return ("SignatureDoesNotMatch", "x-amz-date does not match the credential scope")
+    try:
+        when = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ")
+    except ValueError:
+        return ("AccessDenied", "bad x-amz-date")
+    if abs((datetime.datetime.utcnow() - when).total_seconds()) > 900:
+        return ("RequestTimeTooSkewed", "x-amz-date is too far from now")
+    content_sha = headers.get("x-amz-content-sha256", "")
+    if content_sha != "UNSIGNED-PAYLOAD" and content_sha != hashlib.sha256(body).hexdigest():
+        return ("XAmzContentSHA256Mismatch", "body does not match x-amz-content-sha256")
+
+    signed_names = signed.split(";")
+    req_headers = {}
+    for name in signed_names:
+        value = headers.get(name)
+        if value is None:
+            return ("SignatureDoesNotMatch", "signed header %s is missing" % name)
+        req_headers[name] = value
+    request = AWSRequest(method=method, url="http://%s%s" % (headers["host"], raw_path),
+                         headers=req_headers, data=body)
+    request.context["timestamp"] = amz_date
+    signer = S3SigV4Auth(Credentials(key_id, SECRETS[key_id]), "s3", region)
+    canonical = signer.canonical_request(request)
+    expected = signer.signature(signer.string_to_sign(request, canonical), request)
+    if not hmac.compare_digest(expected, signature):
+        return ("SignatureDoesNotMatch", "signature mismatch; canonical request was:\n" + canonical)
+    return None
+
+
+class Gate(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def reply(self, status, body, headers=()):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        problem = verify(self.command, self.path, self.headers, body)
+        if problem:
+            code, message = problem
+            if args.log:
+                with open(args.log, "a") as f:
+                    f.write("%s %s %s: %s\n" % (self.command, self.path, code, message))
+            xml = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code>"
+                   "<Message>%s</Message></Error>" % (code, message.split("\n")[0])).encode()
+            status = 403
+            self.reply(status, xml, [("Content-Type", "application/xml")])
+            return
+        host, port = args.upstream.split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=120)
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "expect"}
+        conn.request(self.command, self.path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        passed = [(k, v) for k, v in resp.getheaders()
+                  if k.lower() not in ("transfer-encoding", "connection", "content-length")]
+        if self.command == "HEAD":
+            passed.append(("Content-Length", resp.getheader("Content-Length", "0")))
+            self.send_response(resp.status)
+            for k, v in passed:
+                self.send_header(k, v)
+            self.end_headers()
+            return
+        self.reply(resp.status, data, passed)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+Server(("127.0.0.1", args.port), Gate).serve_forever()
