@@ -44,8 +44,11 @@ promoted() { [ "$(psql_at "$1" "select pg_is_in_recovery()")" = f ]; }
     expected=$(psql_at "$port" "select count(*), sum(abalance), (select count(*) from pgbench_history) from pgbench_accounts")
     archived=$(psql_at "$port" "select archived_count from pg_stat_archiver")
     [ "$archived" -ge 5 ]
-    # every archived segment is in the store, zstd-compressed
-    [ "$(s3_keys "pg/srv/wals/" | grep -c '/[0-9A-F]\{24\}\.zst$')" -ge "$archived" ]
+    # every archived file is in the store, zstd-compressed (segments and the
+    # base backup's .backup label)
+    s3_keys "pg/srv/wals/" >"$W/keys"
+    [ "$(grep -c '\.zst$' "$W/keys")" -ge "$archived" ]
+    [ "$(grep -c '/[0-9A-F]\{24\}\.zst$' "$W/keys")" -ge $((archived - 1)) ]
     stop_pg "$W/primary"
 
     # second instance: the base backup plus WAL fetched by bc-wal-restore

@@ -51,7 +51,8 @@ start_s3rver() {
         --configure-bucket test --silent >"$dir/s3rver.log" 2>&1 &
     echo $! >"$dir/pid"
     /usr/bin/python3 "$BC_TOP/tests/helpers/sigv4_gate.py" --port "$gate" \
-        --upstream "127.0.0.1:$port" --log "$dir/rejected.log" >"$dir/gate.log" 2>&1 &
+        --upstream "127.0.0.1:$port" --log "$dir/rejected.log" \
+        --journal "$dir/journal.log" >"$dir/gate.log" 2>&1 &
     echo $! >"$dir/gate.pid"
     export S3RVER_DIR=$dir S3_ENDPOINT="http://127.0.0.1:$gate" S3RVER_ENDPOINT="http://127.0.0.1:$port"
     export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1

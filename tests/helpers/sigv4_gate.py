@@ -12,6 +12,10 @@ before forwarding it unchanged to s3rver:
   - rejects requests whose x-amz-date is more than 15 minutes off.
 Failures are answered like S3 (403 with an XML Error: SignatureDoesNotMatch,
 XAmzContentSHA256Mismatch, RequestTimeTooSkewed, InvalidAccessKeyId).
+Every verified request is also written to the --journal file as
+"METHOD PATH [x-amz-tagging=VALUE]", so tests can assert on what crossed the
+wire where s3rver does not reflect it back (it ignores x-amz-tagging on
+uploads, for one).
 Credentials: S3RVER / S3RVER. Listens on 127.0.0.1 only; runs until killed.
 """
 import argparse
@@ -37,6 +41,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, required=True)
 parser.add_argument("--upstream", required=True, help="host:port of s3rver")
 parser.add_argument("--log", help="append one line per rejected request here")
+parser.add_argument("--journal", help="append one line per verified request here")
 args = parser.parse_args()
 
 
@@ -109,6 +114,11 @@ class Gate(http.server.BaseHTTPRequestHandler):
             status = 403
             self.reply(status, xml, [("Content-Type", "application/xml")])
             return
+        if args.journal:
+            tagging = self.headers.get("x-amz-tagging")
+            with open(args.journal, "a") as f:
+                f.write("%s %s%s\n" % (self.command, self.path,
+                                       " x-amz-tagging=" + tagging if tagging else ""))
         host, port = args.upstream.split(":")
         conn = http.client.HTTPConnection(host, int(port), timeout=120)
         headers = {k: v for k, v in self.headers.items() if k.lower() != "expect"}
