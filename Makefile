@@ -67,6 +67,16 @@ check: setup
 run-suite: all $(UNIT_BIN)
 	tests/run.sh $(UNIT_BIN)
 
+# Fuzz targets (clang + libFuzzer): FUZZ_SECONDS each, starting from the seeds.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_LIB := lib/store/xml.c lib/util/status.c
+fuzz:
+	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); mkdir -p build/fuzz; \
+	  clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib -D_GNU_SOURCE -o build/fuzz/$$n $$f $(FUZZ_LIB); \
+	  mkdir -p build/fuzz/$$n.corpus; \
+	  build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build/fuzz/$$n.corpus tests/fuzz/corpus/$${n#fuzz_}; done
+
 lint-man:
 	mandoc -Tlint -W warning $(MANS)
 
@@ -82,5 +92,5 @@ demo: setup
 clean:
 	rm -rf build build-san bin
 
-.PHONY: all bin unit setup check run-suite lint-man install demo clean
+.PHONY: all bin unit setup check run-suite fuzz lint-man install demo clean
 .SECONDARY:

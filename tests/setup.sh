@@ -9,7 +9,9 @@ packages="build-essential pkg-config ca-certificates curl
   libcurl4-openssl-dev libssl-dev zlib1g-dev libbz2-dev liblzma-dev liblz4-dev
   libzstd-dev libsnappy-dev libjansson-dev
   postgresql postgresql-contrib barman-cli-cloud python3-snappy python3-boto3 python3-crcmod
-  bats mandoc gzip bzip2 xz-utils lz4 zstd nodejs npm"
+  bats mandoc gzip bzip2 xz-utils lz4 zstd"
+# Node.js may come from elsewhere than Debian; ask apt only if it is missing.
+command -v node >/dev/null && command -v npm >/dev/null || packages="$packages nodejs npm"
 
 missing=""
 for p in $packages; do

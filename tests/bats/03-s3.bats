@@ -63,12 +63,27 @@ setup() {
     bc-wal-archive --tags "team,db" --history-tags "kind,history" \
         --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv "$T/00000002.history"
     # s3rver ignores x-amz-tagging on uploads; the gate's journal shows what was sent
-    grep -q "^PUT /test/$P/srv/wals/0000000100000000/000000010000000000000001 x-amz-tagging=team=db&env=prod$" \
+    grep -q "^PUT /test/$P/srv/wals/0000000100000000/000000010000000000000001 .*x-amz-tagging=team=db&env=prod$" \
         "$S3RVER_DIR/journal.log"
-    grep -q "^PUT /test/$P/srv/wals/00000002.history x-amz-tagging=kind=history$" "$S3RVER_DIR/journal.log"
+    grep -q "^PUT /test/$P/srv/wals/00000002.history .*x-amz-tagging=kind=history$" "$S3RVER_DIR/journal.log"
     # values are URL-encoded as Python's urlencode does (barman-cloud's encoding)
     bc-wal-archive --tags "a b,c&d=é" --endpoint-url "$S3_ENDPOINT" "s3://test/$P-enc" srv "$T/000000010000000000000001"
     grep -q "^PUT /test/$P-enc/.* x-amz-tagging=a+b=c%26d%3D%C3%A9$" "$S3RVER_DIR/journal.log"
+}
+
+@test "server-side encryption and conditional writes are requested" {
+    bc-wal-archive -e AES256 --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv "$T/000000010000000000000001"
+    grep -q "^PUT /test/$P/srv/wals/0000000100000000/000000010000000000000001 if-none-match=\* x-amz-server-side-encryption=AES256$" \
+        "$S3RVER_DIR/journal.log"
+    bc-wal-archive -e aws:kms --sse-kms-key-id alias/pg --max-single-put-size 5MiB --max-block-size 5MiB \
+        --endpoint-url "$S3_ENDPOINT" "s3://test/$P-kms" srv "$T/000000010000000000000001"
+    key="/test/$P-kms/srv/wals/0000000100000000/000000010000000000000001"
+    # encryption goes on CreateMultipartUpload, the condition on the completion
+    grep -q "^POST $key?uploads x-amz-server-side-encryption=aws:kms x-amz-server-side-encryption-aws-kms-key-id=alias/pg$" \
+        "$S3RVER_DIR/journal.log"
+    grep -q "^POST $key?uploadId=.* if-none-match=\*$" "$S3RVER_DIR/journal.log"
+    run bc-wal-archive -e DES "s3://test/$P" srv "$T/000000010000000000000001"
+    [ "$status" -eq 3 ]
 }
 
 @test "missing bucket exits 2 and names the bucket" {

@@ -13,7 +13,7 @@ before forwarding it unchanged to s3rver:
 Failures are answered like S3 (403 with an XML Error: SignatureDoesNotMatch,
 XAmzContentSHA256Mismatch, RequestTimeTooSkewed, InvalidAccessKeyId).
 Every verified request is also written to the --journal file as
-"METHOD PATH [x-amz-tagging=VALUE]", so tests can assert on what crossed the
+"METHOD PATH [header=value ...]" for the headers in JOURNAL_HEADERS, so tests can assert on what crossed the
 wire where s3rver does not reflect it back (it ignores x-amz-tagging on
 uploads, for one).
 Credentials: S3RVER / S3RVER. Listens on 127.0.0.1 only; runs until killed.
@@ -36,6 +36,9 @@ SECRETS = {"S3RVER": "S3RVER"}
 AUTH_RE = re.compile(
     r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/s3/aws4_request,\s*"
     r"SignedHeaders=([^,]+),\s*Signature=([0-9a-f]{64})$")
+
+JOURNAL_HEADERS = ("if-none-match", "x-amz-server-side-encryption",
+                   "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-tagging")
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, required=True)
@@ -115,10 +118,10 @@ class Gate(http.server.BaseHTTPRequestHandler):
             self.reply(status, xml, [("Content-Type", "application/xml")])
             return
         if args.journal:
-            tagging = self.headers.get("x-amz-tagging")
+            extra = "".join(" %s=%s" % (h, self.headers[h])
+                            for h in JOURNAL_HEADERS if self.headers.get(h) is not None)
             with open(args.journal, "a") as f:
-                f.write("%s %s%s\n" % (self.command, self.path,
-                                       " x-amz-tagging=" + tagging if tagging else ""))
+                f.write("%s %s%s\n" % (self.command, self.path, extra))
         host, port = args.upstream.split(":")
         conn = http.client.HTTPConnection(host, int(port), timeout=120)
         headers = {k: v for k, v in self.headers.items() if k.lower() != "expect"}
