@@ -142,20 +142,15 @@ int main(int argc, char **argv)
     o.store_config = &c.store;
 
     bc_store *store = NULL;
-    bc_status st = bc_server_name_check(o.server);
-    if (st == BC_OK && wal_path && bc_wal_classify(bc_wal_basename(wal_path)) == BC_WAL_INVALID)
+    bc_status st = BC_OK;
+    if (wal_path && bc_wal_classify(bc_wal_basename(wal_path)) == BC_WAL_INVALID)
         st = bc_error(BC_ERR_USAGE, "%s is an invalid name for a WAL file", wal_path);
     if (st == BC_OK)
-        st = bc_store_open(&c.store, &store);
-    if (st == BC_OK && c.test)
-        st = bc_store_check(store);
-    else if (st == BC_OK)
+        st = bc_cli_open_store(&c, o.server, &store);
+    if (st == BC_OK && !c.test)
         st = bc_wal_archive(store, wal_path, &o);
-
     if (st != BC_OK)
         bc_log_error("%s", bc_error_msg());
-    else if (c.test)
-        bc_log_info("%s is reachable", bc_store_describe(store));
     bc_store_close(store);
     bc_cli_free_tags(&tags);
     bc_cli_free_tags(&history_tags);

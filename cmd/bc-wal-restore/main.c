@@ -83,14 +83,12 @@ int main(int argc, char **argv)
     const char *dest = npos == 4 ? argv[optind + 3] : NULL;
 
     bc_store *store = NULL;
-    bc_status st = bc_server_name_check(o.server);
-    if (st == BC_OK && wal_name && bc_wal_classify(wal_name) == BC_WAL_INVALID)
+    bc_status st = BC_OK;
+    if (wal_name && bc_wal_classify(wal_name) == BC_WAL_INVALID)
         st = bc_error(BC_ERR_USAGE, "%s is an invalid name for a WAL file", wal_name);
     if (st == BC_OK)
-        st = bc_store_open(&c.store, &store);
-    if (st == BC_OK && c.test)
-        st = bc_store_check(store);
-    else if (st == BC_OK)
+        st = bc_cli_open_store(&c, o.server, &store);
+    if (st == BC_OK && !c.test)
         st = bc_wal_restore(store, wal_name, dest, &o);
 
     /* "Not found" is routine at the end of recovery: say it at info level. */

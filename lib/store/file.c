@@ -391,7 +391,7 @@ static bc_status file_list(void *backend, const char *prefix, const char *delimi
     st = walk(fs, start, prefix, &kl);
     if (st == BC_OK && kl.n && !(order = malloc(kl.n * sizeof *order)))
         st = bc_error(BC_ERR_INTERNAL, "out of memory");
-    if (st == BC_OK) {
+    if (st == BC_OK && kl.n) {
         for (size_t i = 0; i < kl.n; i++)
             order[i] = i;
         qsort_r(order, kl.n, sizeof *order, compare_index, kl.keys);

@@ -1,5 +1,7 @@
 #include "util/cli.h"
 
+#include "layout/wal.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -231,4 +233,18 @@ int bc_cli_common_option(bc_cli_common *c, int opt, const char *arg,
 void bc_cli_start_logging(const bc_cli_common *c)
 {
     bc_log_init(c->program, c->log_format, c->verbosity);
+}
+
+bc_status bc_cli_open_store(bc_cli_common *c, const char *server, bc_store **store)
+{
+    *store = NULL;
+    bc_status st = bc_server_name_check(server);
+    if (st == BC_OK)
+        st = bc_store_open(&c->store, store);
+    if (st == BC_OK && c->test) {
+        st = bc_store_check(*store);
+        if (st == BC_OK)
+            bc_log_info("%s is reachable", bc_store_describe(*store));
+    }
+    return st;
 }

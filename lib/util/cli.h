@@ -55,6 +55,10 @@ void bc_cli_free_tags(bc_cli_tags *t);
 int bc_cli_parse_size(const char *s, int64_t *out);
 int bc_cli_parse_int(const char *s, long min, long max, long *out);
 
+/* Checks the server name, opens the store and, with -t, checks that it is
+ * reachable (the caller then stops). *store is NULL on failure. */
+bc_status bc_cli_open_store(bc_cli_common *c, const char *server, bc_store **store);
+
 /* Applies verbosity and log format: call after option parsing. */
 void bc_cli_start_logging(const bc_cli_common *c);
 

@@ -130,3 +130,28 @@ bc_status bc_move_file(const char *src, const char *dst)
         unlink(src);
     return st;
 }
+
+bc_status bc_write_small_file(const char *path, const char *content)
+{
+    bc_atomic_file f;
+    bc_status st = bc_atomic_open(&f, path);
+    if (st != BC_OK)
+        return st;
+    if (bc_atomic_sink(&f, content, strlen(content)) != 0) {
+        bc_atomic_abort(&f);
+        return BC_ERR_IO;
+    }
+    return bc_atomic_commit(&f, 1);
+}
+
+int bc_file_holds(const char *path, const char *content)
+{
+    char buf[4096];
+    FILE *fp = fopen(path, "re");
+    if (!fp)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    return strcmp(buf, content) == 0;
+}

@@ -21,6 +21,11 @@ bc_status bc_atomic_commit(bc_atomic_file *f, int durable);
 /* Removes the temporary file; safe after commit and on a zeroed struct. */
 void bc_atomic_abort(bc_atomic_file *f);
 
+/* Writes a small file atomically and durably (spool markers, ids). */
+bc_status bc_write_small_file(const char *path, const char *content);
+/* 1 if the file at path exists and holds exactly `content`. */
+int bc_file_holds(const char *path, const char *content);
+
 /* Moves src to dst, copying when they are on different file systems. */
 bc_status bc_move_file(const char *src, const char *dst);
 /* fsyncs a directory (after creating or renaming an entry in it). */

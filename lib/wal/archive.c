@@ -230,30 +230,16 @@ typedef struct worker {
 static bc_status write_marker(const char *spool, const char *name, const char *source_id)
 {
     char path[4096];
-    bc_atomic_file f;
     snprintf(path, sizeof path, "%s/%s", spool, name);
-    bc_status st = bc_atomic_open(&f, path);
-    if (st != BC_OK)
-        return st;
-    if (bc_atomic_sink(&f, source_id, strlen(source_id)) != 0) {
-        bc_atomic_abort(&f);
-        return BC_ERR_IO;
-    }
-    return bc_atomic_commit(&f, 1);
+    return bc_write_small_file(path, source_id);
 }
 
 /* 1 if a marker for name exists and was written for this source. */
 static int marker_matches(const char *spool, const char *name, const char *source_id)
 {
-    char path[4096], content[2048];
+    char path[4096];
     snprintf(path, sizeof path, "%s/%s", spool, name);
-    FILE *fp = fopen(path, "re");
-    if (!fp)
-        return 0;
-    size_t n = fread(content, 1, sizeof content - 1, fp);
-    fclose(fp);
-    content[n] = '\0';
-    return strcmp(content, source_id) == 0;
+    return bc_file_holds(path, source_id);
 }
 
 static void *worker_main(void *arg)
@@ -314,7 +300,8 @@ static size_t ready_files(const char *wal_path, const char *self, const char *sp
     }
     if (dir)
         closedir(dir);
-    qsort(names, n, sizeof *names, compare_names);
+    if (n)
+        qsort(names, n, sizeof *names, compare_names);
     size_t taken = 0;
     for (size_t i = 0; i < n; i++) {
         if (taken < max) {

@@ -28,18 +28,12 @@
 /* Makes sure the spool belongs to this source, emptying it otherwise. */
 static bc_status claim_spool(const char *spool, const char *source_id)
 {
-    char path[4096], content[2048] = "";
+    char path[4096];
     if (mkdir(spool, 0700) != 0 && errno != EEXIST)
         return bc_error(BC_ERR_IO, "cannot create spool directory %s: %s", spool,
                         strerror(errno));
     snprintf(path, sizeof path, "%s/" SOURCE_FILE, spool);
-    FILE *fp = fopen(path, "re");
-    if (fp) {
-        size_t n = fread(content, 1, sizeof content - 1, fp);
-        content[n] = '\0';
-        fclose(fp);
-    }
-    if (strcmp(content, source_id) == 0)
+    if (bc_file_holds(path, source_id))
         return BC_OK;
 
     DIR *dir = opendir(spool);
@@ -54,15 +48,7 @@ static bc_status claim_spool(const char *spool, const char *source_id)
         unlink(entry);
     }
     closedir(dir);
-    bc_atomic_file f;
-    bc_status st = bc_atomic_open(&f, path);
-    if (st != BC_OK)
-        return st;
-    if (bc_atomic_sink(&f, source_id, strlen(source_id)) != 0) {
-        bc_atomic_abort(&f);
-        return BC_ERR_IO;
-    }
-    return bc_atomic_commit(&f, 1);
+    return bc_write_small_file(path, source_id);
 }
 
 /* Drops spooled segments of the same timeline older than `name`: recovery

@@ -29,6 +29,14 @@ setup() {
     done
 }
 
+@test "a WAL that is not in the archive exits 1 and writes nothing" {
+    run bc-wal-restore --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv 0000000100000000000000AB "$T/out"
+    [ "$status" -eq 1 ]
+    [ ! -e "$T/out" ]
+    run bc-wal-restore --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv 00000009.history "$T/out"
+    [ "$status" -eq 1 ]
+}
+
 @test "overwrite protection on S3: identical is success, different is refused" {
     bc-wal-archive -z --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv "$T/000000010000000000000001"
     run bc-wal-archive --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv "$T/000000010000000000000001"
@@ -79,7 +87,7 @@ setup() {
         --endpoint-url "$S3_ENDPOINT" "s3://test/$P-kms" srv "$T/000000010000000000000001"
     key="/test/$P-kms/srv/wals/0000000100000000/000000010000000000000001"
     # encryption goes on CreateMultipartUpload, the condition on the completion
-    grep -q "^POST $key?uploads x-amz-server-side-encryption=aws:kms x-amz-server-side-encryption-aws-kms-key-id=alias/pg$" \
+    grep -q "^POST $key?uploads=\{0,1\} x-amz-server-side-encryption=aws:kms x-amz-server-side-encryption-aws-kms-key-id=alias/pg$" \
         "$S3RVER_DIR/journal.log"
     grep -q "^POST $key?uploadId=.* if-none-match=\*$" "$S3RVER_DIR/journal.log"
     run bc-wal-archive -e DES "s3://test/$P" srv "$T/000000010000000000000001"

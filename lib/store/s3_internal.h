@@ -1,0 +1,97 @@
+/* PRIVATE to the s3:// backend: not part of the store interface. Only
+ * lib/store/s3*.c include this; everything else goes through store.h and
+ * bc_store_s3_ops.
+ *
+ * The backend is split by concern:
+ *   s3.c          open/close, the vtable, get, head, list, check
+ *   s3_request.c  endpoint and URL building, the signed request helper,
+ *                 mapping of error replies
+ *   s3_upload.c   PutObject and the multipart upload
+ *   s3_delete.c   DeleteObjects in batches, with retries
+ * The functions declared here are shared between those files only. */
+#ifndef BC_STORE_S3_INTERNAL_H
+#define BC_STORE_S3_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/aws_credentials.h"
+#include "store/http.h"
+#include "store/sigv4.h"
+#include "store/store.h"
+#include "util/status.h"
+
+#define MiB ((int64_t)1 << 20)
+#define S3_NS "http://s3.amazonaws.com/doc/2006-03-01/"
+
+typedef struct s3_backend {
+    char *bucket;
+    char *prefix;
+    char *base_url;        /* scheme://host[:port][/path] requests start with */
+    char *endpoint;        /* the endpoint as shown in messages */
+    int path_style;
+    int max_retries;
+    bc_aws_credentials creds;
+    bc_sigv4_signer signer;
+    bc_http_pool *pool;
+    char *sse;
+    char *sse_kms_key_id;
+    int64_t threshold;
+    int64_t part_size;
+    int concurrency;
+    /* Set once a server answered NotImplemented to If-None-Match. */
+    atomic_int no_conditional;
+} s3_backend;
+
+/* A query parameter, unencoded (NULL value: left out). */
+typedef struct qparam {
+    const char *name;
+    const char *value;
+} qparam;
+
+/* One signed request: URL, headers, reply. */
+typedef struct s3_call {
+    bc_http_request req;
+    bc_http_response resp;
+    char *url;
+} s3_call;
+
+/* ---- s3_request.c ---------------------------------------------------- */
+
+/* "s3://bucket/key" for messages (key may be NULL or empty). */
+void bc_s3_where(const s3_backend *b, const char *key, char *out, size_t outlen);
+
+bc_status bc_s3_oom(void);
+
+/* Sets base_url, endpoint and path_style from cfg (endpoint URL, addressing
+ * style) or, without an endpoint URL, from the bucket and region. */
+bc_status bc_s3_setup_endpoint(s3_backend *b, const bc_store_config *cfg);
+
+/* A signed request `method` on key (NULL: the bucket) with the query
+ * parameters q[0..nq); bc_s3_call_free() releases it. A failure leaves
+ * nothing to free. */
+bc_status bc_s3_call_init(s3_call *c, const s3_backend *b, const char *method,
+                          const char *key, const qparam *q, size_t nq);
+void bc_s3_call_free(s3_call *c);
+
+/* Body from memory, with its payload hash. */
+bc_status bc_s3_call_set_xml_body(s3_call *c, bc_source *holder, const char *xml);
+
+/* An <Error> inside a 200 reply (CompleteMultipartUpload can do that). */
+int bc_s3_error_in_body(const bc_http_response *r, char *code, size_t codelen, char *msg,
+                        size_t msglen);
+
+/* A clearer message for a missing object or bucket. */
+bc_status bc_s3_missing(const s3_backend *b, bc_status st, const char *op, const char *loc);
+
+/* ---- the vtable entries outside s3.c ---------------------------------- */
+
+/* s3_upload.c */
+bc_status bc_s3_put(void *backend, const char *key, const bc_source *src,
+                    const bc_put_opts *opts);
+
+/* s3_delete.c */
+bc_status bc_s3_delete(void *backend, const char *const *keys, size_t nkeys);
+
+#endif
