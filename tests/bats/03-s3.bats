@@ -156,6 +156,66 @@ setup() {
     cmp "$T/back" "$T/000000010000000000000001"
 }
 
+@test "a silent server hits --read-timeout and exits 2" {
+    port=$(free_port)
+    python3 "$BC_TOP/tests/helpers/flaky_proxy.py" --port "$port" --fail 1000 --mode stall \
+        --upstream "${S3_ENDPOINT#http://}" --count-file "$T/count" &
+    pid=$!
+    wait_for 10 port_open "$port"
+    start=$SECONDS
+    run bc-wal-restore --read-timeout 2 --max-retries 1 --endpoint-url "http://127.0.0.1:$port" \
+        "s3://test/$P" srv 000000010000000000000001 "$T/out"
+    kill $pid
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"timed out"* ]]
+    [ $((SECONDS - start)) -lt 30 ]
+}
+
+@test "HTTPS: an untrusted certificate fails with exit 2; --ca-bundle and AWS_CA_BUNDLE trust it" {
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 1 \
+        -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+    port=$(free_port)
+    python3 "$BC_TOP/tests/helpers/sigv4_gate.py" --port "$port" --upstream "${S3RVER_ENDPOINT#http://}" \
+        --cert "$T/cert.pem" --key "$T/key.pem" &
+    pid=$!
+    wait_for 10 port_open "$port"
+    run bc-wal-archive --max-retries 0 --endpoint-url "https://127.0.0.1:$port" "s3://test/$P" srv \
+        "$T/000000010000000000000001"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *TLS* || "$output" == *certificate* ]]
+    run bc-wal-archive --ca-bundle "$T/cert.pem" --endpoint-url "https://127.0.0.1:$port" "s3://test/$P" srv \
+        "$T/000000010000000000000001"
+    [ "$status" -eq 0 ]
+    AWS_CA_BUNDLE="$T/cert.pem" run bc-wal-restore --endpoint-url "https://127.0.0.1:$port" "s3://test/$P" srv \
+        000000010000000000000001 "$T/back"
+    kill $pid
+    [ "$status" -eq 0 ]
+    cmp "$T/back" "$T/000000010000000000000001"
+}
+
+@test "a session token is sent, signed, and never printed" {
+    AWS_SESSION_TOKEN=SessionTokenValue123 run bc-wal-archive -vv --endpoint-url "$S3_ENDPOINT" \
+        "s3://test/$P" srv "$T/000000010000000000000001"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *SessionTokenValue123* ]]
+    grep -q "^PUT /test/$P/srv/wals/0000000100000000/000000010000000000000001 x-amz-security-token=SessionTokenValue123 " \
+        "$S3RVER_DIR/journal.log"
+}
+
+@test "virtual-hosted addressing puts the bucket in the host name" {
+    port=${S3_ENDPOINT##*:}
+    run bc-wal-archive --addressing-style virtual --endpoint-url "http://s3.localhost:$port" \
+        "s3://test/$P" srv "$T/000000010000000000000001"
+    [ "$status" -eq 0 ]
+    grep -q "^PUT /$P/srv/wals/0000000100000000/000000010000000000000001 " "$S3RVER_DIR/journal.log"
+    run bc-wal-restore --addressing-style virtual --endpoint-url "http://s3.localhost:$port" \
+        "s3://test/$P" srv 000000010000000000000001 "$T/back"
+    [ "$status" -eq 0 ]
+    cmp "$T/back" "$T/000000010000000000000001"
+    # path style (the default with an endpoint URL) names the bucket in the path
+    s3_keys "$P/" | grep -qx "$P/srv/wals/0000000100000000/000000010000000000000001"
+}
+
 @test "-t checks connectivity, credentials and bucket" {
     run bc-wal-archive -t --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv
     [ "$status" -eq 0 ]

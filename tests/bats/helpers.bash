@@ -46,9 +46,10 @@ start_s3rver() {
     port=$(free_port)
     gate=$(free_port)
     # --openssl-legacy-provider: s3rver's listing continuation tokens use DES.
+    # --service-endpoint localhost: <bucket>.s3.localhost is virtual-hosted.
     node --openssl-legacy-provider "$BC_TOP/tests/node_modules/s3rver/bin/s3rver.js" \
         --directory "$dir/data" --address 127.0.0.1 --port "$port" \
-        --configure-bucket test --silent >"$dir/s3rver.log" 2>&1 &
+        --configure-bucket test --service-endpoint localhost --silent >"$dir/s3rver.log" 2>&1 &
     echo $! >"$dir/pid"
     /usr/bin/python3 "$BC_TOP/tests/helpers/sigv4_gate.py" --port "$gate" \
         --upstream "127.0.0.1:$port" --log "$dir/rejected.log" \

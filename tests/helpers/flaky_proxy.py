@@ -4,7 +4,8 @@
 Not a real S3 server: it forwards every request unchanged (Host header
 included, so SigV4 signatures still verify) to the real server named by
 --upstream, except that the first --fail requests it sees are answered
-with HTTP 503 SlowDown (or dropped without an answer with --mode reset).
+with HTTP 503 SlowDown, dropped without an answer (--mode reset), or read
+and then never answered (--mode stall, for read timeouts).
 It counts requests in --count-file so a test can assert the retries
 happened. Listens on 127.0.0.1 only; serves until killed.
 """
@@ -18,7 +19,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, required=True)
 parser.add_argument("--upstream", required=True, help="host:port of the real server")
 parser.add_argument("--fail", type=int, default=2)
-parser.add_argument("--mode", choices=["503", "reset"], default="503")
+parser.add_argument("--mode", choices=["503", "reset", "stall"], default="503")
 parser.add_argument("--count-file", required=True)
 args = parser.parse_args()
 
@@ -42,6 +43,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with open(args.count_file, "w") as f:
                 f.write(str(n))
         if n <= args.fail:
+            if args.mode == "stall":
+                threading.Event().wait(3600)
+                return
             if args.mode == "reset":
                 self.close_connection = True
                 self.connection.close()

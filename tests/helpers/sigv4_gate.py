@@ -16,6 +16,7 @@ Every verified request is also written to the --journal file as
 "METHOD PATH [header=value ...]" for the headers in JOURNAL_HEADERS, so tests can assert on what crossed the
 wire where s3rver does not reflect it back (it ignores x-amz-tagging on
 uploads, for one).
+With --cert/--key it serves HTTPS (for CA bundle and TLS failure tests).
 Credentials: S3RVER / S3RVER. Listens on 127.0.0.1 only; runs until killed.
 """
 import argparse
@@ -37,7 +38,7 @@ AUTH_RE = re.compile(
     r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/s3/aws4_request,\s*"
     r"SignedHeaders=([^,]+),\s*Signature=([0-9a-f]{64})$")
 
-JOURNAL_HEADERS = ("if-none-match", "x-amz-server-side-encryption",
+JOURNAL_HEADERS = ("x-amz-security-token", "if-none-match", "x-amz-server-side-encryption",
                    "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-tagging")
 
 parser = argparse.ArgumentParser()
@@ -45,6 +46,8 @@ parser.add_argument("--port", type=int, required=True)
 parser.add_argument("--upstream", required=True, help="host:port of s3rver")
 parser.add_argument("--log", help="append one line per rejected request here")
 parser.add_argument("--journal", help="append one line per verified request here")
+parser.add_argument("--cert", help="serve HTTPS with this PEM certificate")
+parser.add_argument("--key", help="private key of --cert")
 args = parser.parse_args()
 
 
@@ -71,6 +74,8 @@ def verify(method, raw_path, headers, body):
         return ("XAmzContentSHA256Mismatch", "body does not match x-amz-content-sha256")
 
     signed_names = signed.split(";")
+    if "x-amz-security-token" in headers and "x-amz-security-token" not in signed_names:
+        return ("SignatureDoesNotMatch", "x-amz-security-token is sent but not signed")
     req_headers = {}
     for name in signed_names:
         value = headers.get(name)
@@ -148,4 +153,10 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
 
 
-Server(("127.0.0.1", args.port), Gate).serve_forever()
+server = Server(("127.0.0.1", args.port), Gate)
+if args.cert:
+    import ssl
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(args.cert, args.key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
