@@ -1,7 +1,8 @@
 # bc: backup and recovery tools for PostgreSQL in object storage.
 #   make                      build every tool into bin/
-#   make check                build, then run the unit tests and the bats suite
-#   make check SANITIZE=1     the same under AddressSanitizer + UBSan
+#   make check                the unit tests and the bats suite, plain and then
+#                             under AddressSanitizer + UBSan
+#   make check SANITIZE=1     only the sanitizer pass
 #   make install PREFIX=DIR   binaries to DIR/bin, man pages to DIR/share/man/man1
 
 PREFIX ?= /usr/local
@@ -60,9 +61,13 @@ setup:
 
 # The whole suite: installs what it needs, then builds (in a sub-make, so
 # pkg-config sees the freshly installed libraries), then runs the unit tests
-# and the bats files against real servers.
+# and the bats files against real servers: once as built, once more under
+# AddressSanitizer + UBSan (only the latter with SANITIZE=1).
 check: setup
 	$(MAKE) run-suite
+ifneq ($(SANITIZE),1)
+	$(MAKE) run-suite SANITIZE=1
+endif
 
 run-suite: all $(UNIT_BIN)
 	tests/run.sh $(UNIT_BIN)
