@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 packages="build-essential pkg-config ca-certificates curl
   libcurl4-openssl-dev libssl-dev zlib1g-dev libbz2-dev liblzma-dev liblz4-dev
-  libzstd-dev libsnappy-dev libjansson-dev
+  libzstd-dev libsnappy-dev libjansson-dev libpq-dev libarchive-dev
   postgresql postgresql-contrib barman-cli-cloud python3-snappy python3-boto3 python3-crcmod
   bats mandoc gzip bzip2 xz-utils lz4 zstd"
 # Node.js may come from elsewhere than Debian; ask apt only if it is missing.

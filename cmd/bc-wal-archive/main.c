@@ -47,18 +47,12 @@ static const char help[] =
     "4 other errors (e.g. cannot read the WAL file). See bc-wal-archive(1).\n";
 
 enum {
-    OPT_SNAPPY = 2000, OPT_LZ4, OPT_XZ, OPT_ZSTD, OPT_LEVEL, OPT_TAGS, OPT_HISTORY_TAGS,
-    OPT_KMS_KEY, OPT_ENCRYPTION_SCOPE, OPT_MAX_PARALLEL, OPT_SPOOL_DIR,
+    OPT_TAGS = 2000, OPT_HISTORY_TAGS, OPT_KMS_KEY, OPT_ENCRYPTION_SCOPE, OPT_MAX_PARALLEL,
+    OPT_SPOOL_DIR,
 };
 
 static const struct option tool_options[] = {
-    {"gzip", no_argument, NULL, 'z'},
-    {"bzip2", no_argument, NULL, 'j'},
-    {"snappy", no_argument, NULL, OPT_SNAPPY},
-    {"lz4", no_argument, NULL, OPT_LZ4},
-    {"xz", no_argument, NULL, OPT_XZ},
-    {"zstd", no_argument, NULL, OPT_ZSTD},
-    {"compression-level", required_argument, NULL, OPT_LEVEL},
+    BC_CLI_CODEC_OPTIONS,
     {"tags", required_argument, NULL, OPT_TAGS},
     {"history-tags", required_argument, NULL, OPT_HISTORY_TAGS},
     {"encryption", required_argument, NULL, 'e'},
@@ -69,18 +63,11 @@ static const struct option tool_options[] = {
     {0, 0, 0, 0},
 };
 
-static void set_codec(bc_wal_archive_opts *o, bc_codec_id id, const char *program)
-{
-    if (o->codec != BC_CODEC_NONE && o->codec != id)
-        bc_cli_usage_error(program, "choose one compression: --%s and --%s both given",
-                           bc_codec_name(o->codec), bc_codec_name(id));
-    o->codec = id;
-}
-
 int main(int argc, char **argv)
 {
     bc_cli_common c = {.program = "bc-wal-archive"};
     bc_wal_archive_opts o = {0};
+    int codec = BC_CODEC_NONE;
     bc_cli_tags tags = {0}, history_tags = {0};
     struct option longopts[64];
     long v;
@@ -88,20 +75,10 @@ int main(int argc, char **argv)
 
     bc_cli_merge(tool_options, longopts, 64);
     while ((opt = getopt_long(argc, argv, BC_CLI_COMMON_SHORT "zje:", longopts, NULL)) != -1) {
-        if (bc_cli_common_option(&c, opt, optarg, help))
+        if (bc_cli_common_option(&c, opt, optarg, help) ||
+            bc_cli_codec_option(c.program, opt, optarg, &codec, &o.level))
             continue;
         switch (opt) {
-        case 'z': set_codec(&o, BC_CODEC_GZIP, c.program); break;
-        case 'j': set_codec(&o, BC_CODEC_BZIP2, c.program); break;
-        case OPT_SNAPPY: set_codec(&o, BC_CODEC_SNAPPY, c.program); break;
-        case OPT_LZ4: set_codec(&o, BC_CODEC_LZ4, c.program); break;
-        case OPT_XZ: set_codec(&o, BC_CODEC_XZ, c.program); break;
-        case OPT_ZSTD: set_codec(&o, BC_CODEC_ZSTD, c.program); break;
-        case OPT_LEVEL:
-            if (bc_cli_parse_int(optarg, 1, 22, &v))
-                bc_cli_usage_error(c.program, "invalid --compression-level '%s': give 1-22", optarg);
-            o.level = (int)v;
-            break;
         case OPT_TAGS: bc_cli_add_tags(&tags, c.program, optarg, argc, argv); break;
         case OPT_HISTORY_TAGS:
             bc_cli_add_tags(&history_tags, c.program, optarg, argc, argv);
@@ -124,6 +101,7 @@ int main(int argc, char **argv)
         }
     }
     bc_cli_start_logging(&c);
+    o.codec = (bc_codec_id)codec;
 
     int npos = argc - optind;
     if (npos < 2 + !c.test || npos > 3)

@@ -4,12 +4,14 @@
  * it, moves it into place with rename() (or link() when the caller wants
  * "only if absent", which fails atomically on an existing name) and fsyncs
  * the directory, so a crash never leaves a half-written object under its
- * final name. Listings skip the temporary files. */
+ * final name. Listings skip the temporary files. A streaming writer fills
+ * such a temporary file piecemeal and does the rest at commit. */
 #include "store/store.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,46 +156,36 @@ static bc_status copy_source(int out, const bc_source *src, const char *path)
     return st;
 }
 
-static bc_status file_put(void *backend, const char *key, const bc_source *src,
-                          const bc_put_opts *opts)
+/* The hidden temporary name next to path: ".bc-tmp-<name>.<tag>". Listings
+ * skip it, and a crash leaves it recognisable as debris. */
+static char *temp_path(const char *path, const char *tag)
 {
-    file_store *fs = backend;
-    bc_status st = check_root(fs);
-    if (st != BC_OK)
-        return st;
-    char *path = full_path(fs, key);
-    if (!path)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
-    st = make_parents(fs, path);
-    if (st != BC_OK) {
-        free(path);
-        return st;
-    }
+    const char *slash = strrchr(path, '/');
+    size_t n = strlen(path) + sizeof TMP_PREFIX + strlen(tag) + 2;
+    char *tmp = malloc(n);
+    if (tmp)
+        snprintf(tmp, n, "%.*s/" TMP_PREFIX "%s.%s", (int)(slash - path), path, slash + 1, tag);
+    return tmp;
+}
 
-    char *slash = strrchr(path, '/');
-    size_t tmplen = strlen(path) + sizeof TMP_PREFIX + 32;
-    char *tmp = malloc(tmplen);
-    if (!tmp) {
-        free(path);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
-    }
-    snprintf(tmp, tmplen, "%.*s/" TMP_PREFIX "%s.%ld", (int)(slash - path), path,
-             slash + 1, (long)getpid());
-
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0) {
-        st = bc_error(BC_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    st = copy_source(fd, src, tmp);
-    if (st == BC_OK && fsync(fd) != 0)
+/* fsync and close a finished temporary file; closes fd whatever happens. */
+static bc_status sync_close(int fd, const char *tmp)
+{
+    bc_status st = BC_OK;
+    if (fsync(fd) != 0)
         st = bc_error(BC_ERR_IO, "cannot fsync %s: %s", tmp, strerror(errno));
     if (close(fd) != 0 && st == BC_OK)
         st = bc_error(BC_ERR_IO, "cannot close %s: %s", tmp, strerror(errno));
-    if (st != BC_OK)
-        goto out;
+    return st;
+}
 
-    if (opts->if_absent) {
+/* Gives the synced temporary file its final name, then fsyncs the directory
+ * so the name survives a crash. link() refuses an existing name atomically,
+ * which is what "only if absent" needs. The caller unlinks tmp afterwards. */
+static bc_status publish(const char *tmp, char *path, int if_absent)
+{
+    bc_status st = BC_OK;
+    if (if_absent) {
         if (link(tmp, path) != 0)
             st = errno == EEXIST
                      ? bc_error(BC_ERR_CONFLICT, "%s already exists", path)
@@ -202,11 +194,60 @@ static bc_status file_put(void *backend, const char *key, const bc_source *src,
         st = bc_error(BC_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
     }
     if (st == BC_OK) {
+        char *slash = strrchr(path, '/');
         *slash = '\0';
         if (fsync_dir(path) != 0)
             st = bc_error(BC_ERR_IO, "cannot fsync directory %s: %s", path, strerror(errno));
         *slash = '/';
     }
+    return st;
+}
+
+/* The path of key, its parent directories created. */
+static bc_status prepare_path(const file_store *fs, const char *key, char **out)
+{
+    bc_status st = check_root(fs);
+    if (st != BC_OK)
+        return st;
+    char *path = full_path(fs, key);
+    if (!path)
+        return bc_error(BC_ERR_INTERNAL, "out of memory");
+    if ((st = make_parents(fs, path)) != BC_OK) {
+        free(path);
+        return st;
+    }
+    *out = path;
+    return BC_OK;
+}
+
+static bc_status file_put(void *backend, const char *key, const bc_source *src,
+                          const bc_put_opts *opts)
+{
+    char *path;
+    bc_status st = prepare_path(backend, key, &path);
+    if (st != BC_OK)
+        return st;
+
+    char pid[32];
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    char *tmp = temp_path(path, pid);
+    if (!tmp) {
+        free(path);
+        return bc_error(BC_ERR_INTERNAL, "out of memory");
+    }
+
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        st = bc_error(BC_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    st = copy_source(fd, src, tmp);
+    if (st == BC_OK)
+        st = sync_close(fd, tmp);
+    else
+        close(fd);
+    if (st == BC_OK)
+        st = publish(tmp, path, opts->if_absent);
 out:
     unlink(tmp); /* after link(), or on failure; harmless after rename() */
     free(tmp);
@@ -451,6 +492,87 @@ static bc_status file_delete(void *backend, const char *const *keys, size_t nkey
     return BC_OK;
 }
 
+/* ---- streaming writer: the put's temporary file, filled piecemeal ----- */
+
+typedef struct file_writer {
+    char *path;   /* the final name */
+    char *tmp;    /* the hidden name it is written under until commit */
+    int fd;
+    int if_absent;
+} file_writer;
+
+/* Numbers writers within the process: their temporary names must differ
+ * from each other's and from a concurrent put's (which uses the pid alone). */
+static atomic_uint writer_serial;
+
+static void writer_free(file_writer *w)
+{
+    free(w->tmp);
+    free(w->path);
+    free(w);
+}
+
+static bc_status file_writer_open(void *backend, const char *key, const bc_put_opts *opts,
+                                  void **state)
+{
+    file_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return bc_error(BC_ERR_INTERNAL, "out of memory");
+    w->fd = -1;
+    w->if_absent = opts->if_absent;
+    bc_status st = prepare_path(backend, key, &w->path);
+    if (st != BC_OK) {
+        free(w);
+        return st;
+    }
+    /* O_EXCL: never share a file with a writer of another process whose
+     * pid and serial happen to match (debris of a crashed one). */
+    for (int attempt = 0; attempt < 100 && w->fd < 0; attempt++) {
+        char tag[48];
+        snprintf(tag, sizeof tag, "%ld.w%u", (long)getpid(), atomic_fetch_add(&writer_serial, 1));
+        free(w->tmp);
+        if (!(w->tmp = temp_path(w->path, tag))) {
+            writer_free(w);
+            return bc_error(BC_ERR_INTERNAL, "out of memory");
+        }
+        w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+        if (w->fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (w->fd < 0) {
+        st = bc_error(BC_ERR_IO, "cannot create %s: %s", w->tmp, strerror(errno));
+        writer_free(w);
+        return st;
+    }
+    *state = w;
+    return BC_OK;
+}
+
+static bc_status file_writer_write(void *state, const void *data, size_t len)
+{
+    file_writer *w = state;
+    return write_all(w->fd, data, len, w->tmp);
+}
+
+static bc_status file_writer_commit(void *state)
+{
+    file_writer *w = state;
+    bc_status st = sync_close(w->fd, w->tmp);
+    if (st == BC_OK)
+        st = publish(w->tmp, w->path, w->if_absent);
+    unlink(w->tmp); /* after link(), or on failure; harmless after rename() */
+    writer_free(w);
+    return st;
+}
+
+static void file_writer_abort(void *state)
+{
+    file_writer *w = state;
+    close(w->fd);
+    unlink(w->tmp);
+    writer_free(w);
+}
+
 const bc_store_ops bc_store_file_ops = {
     .scheme = "file",
     .open = file_open,
@@ -461,4 +583,8 @@ const bc_store_ops bc_store_file_ops = {
     .head = file_head,
     .list = file_list,
     .del = file_delete,
+    .writer_open = file_writer_open,
+    .writer_write = file_writer_write,
+    .writer_commit = file_writer_commit,
+    .writer_abort = file_writer_abort,
 };

@@ -422,4 +422,8 @@ const bc_store_ops bc_store_s3_ops = {
     .head = s3_head,
     .list = s3_list,
     .del = bc_s3_delete,
+    .writer_open = bc_s3_writer_open,
+    .writer_write = bc_s3_writer_write,
+    .writer_commit = bc_s3_writer_commit,
+    .writer_abort = bc_s3_writer_abort,
 };

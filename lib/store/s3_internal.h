@@ -6,7 +6,9 @@
  *   s3.c          open/close, the vtable, get, head, list, check
  *   s3_request.c  endpoint and URL building, the signed request helper,
  *                 mapping of error replies
- *   s3_upload.c   PutObject and the multipart upload
+ *   s3_upload.c   PutObject and the multipart upload (a pipeline of parts
+ *                 that the put and the streaming writer both feed)
+ *   s3_writer.c   the streaming writer
  *   s3_delete.c   DeleteObjects in batches, with retries
  * The functions declared here are shared between those files only. */
 #ifndef BC_STORE_S3_INTERNAL_H
@@ -85,11 +87,67 @@ int bc_s3_error_in_body(const bc_http_response *r, char *code, size_t codelen, c
 /* A clearer message for a missing object or bucket. */
 bc_status bc_s3_missing(const s3_backend *b, bc_status st, const char *op, const char *loc);
 
+/* ---- s3_upload.c: shared by the put and the streaming writer ---------- */
+
+/* x-amz-tagging value for opts' tags ("" without tags); NULL if out of memory. */
+char *bc_s3_tagging_header(const bc_put_opts *opts);
+
+/* One PutObject of src (If-None-Match: * when opts->if_absent). */
+bc_status bc_s3_put_single(s3_backend *b, bc_http_client *hc, const char *key,
+                           const bc_source *src, const bc_put_opts *opts, const char *tagging);
+
+/* The final message of a failed put of key ("put s3://bucket/key at ..."). */
+bc_status bc_s3_put_failed(const s3_backend *b, const char *key, bc_status st);
+
+/* A multipart upload fed one part at a time. Up to b->concurrency worker
+ * threads send the parts; bc_s3_multipart_add() waits while that many are
+ * queued or in flight. Any failure aborts the upload in the end. */
+typedef struct s3_multipart s3_multipart;
+
+/* A part: bytes [offset, offset + len) of src, which must stay readable
+ * until the release callback has been called with owner (at once when
+ * owner is NULL: nothing to release). */
+typedef struct s3_part {
+    const bc_source *src;
+    int64_t offset, len;
+    void *owner;
+} s3_part;
+
+/* Called from any thread once a part is sent or dropped. */
+typedef void (*s3_release_fn)(void *ctx, void *owner);
+
+/* CreateMultipartUpload and the workers; expected_parts (0: unknown) caps
+ * the thread count and appears in messages. */
+bc_status bc_s3_multipart_start(s3_backend *b, const char *key, const char *tagging,
+                                int expected_parts, s3_release_fn release, void *release_ctx,
+                                s3_multipart **out);
+/* Queues the next part, numbered in call order. The part is released even
+ * when this fails; it fails with the first failure of any earlier part. */
+bc_status bc_s3_multipart_add(s3_multipart *u, const s3_part *part);
+/* The first failure of a part so far, or BC_OK. */
+bc_status bc_s3_multipart_status(s3_multipart *u);
+/* Waits until every part added so far is sent (and released), or one
+ * failed; returns that failure. */
+bc_status bc_s3_multipart_wait(s3_multipart *u);
+/* Waits for every part, then CompleteMultipartUpload (If-None-Match: *
+ * when opts->if_absent); on any failure aborts the upload. Frees u. */
+bc_status bc_s3_multipart_complete(s3_multipart *u, const bc_put_opts *opts);
+/* Stops the workers and aborts the upload; keeps the current error
+ * message. Frees u; does nothing on NULL. */
+void bc_s3_multipart_abort(s3_multipart *u);
+
 /* ---- the vtable entries outside s3.c ---------------------------------- */
 
 /* s3_upload.c */
 bc_status bc_s3_put(void *backend, const char *key, const bc_source *src,
                     const bc_put_opts *opts);
+
+/* s3_writer.c */
+bc_status bc_s3_writer_open(void *backend, const char *key, const bc_put_opts *opts,
+                            void **state);
+bc_status bc_s3_writer_write(void *state, const void *data, size_t len);
+bc_status bc_s3_writer_commit(void *state);
+void bc_s3_writer_abort(void *state);
 
 /* s3_delete.c */
 bc_status bc_s3_delete(void *backend, const char *const *keys, size_t nkeys);

@@ -1,7 +1,8 @@
 /* The s3:// backend's puts: one PutObject up to the multipart threshold,
  * above it a multipart upload whose parts a few threads send, each on its
- * own connection. A failed multipart upload is always aborted. See
- * s3_internal.h for how the backend is split. */
+ * own connection. A failed multipart upload is always aborted. The
+ * multipart pipeline also carries the streaming writer's parts
+ * (s3_writer.c). See s3_internal.h for how the backend is split. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -38,7 +39,7 @@ static char *quote_plus(const char *s)
 
 /* x-amz-tagging value "k=v&k2=v2", as urlencode() builds it ("" without
  * tags). NULL if out of memory. */
-static char *tagging_header(const bc_put_opts *opts)
+char *bc_s3_tagging_header(const bc_put_opts *opts)
 {
     size_t cap = 1, len = 0;
     char *out = calloc(1, cap);
@@ -93,8 +94,8 @@ static void note_no_conditional(s3_backend *b)
 
 /* ---- put: single request ---------------------------------------------- */
 
-static bc_status put_single(s3_backend *b, bc_http_client *hc, const char *key,
-                            const bc_source *src, const bc_put_opts *opts, const char *tagging)
+bc_status bc_s3_put_single(s3_backend *b, bc_http_client *hc, const char *key,
+                           const bc_source *src, const bc_put_opts *opts, const char *tagging)
 {
     char hash[65];
     bc_status st = bc_sigv4_payload_hash(src, 0, src->size, hash);
@@ -123,110 +124,148 @@ static bc_status put_single(s3_backend *b, bc_http_client *hc, const char *key,
     }
 }
 
-/* ---- put: multipart --------------------------------------------------- */
+/* ---- multipart: the pipeline ------------------------------------------
+ *
+ * Parts are added in order and wait in a short queue; up to `concurrency`
+ * worker threads, each on its own connection, take and send them. Adding
+ * waits while `concurrency` parts are queued or being sent, which bounds
+ * the memory a streaming caller holds. The first failure stops the workers
+ * and is reported by the next add, status check or complete. */
 
-typedef struct mp_upload {
+typedef struct queued_part {
+    s3_part part;
+    int number;               /* 1-based */
+} queued_part;
+
+struct s3_multipart {
     s3_backend *b;
-    const char *key;
-    const char *upload_id;
-    const bc_source *src;
-    int64_t part_size;
-    int nparts;
+    char *key;
+    char *upload_id;
+    int expected_parts;       /* 0: a stream of unknown length */
+    s3_release_fn release;
+    void *release_ctx;
+    bc_http_client *control;  /* for create, complete and abort */
+    pthread_t *workers;
+    int nworkers;
+    int send_inline;          /* no thread could be started: add sends each part */
+    pthread_mutex_t lock;     /* guards everything below */
+    pthread_cond_t changed;   /* a part queued or done, or the upload stopping */
+    queued_part *queue;       /* a ring of b->concurrency */
+    int queue_head, queued;
+    int in_flight;            /* parts queued or being sent */
+    int nparts;               /* parts added so far */
     char **etags;             /* per part, from UploadPart replies */
-    pthread_mutex_t lock;     /* guards next, failed, status, message */
-    int next;
+    int max_parts;            /* room in etags */
+    int closing;              /* no more parts: workers leave once the queue is empty */
     int failed;
     bc_status status;
-    char message[2048];       /* the failing worker's error message */
-} mp_upload;
+    char message[2048];       /* the first failure's message */
+};
 
-static void mp_fail(mp_upload *u, bc_status st)
+/* Records the first failure; the caller holds the lock. */
+static void fail_locked(s3_multipart *u, bc_status st)
 {
-    pthread_mutex_lock(&u->lock);
     if (!u->failed) {
         u->failed = 1;
         u->status = st;
         snprintf(u->message, sizeof u->message, "%s", bc_error_msg());
     }
-    pthread_mutex_unlock(&u->lock);
+    pthread_cond_broadcast(&u->changed);
 }
 
-static bc_status upload_part(mp_upload *u, bc_http_client *hc, int idx)
+static void release_part(s3_multipart *u, const s3_part *part)
 {
-    int64_t off = (int64_t)idx * u->part_size;
-    int64_t len = u->src->size - off < u->part_size ? u->src->size - off : u->part_size;
-    char hash[65], number[16];
-    snprintf(number, sizeof number, "%d", idx + 1);
+    if (u->release && part->owner)
+        u->release(u->release_ctx, part->owner);
+}
+
+static bc_status upload_part(s3_multipart *u, bc_http_client *hc, const queued_part *qp,
+                             char **etag)
+{
+    const s3_part *p = &qp->part;
+    char hash[65], number[16], which[48];
+    snprintf(number, sizeof number, "%d", qp->number);
+    if (u->expected_parts)
+        snprintf(which, sizeof which, "part %d of %d", qp->number, u->expected_parts);
+    else
+        snprintf(which, sizeof which, "part %d", qp->number);
     qparam q[] = { { "partNumber", number }, { "uploadId", u->upload_id } };
     s3_call c;
-    bc_status st = bc_sigv4_payload_hash(u->src, off, len, hash);
+    bc_status st = bc_sigv4_payload_hash(p->src, p->offset, p->len, hash);
     if (st == BC_OK)
         st = bc_s3_call_init(&c, u->b, "PUT", u->key, q, 2);
     if (st != BC_OK)
-        return bc_error_context(st, "part %d of %d", idx + 1, u->nparts);
-    c.req.body = u->src;
-    c.req.body_offset = off;
-    c.req.body_length = len;
+        return bc_error_context(st, "%s", which);
+    c.req.body = p->src;
+    c.req.body_offset = p->offset;
+    c.req.body_length = p->len;
     if ((st = bc_http_headers_set(&c.req.headers, "X-Amz-Content-Sha256", hash)) == BC_OK)
         st = bc_http_perform(hc, &c.req, &c.resp);
     if (st == BC_OK) {
         if (!*c.resp.etag)
             st = bc_error(BC_ERR_DATA, "no ETag in the reply");
-        else if (!(u->etags[idx] = strdup(c.resp.etag)))
+        else if (!(*etag = strdup(c.resp.etag)))
             st = bc_s3_oom();
     }
     if (st != BC_OK)
-        bc_error_context(st, "part %d of %d", idx + 1, u->nparts);
+        bc_error_context(st, "%s", which);
     bc_s3_call_free(&c);
     return st;
 }
 
-static void *mp_worker(void *arg)
+/* Sends one part and accounts for it. The part's memory is released before
+ * the slot is freed, so a caller waiting for the slot can reuse it. */
+static void send_part(s3_multipart *u, bc_http_client *hc, const queued_part *qp)
 {
-    mp_upload *u = arg;
+    char *etag = NULL;
+    bc_status st = upload_part(u, hc, qp, &etag);
+    release_part(u, &qp->part);
+    pthread_mutex_lock(&u->lock);
+    if (st == BC_OK)
+        u->etags[qp->number - 1] = etag;
+    else
+        fail_locked(u, st);
+    u->in_flight--;
+    pthread_cond_broadcast(&u->changed);
+    pthread_mutex_unlock(&u->lock);
+}
+
+/* Next queued part; 0 when the worker should leave. When add sends inline,
+ * an empty queue means "done for now". */
+static int take_part(s3_multipart *u, queued_part *out)
+{
+    pthread_mutex_lock(&u->lock);
+    while (!u->queued && !u->closing && !u->failed && !u->send_inline)
+        pthread_cond_wait(&u->changed, &u->lock);
+    int got = u->queued && !u->failed;
+    if (got) {
+        *out = u->queue[u->queue_head];
+        u->queue_head = (u->queue_head + 1) % u->b->concurrency;
+        u->queued--;
+    }
+    pthread_mutex_unlock(&u->lock);
+    return got;
+}
+
+static void *part_worker(void *arg)
+{
+    s3_multipart *u = arg;
     bc_http_client *hc;
     bc_status st = bc_http_client_acquire(u->b->pool, &hc);
     if (st != BC_OK) {
-        mp_fail(u, st);
+        pthread_mutex_lock(&u->lock);
+        fail_locked(u, st);
+        pthread_mutex_unlock(&u->lock);
         return NULL;
     }
-    for (;;) {
-        pthread_mutex_lock(&u->lock);
-        int idx = u->failed || u->next >= u->nparts ? -1 : u->next++;
-        pthread_mutex_unlock(&u->lock);
-        if (idx < 0)
-            break;
-        if ((st = upload_part(u, hc, idx)) != BC_OK) {
-            mp_fail(u, st);
-            break;
-        }
-    }
+    queued_part qp;
+    while (take_part(u, &qp))
+        send_part(u, hc, &qp);
     bc_http_client_release(u->b->pool, hc);
     return NULL;
 }
 
-/* Uploads every part with up to b->concurrency threads. */
-static bc_status upload_parts(mp_upload *u)
-{
-    int nthreads = u->b->concurrency < u->nparts ? u->b->concurrency : u->nparts;
-    pthread_t *threads = calloc((size_t)nthreads, sizeof *threads);
-    if (!threads)
-        return bc_s3_oom();
-    int started = 0;
-    for (; started < nthreads; started++)
-        if (pthread_create(&threads[started], NULL, mp_worker, u) != 0)
-            break;
-    if (started == 0)
-        mp_worker(u);   /* no thread to be had: do it ourselves */
-    for (int i = 0; i < started; i++)
-        pthread_join(threads[i], NULL);
-    free(threads);
-    if (u->failed)
-        return bc_error(u->status, "%s", u->message);
-    return BC_OK;
-}
-
-static char *complete_body(const mp_upload *u)
+static char *complete_body(const s3_multipart *u)
 {
     size_t cap = 256;
     for (int i = 0; i < u->nparts; i++)
@@ -274,7 +313,7 @@ static bc_status create_upload(s3_backend *b, bc_http_client *hc, const char *ke
     return st;
 }
 
-static bc_status complete_upload(s3_backend *b, bc_http_client *hc, mp_upload *u,
+static bc_status complete_upload(s3_backend *b, bc_http_client *hc, s3_multipart *u,
                                  const bc_put_opts *opts)
 {
     char *xml = complete_body(u);
@@ -341,42 +380,182 @@ static void abort_upload(s3_backend *b, bc_http_client *hc, const char *key, con
     bc_error(BC_ERR_INTERNAL, "%s", saved);   /* keep the original failure's message */
 }
 
-static bc_status put_multipart(s3_backend *b, bc_http_client *hc, const char *key,
-                               const bc_source *src, const bc_put_opts *opts, const char *tagging)
+static void multipart_free(s3_multipart *u)
 {
-    mp_upload u;
-    memset(&u, 0, sizeof u);
-    u.b = b;
-    u.key = key;
-    u.src = src;
-    u.part_size = b->part_size;
-    if ((src->size + u.part_size - 1) / u.part_size > MAX_PARTS) {
-        int64_t min = (src->size + MAX_PARTS - 1) / MAX_PARTS;
-        u.part_size = (min + MiB - 1) / MiB * MiB;
-    }
-    u.nparts = (int)((src->size + u.part_size - 1) / u.part_size);
+    for (int i = 0; u->etags && i < u->nparts; i++)
+        free(u->etags[i]);
+    free(u->etags);
+    if (u->control)
+        bc_http_client_release(u->b->pool, u->control);
+    pthread_cond_destroy(&u->changed);
+    pthread_mutex_destroy(&u->lock);
+    free(u->queue);
+    free(u->workers);
+    free(u->upload_id);
+    free(u->key);
+    free(u);
+}
 
-    char *upload_id = NULL;
-    bc_status st = create_upload(b, hc, key, tagging, &upload_id);
+bc_status bc_s3_multipart_start(s3_backend *b, const char *key, const char *tagging,
+                                int expected_parts, s3_release_fn release, void *release_ctx,
+                                s3_multipart **out)
+{
+    *out = NULL;
+    s3_multipart *u = calloc(1, sizeof *u);
+    if (!u)
+        return bc_s3_oom();
+    u->b = b;
+    u->expected_parts = expected_parts;
+    u->release = release;
+    u->release_ctx = release_ctx;
+    pthread_mutex_init(&u->lock, NULL);
+    pthread_cond_init(&u->changed, NULL);
+    int nworkers = expected_parts > 0 && expected_parts < b->concurrency ? expected_parts
+                                                                           : b->concurrency;
+    u->key = strdup(key);
+    u->queue = calloc((size_t)b->concurrency, sizeof *u->queue);
+    u->workers = calloc((size_t)nworkers, sizeof *u->workers);
+    u->max_parts = expected_parts > 0 ? expected_parts : MAX_PARTS;
+    u->etags = calloc((size_t)u->max_parts, sizeof *u->etags);
+    bc_status st = u->key && u->queue && u->workers && u->etags ? BC_OK : bc_s3_oom();
+    if (st == BC_OK)
+        st = bc_http_client_acquire(b->pool, &u->control);
+    if (st == BC_OK)
+        st = create_upload(b, u->control, key, tagging, &u->upload_id);
+    if (st != BC_OK) {
+        multipart_free(u);
+        return st;
+    }
+    /* Workers wait for parts from now on. Should no thread start, add
+     * sends each part itself. */
+    while (u->nworkers < nworkers &&
+           pthread_create(&u->workers[u->nworkers], NULL, part_worker, u) == 0)
+        u->nworkers++;
+    if (u->nworkers == 0)
+        u->send_inline = 1;   /* set only when no worker exists to read it */
+    *out = u;
+    return BC_OK;
+}
+
+bc_status bc_s3_multipart_add(s3_multipart *u, const s3_part *part)
+{
+    pthread_mutex_lock(&u->lock);
+    while (!u->failed && u->in_flight >= u->b->concurrency)
+        pthread_cond_wait(&u->changed, &u->lock);
+    bc_status st = BC_OK;
+    if (u->failed) {
+        st = bc_error(u->status, "%s", u->message);
+    } else if (u->nparts == u->max_parts) {
+        st = bc_error(BC_ERR_USAGE, "the object needs more than %d parts of %lld MiB: "
+                      "raise the part size", u->max_parts, (long long)(u->b->part_size / MiB));
+    }
+    if (st != BC_OK) {
+        pthread_mutex_unlock(&u->lock);
+        release_part(u, part);
+        return st;
+    }
+    int tail = (u->queue_head + u->queued) % u->b->concurrency;
+    u->queue[tail] = (queued_part){ *part, ++u->nparts };
+    u->queued++;
+    u->in_flight++;
+    pthread_cond_broadcast(&u->changed);
+    pthread_mutex_unlock(&u->lock);
+    if (u->send_inline) {
+        part_worker(u);
+        return bc_s3_multipart_status(u);
+    }
+    return BC_OK;
+}
+
+bc_status bc_s3_multipart_wait(s3_multipart *u)
+{
+    pthread_mutex_lock(&u->lock);
+    while (!u->failed && u->in_flight > 0)
+        pthread_cond_wait(&u->changed, &u->lock);
+    pthread_mutex_unlock(&u->lock);
+    return bc_s3_multipart_status(u);
+}
+
+bc_status bc_s3_multipart_status(s3_multipart *u)
+{
+    pthread_mutex_lock(&u->lock);
+    bc_status st = u->failed ? bc_error(u->status, "%s", u->message) : BC_OK;
+    pthread_mutex_unlock(&u->lock);
+    return st;
+}
+
+/* Waits for the workers (which finish the queue unless the upload failed
+ * or is being aborted), then drops the parts nobody will send. */
+static void stop_workers(s3_multipart *u)
+{
+    pthread_mutex_lock(&u->lock);
+    u->closing = 1;
+    pthread_cond_broadcast(&u->changed);
+    pthread_mutex_unlock(&u->lock);
+    for (int i = 0; i < u->nworkers; i++)
+        pthread_join(u->workers[i], NULL);
+    u->nworkers = 0;
+    for (; u->queued > 0; u->queued--) {
+        release_part(u, &u->queue[u->queue_head].part);
+        u->queue_head = (u->queue_head + 1) % u->b->concurrency;
+    }
+}
+
+bc_status bc_s3_multipart_complete(s3_multipart *u, const bc_put_opts *opts)
+{
+    stop_workers(u);
+    bc_status st = u->failed ? bc_error(u->status, "%s", u->message)
+                             : complete_upload(u->b, u->control, u, opts);
+    if (st != BC_OK)
+        abort_upload(u->b, u->control, u->key, u->upload_id);
+    multipart_free(u);
+    return st;
+}
+
+void bc_s3_multipart_abort(s3_multipart *u)
+{
+    if (!u)
+        return;
+    pthread_mutex_lock(&u->lock);
+    u->failed = 1;   /* workers take no more parts */
+    pthread_mutex_unlock(&u->lock);
+    stop_workers(u);
+    abort_upload(u->b, u->control, u->key, u->upload_id);
+    multipart_free(u);
+}
+
+/* ---- put -------------------------------------------------------------- */
+
+static bc_status put_multipart(s3_backend *b, const char *key, const bc_source *src,
+                               const bc_put_opts *opts, const char *tagging)
+{
+    int64_t part_size = b->part_size;
+    if ((src->size + part_size - 1) / part_size > MAX_PARTS) {
+        int64_t min = (src->size + MAX_PARTS - 1) / MAX_PARTS;
+        part_size = (min + MiB - 1) / MiB * MiB;
+    }
+    int nparts = (int)((src->size + part_size - 1) / part_size);
+
+    s3_multipart *u;
+    bc_status st = bc_s3_multipart_start(b, key, tagging, nparts, NULL, NULL, &u);
+    for (int i = 0; st == BC_OK && i < nparts; i++) {
+        int64_t off = (int64_t)i * part_size;
+        s3_part part = { src, off, src->size - off < part_size ? src->size - off : part_size, NULL };
+        if ((st = bc_s3_multipart_add(u, &part)) != BC_OK)
+            bc_s3_multipart_abort(u);
+    }
     if (st != BC_OK)
         return st;
-    u.upload_id = upload_id;
-    u.etags = calloc((size_t)u.nparts, sizeof *u.etags);
-    pthread_mutex_init(&u.lock, NULL);
-    if (!u.etags)
-        st = bc_s3_oom();
-    else
-        st = upload_parts(&u);
-    if (st == BC_OK)
-        st = complete_upload(b, hc, &u, opts);
-    if (st != BC_OK)
-        abort_upload(b, hc, key, upload_id);
-    pthread_mutex_destroy(&u.lock);
-    for (int i = 0; u.etags && i < u.nparts; i++)
-        free(u.etags[i]);
-    free(u.etags);
-    free(upload_id);
-    return st;
+    return bc_s3_multipart_complete(u, opts);
+}
+
+bc_status bc_s3_put_failed(const s3_backend *b, const char *key, bc_status st)
+{
+    char loc[2048];
+    bc_s3_where(b, key, loc, sizeof loc);
+    if (st == BC_ERR_NOBUCKET)
+        return bc_s3_missing(b, st, "put", loc);
+    return bc_error_context(st, "put %s at %s", loc, b->endpoint);
 }
 
 bc_status bc_s3_put(void *backend, const char *key, const bc_source *src,
@@ -390,22 +569,19 @@ bc_status bc_s3_put(void *backend, const char *key, const bc_source *src,
     if (!src || src->size < 0 || (src->fd < 0 && src->size > 0 && !src->mem))
         return bc_error(BC_ERR_USAGE, "put %s: bad source", loc);
 
-    char *tagging = tagging_header(opts);
+    char *tagging = bc_s3_tagging_header(opts);
     if (!tagging)
         return bc_s3_oom();
-    bc_http_client *hc;
-    bc_status st = bc_http_client_acquire(b->pool, &hc);
-    if (st == BC_OK) {
-        if (src->size <= b->threshold)
-            st = put_single(b, hc, key, src, opts, tagging);
-        else
-            st = put_multipart(b, hc, key, src, opts, tagging);
-        bc_http_client_release(b->pool, hc);
+    bc_status st;
+    if (src->size <= b->threshold) {
+        bc_http_client *hc;
+        if ((st = bc_http_client_acquire(b->pool, &hc)) == BC_OK) {
+            st = bc_s3_put_single(b, hc, key, src, opts, tagging);
+            bc_http_client_release(b->pool, hc);
+        }
+    } else {
+        st = put_multipart(b, key, src, opts, tagging);
     }
     free(tagging);
-    if (st == BC_ERR_NOBUCKET)
-        return bc_s3_missing(b, st, "put", loc);
-    if (st != BC_OK)
-        return bc_error_context(st, "put %s at %s", loc, b->endpoint);
-    return BC_OK;
+    return st == BC_OK ? BC_OK : bc_s3_put_failed(b, key, st);
 }

@@ -167,3 +167,87 @@ bc_status bc_store_delete(bc_store *store, const char *const *keys, size_t nkeys
 {
     return store->ops->del(store->backend, keys, nkeys);
 }
+
+/* ---- streaming writer ------------------------------------------------- */
+
+struct bc_store_writer {
+    const bc_store_ops *ops;
+    void *state;              /* the backend's */
+    int64_t size;
+    /* After a failed write the stream has a hole: every later write and the
+     * commit repeat that failure instead of storing a damaged object. */
+    bc_status broken;
+    char broken_msg[1024];
+};
+
+bc_status bc_store_writer_open(bc_store *store, const char *key, const bc_put_opts *opts,
+                               bc_store_writer **out)
+{
+    static const bc_put_opts none;
+    *out = NULL;
+    if (!store->ops->writer_open)
+        return bc_error(BC_ERR_USAGE, "%s does not support streaming uploads", store->describe);
+    bc_store_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return bc_error(BC_ERR_INTERNAL, "out of memory");
+    w->ops = store->ops;
+    bc_status st = w->ops->writer_open(store->backend, key, opts ? opts : &none, &w->state);
+    if (st != BC_OK) {
+        free(w);
+        return st;
+    }
+    *out = w;
+    return BC_OK;
+}
+
+static bc_status repeat_failure(const bc_store_writer *w)
+{
+    return bc_error(w->broken, "%s", w->broken_msg);
+}
+
+bc_status bc_store_writer_write(bc_store_writer *w, const void *data, size_t len)
+{
+    if (w->broken)
+        return repeat_failure(w);
+    if (len == 0)
+        return BC_OK;
+    bc_status st = w->ops->writer_write(w->state, data, len);
+    if (st != BC_OK) {
+        w->broken = st;
+        snprintf(w->broken_msg, sizeof w->broken_msg, "%s", bc_error_msg());
+        return st;
+    }
+    w->size += (int64_t)len;
+    return BC_OK;
+}
+
+int bc_store_writer_sink(void *ctx, const void *data, size_t len)
+{
+    return (int)bc_store_writer_write(ctx, data, len);
+}
+
+int64_t bc_store_writer_size(const bc_store_writer *w)
+{
+    return w->size;
+}
+
+bc_status bc_store_writer_commit(bc_store_writer *w)
+{
+    bc_status st;
+    if (w->broken) {
+        w->ops->writer_abort(w->state);
+        st = repeat_failure(w);
+    } else {
+        st = w->ops->writer_commit(w->state);
+    }
+    free(w);
+    return st;
+}
+
+void bc_store_writer_abort(bc_store_writer *w)
+{
+    if (!w)
+        return;
+    w->ops->writer_abort(w->state);
+    free(w);
+}

@@ -94,6 +94,28 @@ bc_status bc_store_list(bc_store *store, const char *prefix, const char *delimit
 /* Deletes keys in batches; a missing key is not an error. */
 bc_status bc_store_delete(bc_store *store, const char *const *keys, size_t nkeys);
 
+/* Streaming upload of unknown length (base backup archives).
+ *
+ * Bytes are cut into parts of part_size and uploaded while the stream goes
+ * on, at most `concurrency` parts in flight, so memory stays bounded by
+ * about (concurrency + 1) x part_size whatever the stream's size. A stream
+ * that ends before multipart_threshold becomes one plain PUT at commit.
+ * Nothing is visible under the key until commit returns BC_OK; abort, or a
+ * failed commit, aborts any multipart upload and leaves nothing behind. */
+typedef struct bc_store_writer bc_store_writer;
+
+bc_status bc_store_writer_open(bc_store *store, const char *key, const bc_put_opts *opts,
+                               bc_store_writer **out);
+bc_status bc_store_writer_write(bc_store_writer *w, const void *data, size_t len);
+/* bc_sink_fn adapter: ctx is a bc_store_writer. */
+int bc_store_writer_sink(void *ctx, const void *data, size_t len);
+/* Bytes accepted so far. */
+int64_t bc_store_writer_size(const bc_store_writer *w);
+/* Completes the object and frees w. */
+bc_status bc_store_writer_commit(bc_store_writer *w);
+/* Discards everything written and frees w; safe on NULL. */
+void bc_store_writer_abort(bc_store_writer *w);
+
 /* Backend vtable: each provider fills one. */
 typedef struct bc_store_ops {
     const char *scheme;   /* "file", "s3" */
@@ -108,6 +130,12 @@ typedef struct bc_store_ops {
     bc_status (*list)(void *backend, const char *prefix, const char *delimiter,
                       bc_list_fn fn, void *ctx);
     bc_status (*del)(void *backend, const char *const *keys, size_t nkeys);
+    /* Streaming writer: the backend's state for one upload in *state. */
+    bc_status (*writer_open)(void *backend, const char *key, const bc_put_opts *opts,
+                             void **state);
+    bc_status (*writer_write)(void *state, const void *data, size_t len);
+    bc_status (*writer_commit)(void *state); /* frees state */
+    void (*writer_abort)(void *state);       /* frees state */
 } bc_store_ops;
 
 extern const bc_store_ops bc_store_file_ops;

@@ -1,5 +1,6 @@
 #include "util/cli.h"
 
+#include "codec/codec.h"
 #include "layout/wal.h"
 
 #include <ctype.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum {
     OPT_HELP = 1000,
@@ -247,4 +249,95 @@ bc_status bc_cli_open_store(bc_cli_common *c, const char *server, bc_store **sto
             bc_log_info("%s is reachable", bc_store_describe(*store));
     }
     return st;
+}
+
+void bc_cli_shell_word(char *out, size_t outlen, const char *word)
+{
+    size_t n = strlen(out);
+    int plain = *word != '\0';
+    for (const char *p = word; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("_./:=@%+,-", *p))
+            plain = 0;
+    if (plain) {
+        snprintf(out + n, outlen - n, "%s", word);
+        return;
+    }
+    /* 'it'\''s' */
+    if (n + 1 < outlen)
+        out[n++] = '\'';
+    for (const char *p = word; *p && n + 5 < outlen; p++) {
+        if (*p == '\'') {
+            memcpy(out + n, "'\\''", 4);
+            n += 4;
+        } else {
+            out[n++] = *p;
+        }
+    }
+    if (n + 1 < outlen)
+        out[n++] = '\'';
+    out[n < outlen ? n : outlen - 1] = '\0';
+}
+
+static void add_option(char *out, size_t outlen, const char *name, const char *value)
+{
+    if (!value)
+        return;
+    size_t n = strlen(out);
+    snprintf(out + n, outlen - n, " %s ", name);
+    bc_cli_shell_word(out, outlen, value);
+}
+
+void bc_cli_store_args(const bc_cli_common *c, char *out, size_t outlen)
+{
+    char number[32];
+    out[0] = '\0';
+    add_option(out, outlen, "--cloud-provider", c->store.cloud_provider);
+    add_option(out, outlen, "--endpoint-url", c->store.endpoint_url);
+    add_option(out, outlen, "--profile", c->store.profile);
+    add_option(out, outlen, "--ca-bundle", c->store.ca_bundle);
+    add_option(out, outlen, "--addressing-style", c->store.addressing);
+    if (c->store.read_timeout) {
+        snprintf(number, sizeof number, "%ld", c->store.read_timeout);
+        add_option(out, outlen, "--read-timeout", number);
+    }
+}
+
+void bc_cli_sibling(const char *tool, char *out, size_t outlen)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        snprintf(out, outlen, "%s", tool); /* fall back to PATH */
+        return;
+    }
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    *slash = '\0';
+    snprintf(out, outlen, "%s/%s", self, tool);
+}
+
+int bc_cli_codec_option(const char *program, int opt, const char *arg, int *codec, int *level)
+{
+    bc_codec_id id;
+    long v;
+    switch (opt) {
+    case 'z': id = BC_CODEC_GZIP; break;
+    case 'j': id = BC_CODEC_BZIP2; break;
+    case BC_CLI_OPT_SNAPPY: id = BC_CODEC_SNAPPY; break;
+    case BC_CLI_OPT_LZ4: id = BC_CODEC_LZ4; break;
+    case BC_CLI_OPT_XZ: id = BC_CODEC_XZ; break;
+    case BC_CLI_OPT_ZSTD: id = BC_CODEC_ZSTD; break;
+    case BC_CLI_OPT_LEVEL:
+        if (bc_cli_parse_int(arg, 1, 22, &v))
+            bc_cli_usage_error(program, "invalid --compression-level '%s': give 1-22", arg);
+        *level = (int)v;
+        return 1;
+    default:
+        return 0;
+    }
+    if (*codec != BC_CODEC_NONE && *codec != (int)id)
+        bc_cli_usage_error(program, "choose one compression: --%s and --%s both given",
+                           bc_codec_name((bc_codec_id)*codec), bc_codec_name(id));
+    *codec = (int)id;
+    return 1;
 }

@@ -32,6 +32,22 @@ typedef struct bc_cli_common {
 /* Long options of the common set, values >= 1000 (tools use 2000+). */
 extern const struct option bc_cli_common_long[];
 
+/* Compression options shared by the tools that write archives: put
+ * BC_CLI_CODEC_OPTIONS in the tool's table and "zj" in its short options,
+ * then hand options to bc_cli_codec_option(). */
+enum { BC_CLI_OPT_SNAPPY = 1100, BC_CLI_OPT_LZ4, BC_CLI_OPT_XZ, BC_CLI_OPT_ZSTD,
+       BC_CLI_OPT_LEVEL };
+#define BC_CLI_CODEC_OPTIONS                                              \
+    {"gzip", no_argument, NULL, 'z'}, {"bzip2", no_argument, NULL, 'j'},  \
+    {"snappy", no_argument, NULL, BC_CLI_OPT_SNAPPY},                     \
+    {"lz4", no_argument, NULL, BC_CLI_OPT_LZ4},                           \
+    {"xz", no_argument, NULL, BC_CLI_OPT_XZ},                             \
+    {"zstd", no_argument, NULL, BC_CLI_OPT_ZSTD},                         \
+    {"compression-level", required_argument, NULL, BC_CLI_OPT_LEVEL}
+/* 1 if opt was a compression option (stored in *codec / *level), else 0;
+ * exits with the usage code on conflicting flags or a bad level. */
+int bc_cli_codec_option(const char *program, int opt, const char *arg, int *codec, int *level);
+
 /* Concatenates the common table and the tool's into out (cap entries,
  * terminated by a zero entry). */
 void bc_cli_merge(const struct option *tool, struct option *out, size_t cap);
@@ -58,6 +74,14 @@ int bc_cli_parse_int(const char *s, long min, long max, long *out);
 /* Checks the server name, opens the store and, with -t, checks that it is
  * reachable (the caller then stops). *store is NULL on failure. */
 bc_status bc_cli_open_store(bc_cli_common *c, const char *server, bc_store **store);
+
+/* Appends `word` to out, single-quoted for a POSIX shell if it needs it. */
+void bc_cli_shell_word(char *out, size_t outlen, const char *word);
+/* The store options of c as shell words (" --endpoint-url URL ..."), for
+ * commands bc writes into configuration, such as restore_command. */
+void bc_cli_store_args(const bc_cli_common *c, char *out, size_t outlen);
+/* Path of a sibling tool installed next to the running program. */
+void bc_cli_sibling(const char *tool, char *out, size_t outlen);
 
 /* Applies verbosity and log format: call after option parsing. */
 void bc_cli_start_logging(const bc_cli_common *c);

@@ -4,6 +4,7 @@
 #define BC_WAL_WAL_H
 
 #include "codec/codec.h"
+#include "layout/wal.h"
 #include "store/store.h"
 
 /* --- locating archived objects (objects.c) --- */
@@ -62,5 +63,34 @@ typedef struct bc_wal_restore_opts {
 
 bc_status bc_wal_restore(bc_store *store, const char *wal_name, const char *dest,
                          const bc_wal_restore_opts *opts);
+
+/* --- what the archive holds (inventory.c) --- */
+
+typedef struct bc_wal_entry {
+    char name[48];        /* WAL name without the compression suffix */
+    bc_wal_kind kind;
+    bc_codec_id codec;
+    uint32_t tli, log, seg;
+    int64_t size;
+} bc_wal_entry;
+
+typedef struct bc_wal_inventory {
+    bc_wal_entry *items;  /* sorted by name */
+    size_t n, cap;
+    size_t unexpected;    /* objects under wals/ that are not WAL files */
+    char first_unexpected[512];
+} bc_wal_inventory;
+
+/* Lists every object under <prefix>/<server>/wals/. */
+bc_status bc_wal_inventory_load(bc_store *store, const char *server, bc_wal_inventory *inv);
+void bc_wal_inventory_free(bc_wal_inventory *inv);
+
+/* Calls fn for each run of missing segments inside a timeline (first and
+ * last missing names); segments_per_log is 4 GiB / segment size. Returns
+ * the number of gaps. */
+typedef void (*bc_wal_gap_fn)(void *ctx, uint32_t tli, const char *first_missing,
+                              const char *last_missing);
+size_t bc_wal_find_gaps(const bc_wal_inventory *inv, uint64_t segments_per_log,
+                        bc_wal_gap_fn fn, void *ctx);
 
 #endif

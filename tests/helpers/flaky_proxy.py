@@ -21,10 +21,14 @@ parser.add_argument("--upstream", required=True, help="host:port of the real ser
 parser.add_argument("--fail", type=int, default=2)
 parser.add_argument("--mode", choices=["503", "reset", "stall"], default="503")
 parser.add_argument("--count-file", required=True)
+parser.add_argument("--fail-parts-after", type=int, default=None,
+                    help="instead of the first --fail requests, fail every multipart "
+                         "part upload (PUT ...partNumber=) after this many, for good")
 args = parser.parse_args()
 
 lock = threading.Lock()
 seen = 0
+parts_seen = [0]
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -42,7 +46,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             n = seen
             with open(args.count_file, "w") as f:
                 f.write(str(n))
-        if n <= args.fail:
+        if args.fail_parts_after is not None:
+            is_part = self.command == "PUT" and "partNumber=" in self.path
+            with lock:
+                if is_part:
+                    parts_seen[0] += 1
+                failing = is_part and parts_seen[0] > args.fail_parts_after
+        else:
+            failing = n <= args.fail
+        if failing:
             if args.mode == "stall":
                 threading.Event().wait(3600)
                 return

@@ -1,0 +1,192 @@
+/* bc-ls: lists backups, shows one, summarises the WAL archive, checks that
+ * it is empty (barman-cloud-backup-list, -backup-show, -check-wal-archive). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backup/listing.h"
+#include "util/cli.h"
+#include "util/log.h"
+
+#define STORE_HELP                                                              \
+    "Store:\n"                                                                  \
+    "      --cloud-provider aws-s3   provider (URL scheme s3:// or file://)\n"  \
+    "      --endpoint-url URL        S3-compatible endpoint\n"                  \
+    "  -P, --profile NAME            AWS credentials profile\n"                 \
+    "      --read-timeout SECONDS    give up on a silent connection (default 60)\n" \
+    "      --ca-bundle FILE          trust these CAs (default: AWS_CA_BUNDLE, system)\n" \
+    "      --addressing-style auto|path|virtual\n"                              \
+    "      --max-retries N           retries on network errors, 5xx, 429 (default 5)\n" \
+    "Other:\n"                                                                  \
+    "  -t, --test                    check the store is reachable and exit\n"   \
+    "  -v, --verbose / -q, --quiet   more / less output\n"                      \
+    "      --log-format text|json    message format on stderr\n"                \
+    "  -V, --version                 print the version\n"                       \
+    "      --help                    print this help\n"
+
+static const char help[] =
+    "usage: bc-ls SUBCOMMAND [options] SOURCE_URL SERVER_NAME [BACKUP]\n"
+    "\n"
+    "Look into a barman-cloud archive:\n"
+    "  backups      list the backups of a server (barman-cloud-backup-list)\n"
+    "  show         show one backup (barman-cloud-backup-show)\n"
+    "  wals         the archived WAL per timeline, with gaps (exit 1 if any)\n"
+    "  check-empty  exit 0 if the WAL archive is empty\n"
+    "               (barman-cloud-check-wal-archive)\n"
+    "'bc-ls SUBCOMMAND --help' describes each.\n"
+    "\n" STORE_HELP
+    "\n"
+    "Exit status: 0 success; 1 not found, WAL missing, archive not empty;\n"
+    "2 store unreachable, authentication failed or bucket missing; 3 bad command\n"
+    "line; 4 other errors. See bc-ls(1).\n";
+
+static const char help_backups[] =
+    "usage: bc-ls backups [--format console|json] [options] SOURCE_URL SERVER_NAME\n"
+    "\n"
+    "List the backups of SERVER_NAME: as a table of the completed ones (id, end\n"
+    "time, first WAL, keep annotation, name), or in JSON every backup with all\n"
+    "of its backup.info, as barman-cloud-backup-list prints them.\n"
+    "\n" STORE_HELP;
+
+static const char help_show[] =
+    "usage: bc-ls show [--format console|json] [options] SOURCE_URL SERVER_NAME BACKUP\n"
+    "\n"
+    "Show one backup, given by id, by name, or as latest / oldest, as\n"
+    "barman-cloud-backup-show does. Exit 1 if there is no such backup.\n"
+    "\n" STORE_HELP;
+
+static const char help_wals[] =
+    "usage: bc-ls wals [--format console|json] [--wal-segment-size SIZE] [options]\n"
+    "                  SOURCE_URL SERVER_NAME\n"
+    "\n"
+    "Summarise the archived WAL per timeline: first and last segment, counts,\n"
+    "history file, and the missing segments inside a timeline (exit 1 if any).\n"
+    "The segment size is the latest backup's, else 16MiB, unless given.\n"
+    "\n" STORE_HELP;
+
+static const char help_check_empty[] =
+    "usage: bc-ls check-empty [--timeline N] [options] SOURCE_URL SERVER_NAME\n"
+    "\n"
+    "Exit 0 if the WAL archive of SERVER_NAME is empty or, with --timeline N,\n"
+    "holds nothing of timeline N or newer; exit 1 with a message otherwise, or\n"
+    "if it holds objects that are not WAL files. A missing bucket is empty.\n"
+    "\n" STORE_HELP;
+
+enum { OPT_FORMAT = 2000, OPT_SEGMENT_SIZE, OPT_TIMELINE };
+enum { CMD_BACKUPS, CMD_SHOW, CMD_WALS, CMD_CHECK_EMPTY };
+
+static const struct subcommand {
+    const char *name;
+    const char *help;
+    int npos;         /* positional arguments after the subcommand */
+    unsigned options; /* bit (opt - OPT_FORMAT) for each option it takes */
+} subcommands[] = {
+    [CMD_BACKUPS] = {"backups", help_backups, 2, 1u << 0},
+    [CMD_SHOW] = {"show", help_show, 3, 1u << 0},
+    [CMD_WALS] = {"wals", help_wals, 2, 1u << 0 | 1u << 1},
+    [CMD_CHECK_EMPTY] = {"check-empty", help_check_empty, 2, 1u << 2},
+};
+#define NSUBCOMMANDS (int)(sizeof subcommands / sizeof subcommands[0])
+
+static const struct option tool_options[] = {
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"wal-segment-size", required_argument, NULL, OPT_SEGMENT_SIZE},
+    {"timeline", required_argument, NULL, OPT_TIMELINE},
+    {0, 0, 0, 0},
+};
+
+static int find_subcommand(const char *name)
+{
+    for (int i = 0; name && i < NSUBCOMMANDS; i++)
+        if (strcmp(name, subcommands[i].name) == 0)
+            return i;
+    return -1;
+}
+
+/* The subcommand is the first operand wherever options are, so a silent
+ * first pass finds it before --help picks the text to print. */
+static int subcommand_of(int argc, char **argv, const struct option *longopts)
+{
+    opterr = 0;
+    while (getopt_long(argc, argv, BC_CLI_COMMON_SHORT, longopts, NULL) != -1)
+        continue;
+    int cmd = optind < argc ? find_subcommand(argv[optind]) : -1;
+    opterr = 1;
+    optind = 0; /* restart getopt from scratch */
+    return cmd;
+}
+
+int main(int argc, char **argv)
+{
+    bc_cli_common c = {.program = "bc-ls"};
+    bc_listing_format format = BC_LISTING_CONSOLE;
+    int64_t segment_size = 0;
+    long timeline = 0;
+    unsigned given = 0;
+    struct option longopts[64];
+    int opt;
+
+    bc_cli_merge(tool_options, longopts, 64);
+    int cmd = subcommand_of(argc, argv, longopts);
+    while ((opt = getopt_long(argc, argv, BC_CLI_COMMON_SHORT, longopts, NULL)) != -1) {
+        if (bc_cli_common_option(&c, opt, optarg, cmd >= 0 ? subcommands[cmd].help : help))
+            continue;
+        switch (opt) {
+        case OPT_FORMAT:
+            if (strcmp(optarg, "console") && strcmp(optarg, "json"))
+                bc_cli_usage_error(c.program, "invalid --format '%s': use console or json", optarg);
+            format = strcmp(optarg, "json") ? BC_LISTING_CONSOLE : BC_LISTING_JSON;
+            break;
+        case OPT_SEGMENT_SIZE:
+            if (bc_cli_parse_size(optarg, &segment_size) ||
+                !bc_listing_segment_size_valid(segment_size))
+                bc_cli_usage_error(c.program,
+                                   "invalid --wal-segment-size '%s': give a power of 2 "
+                                   "from 1MiB to 1GiB", optarg);
+            break;
+        case OPT_TIMELINE:
+            if (bc_cli_parse_int(optarg, 1, 0xFFFFFFFFL, &timeline))
+                bc_cli_usage_error(c.program, "invalid --timeline '%s': give a positive number",
+                                   optarg);
+            break;
+        default: bc_cli_usage_error(c.program, "unknown or incomplete option");
+        }
+        given |= 1u << (opt - OPT_FORMAT);
+    }
+    bc_cli_start_logging(&c);
+
+    if (optind >= argc)
+        bc_cli_usage_error(c.program, "expected a subcommand: backups, show, wals or check-empty");
+    if (cmd < 0)
+        bc_cli_usage_error(c.program, "unknown subcommand '%s': use backups, show, wals or "
+                           "check-empty", argv[optind]);
+    const struct subcommand *sub = &subcommands[cmd];
+    for (int i = 0; i < 3; i++)
+        if ((given & ~sub->options) & 1u << i)
+            bc_cli_usage_error(c.program, "'%s' does not take --%s", sub->name,
+                               tool_options[i].name);
+    int npos = argc - optind - 1;
+    if (!(npos == sub->npos || (c.test && npos >= 2 && npos <= sub->npos)))
+        bc_cli_usage_error(c.program, "expected %s", sub->npos == 3
+                               ? "SOURCE_URL SERVER_NAME BACKUP" : "SOURCE_URL SERVER_NAME");
+    c.store.url = argv[optind + 1];
+    const char *server = argv[optind + 2];
+
+    bc_store *store = NULL;
+    bc_status st = bc_cli_open_store(&c, server, &store);
+    if (st == BC_OK && !c.test) {
+        switch (cmd) {
+        case CMD_BACKUPS: st = bc_listing_backups(store, server, format, stdout); break;
+        case CMD_SHOW: st = bc_listing_show(store, server, argv[optind + 3], format, stdout); break;
+        case CMD_WALS: st = bc_listing_wals(store, server, segment_size, format, stdout); break;
+        default: st = bc_listing_check_empty(store, server, (uint32_t)timeline); break;
+        }
+    }
+    if (fflush(stdout) != 0 && st == BC_OK)
+        st = bc_error(BC_ERR_IO, "writing to standard output failed");
+    if (st != BC_OK)
+        bc_log_error("%s", bc_error_msg());
+    bc_store_close(store);
+    bc_log_shutdown();
+    return bc_status_exit_code(st);
+}

@@ -1,0 +1,104 @@
+/* The archive's WAL inventory: what is stored under wals/, per timeline,
+ * and where segments are missing. */
+#include "wal/wal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int add_entry(void *ctx, const bc_object_info *obj)
+{
+    bc_wal_inventory *inv = ctx;
+    const char *base = bc_wal_basename(obj->key);
+    size_t suffix_len;
+    bc_codec_id codec = bc_codec_from_suffix(base, &suffix_len);
+    size_t n = strlen(base) - suffix_len;
+    bc_wal_entry e = {.codec = codec, .size = obj->size};
+    if (n < sizeof e.name) {
+        memcpy(e.name, base, n);
+        e.name[n] = '\0';
+        e.kind = bc_wal_classify(e.name);
+    }
+    if (e.kind == BC_WAL_INVALID) {
+        if (inv->unexpected++ == 0)
+            snprintf(inv->first_unexpected, sizeof inv->first_unexpected, "%s", obj->key);
+        return 0;
+    }
+    bc_wal_parse(e.name, &e.tli, &e.log, &e.seg);
+    if (inv->n == inv->cap) {
+        size_t cap = inv->cap ? inv->cap * 2 : 256;
+        bc_wal_entry *items = realloc(inv->items, cap * sizeof *items);
+        if (!items) {
+            bc_error(BC_ERR_INTERNAL, "out of memory");
+            return BC_ERR_INTERNAL;
+        }
+        inv->items = items;
+        inv->cap = cap;
+    }
+    inv->items[inv->n++] = e;
+    return 0;
+}
+
+static int compare_entries(const void *a, const void *b)
+{
+    return strcmp(((const bc_wal_entry *)a)->name, ((const bc_wal_entry *)b)->name);
+}
+
+bc_status bc_wal_inventory_load(bc_store *store, const char *server, bc_wal_inventory *inv)
+{
+    char prefix[1024];
+    const char *p = bc_store_prefix(store);
+    memset(inv, 0, sizeof *inv);
+    if ((size_t)snprintf(prefix, sizeof prefix, "%s%s%s/wals/", p, *p ? "/" : "", server) >=
+        sizeof prefix)
+        return bc_error(BC_ERR_USAGE, "server name is too long");
+    bc_status st = bc_store_list(store, prefix, NULL, add_entry, inv);
+    if (st != BC_OK) {
+        bc_wal_inventory_free(inv);
+        return st;
+    }
+    /* Listings are in key order, which sorts the folders; names inside
+     * could differ from key order only through suffixes, so sort by name. */
+    if (inv->n)
+        qsort(inv->items, inv->n, sizeof *inv->items, compare_entries);
+    return BC_OK;
+}
+
+void bc_wal_inventory_free(bc_wal_inventory *inv)
+{
+    free(inv->items);
+    memset(inv, 0, sizeof *inv);
+}
+
+static void segment_name(uint32_t tli, uint64_t index, uint64_t per_log, char out[25])
+{
+    snprintf(out, 25, "%08X%08X%08X", tli, (uint32_t)(index / per_log),
+             (uint32_t)(index % per_log));
+}
+
+size_t bc_wal_find_gaps(const bc_wal_inventory *inv, uint64_t per_log, bc_wal_gap_fn fn,
+                        void *ctx)
+{
+    size_t gaps = 0;
+    int have_prev = 0;
+    uint32_t prev_tli = 0;
+    uint64_t prev_index = 0;
+    for (size_t i = 0; i < inv->n; i++) {
+        const bc_wal_entry *e = &inv->items[i];
+        if (e->kind != BC_WAL_SEGMENT && e->kind != BC_WAL_PARTIAL)
+            continue;
+        uint64_t index = (uint64_t)e->log * per_log + e->seg;
+        if (have_prev && e->tli == prev_tli && index > prev_index + 1) {
+            char first[25], last[25];
+            segment_name(e->tli, prev_index + 1, per_log, first);
+            segment_name(e->tli, index - 1, per_log, last);
+            fn(ctx, e->tli, first, last);
+            gaps++;
+        }
+        if (!have_prev || e->tli != prev_tli || index > prev_index)
+            prev_index = index;
+        prev_tli = e->tli;
+        have_prev = 1;
+    }
+    return gaps;
+}
