@@ -38,8 +38,7 @@ static int encoder_sink(void *ctx, const void *data, size_t len)
 {
     archive *a = ctx;
     bc_progress_add(a->progress, (int64_t)len);
-    return bc_codec_write(a->encoder, data, len, bc_store_writer_sink, a->writer) == BC_OK ? 0
-                                                                                         : -1;
+    return (int)bc_codec_write(a->encoder, data, len, bc_store_writer_sink, a->writer);
 }
 
 static bc_status open_part(archive *a)

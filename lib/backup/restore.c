@@ -55,8 +55,7 @@ static int pipe_sink(void *ctx, const void *data, size_t len)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            bc_error(BC_ERR_IO, "unpacking stopped reading");
-            return -1;
+            return bc_error(BC_ERR_IO, "unpacking stopped reading");
         }
         p += n;
         len -= (size_t)n;
@@ -67,7 +66,7 @@ static int pipe_sink(void *ctx, const void *data, size_t len)
 static int decode_sink(void *ctx, const void *data, size_t len)
 {
     download *d = ctx;
-    return bc_codec_write(d->decoder, data, len, pipe_sink, d) == BC_OK ? 0 : -1;
+    return (int)bc_codec_write(d->decoder, data, len, pipe_sink, d);
 }
 
 static void *download_main(void *arg)

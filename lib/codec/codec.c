@@ -92,10 +92,9 @@ bc_status bc_codec_emit(bc_codec_stream *s, bc_sink_fn sink, void *ctx)
         return BC_OK;
     size_t len = s->out_len;
     s->out_len = 0;
-    /* The sink sets its own error message; keep it. */
-    if (sink(ctx, s->out, len) != 0)
-        return BC_ERR_IO;
-    return BC_OK;
+    /* The sink sets its own error message; keep it and its status. */
+    int rc = sink(ctx, s->out, len);
+    return rc ? bc_sink_status(rc) : BC_OK;
 }
 
 bc_status bc_codec_oom(const bc_codec_stream *s)

@@ -282,8 +282,9 @@ static bc_status file_get(void *backend, const char *key, bc_sink_fn sink, void 
             st = bc_error(BC_ERR_IO, "cannot read %s: %s", path, strerror(errno));
         if (n <= 0)
             break;
-        if (sink(ctx, buf, (size_t)n) != 0)
-            st = BC_ERR_IO; /* the sink set the message */
+        int rc = sink(ctx, buf, (size_t)n);
+        if (rc != 0)
+            st = bc_sink_status(rc); /* the sink set the message */
     }
     free(buf);
     close(fd);

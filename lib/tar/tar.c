@@ -34,7 +34,7 @@ static la_ssize_t write_cb(struct archive *a, void *ctx, const void *data, size_
         return -1;
     int rc = w->sink(w->sink_ctx, data, len);
     if (rc != 0) {
-        w->sink_status = (bc_status)rc;
+        w->sink_status = bc_sink_status(rc);
         return -1;
     }
     w->stats.archive_bytes += (int64_t)len;

@@ -8,8 +8,7 @@
 int bc_buffer_append(bc_buffer *b, const void *data, size_t len)
 {
     if (b->limit && b->len + len > b->limit) {
-        bc_error(BC_ERR_INTERNAL, "buffer limit of %zu bytes exceeded", b->limit);
-        return -1;
+        return bc_error(BC_ERR_INTERNAL, "buffer limit of %zu bytes exceeded", b->limit);
     }
     if (b->len + len > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
@@ -17,8 +16,7 @@ int bc_buffer_append(bc_buffer *b, const void *data, size_t len)
             cap *= 2;
         unsigned char *p = realloc(b->data, cap);
         if (!p) {
-            bc_error(BC_ERR_INTERNAL, "out of memory");
-            return -1;
+            return bc_error(BC_ERR_INTERNAL, "out of memory");
         }
         b->data = p;
         b->cap = cap;

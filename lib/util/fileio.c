@@ -40,8 +40,7 @@ int bc_atomic_sink(void *ctx, const void *data, size_t len)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            bc_error(BC_ERR_IO, "cannot write %s: %s", f->tmp, strerror(errno));
-            return -1;
+            return bc_error(BC_ERR_IO, "cannot write %s: %s", f->tmp, strerror(errno));
         }
         p += n;
         len -= (size_t)n;

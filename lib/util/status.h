@@ -40,6 +40,14 @@ bc_status bc_error_context(bc_status code, const char *fmt, ...)
 const char *bc_error_msg(void);
 void bc_error_clear(void);
 
+/* What a stopped sink's return value means: sinks (bc_sink_fn) return 0
+ * or the bc_status of their failure, having set the message; anything
+ * else (such as -1) counts as a local I/O error. */
+static inline bc_status bc_sink_status(int rc)
+{
+    return rc > BC_OK && rc <= BC_ERR_INTERNAL ? (bc_status)rc : BC_ERR_IO;
+}
+
 const char *bc_status_name(bc_status code);
 int bc_status_exit_code(bc_status code);
 

@@ -57,8 +57,7 @@ static int compare_sink(void *ctx, const void *data, size_t len)
         len -= want;
     }
     if (c->differs) {
-        bc_error(BC_ERR_CONFLICT, "content differs");
-        return -1;
+        return bc_error(BC_ERR_CONFLICT, "content differs");
     }
     return 0;
 }
@@ -66,7 +65,7 @@ static int compare_sink(void *ctx, const void *data, size_t len)
 static int decode_sink(void *ctx, const void *data, size_t len)
 {
     void **pair = ctx; /* decoder, compare_ctx */
-    return bc_codec_write(pair[0], data, len, compare_sink, pair[1]) == BC_OK ? 0 : -1;
+    return (int)bc_codec_write(pair[0], data, len, compare_sink, pair[1]);
 }
 
 /* BC_OK if the stored object decodes to exactly the file's bytes,

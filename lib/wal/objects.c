@@ -74,7 +74,7 @@ typedef struct fetch_ctx {
 static int fetch_sink(void *ctx, const void *data, size_t len)
 {
     fetch_ctx *f = ctx;
-    return bc_codec_write(f->decoder, data, len, bc_atomic_sink, f->out) == BC_OK ? 0 : -1;
+    return (int)bc_codec_write(f->decoder, data, len, bc_atomic_sink, f->out);
 }
 
 bc_status bc_wal_fetch(bc_store *store, const bc_wal_object *obj, const char *path,

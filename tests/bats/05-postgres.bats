@@ -21,7 +21,6 @@ archived_up_to_current() {
     [ "$(psql_at "$port" "select last_archived_wal >= '$current' from pg_stat_archiver")" = t ]
 }
 
-promoted() { [ "$(psql_at "$1" "select pg_is_in_recovery()")" = f ]; }
 
 @test "archive under pgbench, then recover every committed row on a second instance" {
     port=$(free_port)

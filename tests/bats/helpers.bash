@@ -142,3 +142,42 @@ psql_at() { # PORT SQL
 port_open() {
     python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1"
 }
+
+# --- a primary archiving to S3, for the backup tests ---
+
+# start_primary DIR PORT URL: initdb, archive through bc-wal-archive to URL
+# (server name "srv"), pgbench tables at scale 5.
+start_primary() {
+    local dir=$1 port=$2 url=$3
+    init_pg "$dir" "$port" \
+        "archive_mode = on" \
+        "archive_command = '$BC_BIN/bc-wal-archive --endpoint-url $S3_ENDPOINT $url srv %p'" \
+        "hot_standby = on"
+    start_pg "$dir"
+    "$PG_BIN/pgbench" -h 127.0.0.1 -p "$port" -U postgres -i -s 5 -q postgres >/dev/null 2>&1
+}
+
+# Forces a segment switch and waits until it is archived.
+archive_current_wal() { # PORT
+    local current
+    current=$(psql_at "$1" "select pg_walfile_name(pg_current_wal_lsn())")
+    psql_at "$1" "select pg_switch_wal()" >/dev/null
+    wait_for 120 archived_at_least "$1" "$current"
+}
+archived_at_least() { # PORT WALNAME
+    [ "$(psql_at "$1" "select coalesce(last_archived_wal, '') >= '$2' from pg_stat_archiver")" = t ]
+}
+
+# start_restored DIR PORT: starts an instance bc-restore prepared, waits for
+# the end of recovery.
+start_restored() {
+    local dir=$1 port=$2
+    sed -i '/^port = /d' "$dir/postgresql.conf"
+    echo "port = $port" >>"$dir/postgresql.conf"
+    echo "archive_mode = off" >>"$dir/postgresql.conf"
+    chown -R postgres: "$dir"
+    chmod 700 "$dir"
+    start_pg "$dir"
+    wait_for 300 promoted "$port"
+}
+promoted() { [ "$(psql_at "$1" "select pg_is_in_recovery()" 2>/dev/null)" = f ]; }
