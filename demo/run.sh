@@ -1,8 +1,9 @@
 #!/bin/bash
 # The main job on an embedded default: a throwaway PostgreSQL archives its
-# WAL through bc-wal-archive into a file:// store while pgbench writes; a
-# second instance is rebuilt from a base copy plus that WAL, fetched by
-# bc-wal-restore, and checked row for row. Everything lives in a temporary
+# WAL through bc-wal-archive into a file:// store while pgbench writes, and
+# bc-backup takes an online base backup into the same store; bc-restore
+# then rebuilds a second instance from that backup, which replays the WAL
+# through bc-wal-restore, and the two are compared row for row. Everything lives in a temporary
 # directory that is removed at the end (KEEP=1 keeps it).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,8 +43,16 @@ echo "archive_command = '$bin/bc-wal-archive --zstd file://$store demo %p'"
 
 say "Writing with pgbench while WAL is archived"
 "$pgbin/pgbench" -h 127.0.0.1 -p "$port" -U postgres -i -s 10 -q postgres 2>&1 | tail -n 1
-as_pg "$pgbin/pg_basebackup" -h 127.0.0.1 -p "$port" -U postgres -D "$work/base" -X none -c fast
-"$pgbin/pgbench" -h 127.0.0.1 -p "$port" -U postgres -c 4 -j 2 -t 2000 postgres 2>&1 | grep -E 'transactions actually|tps' | head -n 2
+"$pgbin/pgbench" -h 127.0.0.1 -p "$port" -U postgres -c 4 -j 2 -t 2000 postgres >"$work/pgbench.log" 2>&1 &
+bench=$!
+
+say "Taking a base backup with bc-backup while pgbench runs"
+echo "bc-backup --zstd --immediate-checkpoint -h 127.0.0.1 -p $port -U postgres file://$store demo"
+id=$("$bin/bc-backup" --zstd --immediate-checkpoint -h 127.0.0.1 -p "$port" -U postgres "file://$store" demo)
+echo "backup id: $id"
+wait "$bench"
+grep -E 'transactions actually|tps' "$work/pgbench.log" | head -n 2
+"$bin/bc-ls" backups "file://$store" demo
 psql "$port" "select pg_switch_wal()" >/dev/null
 current=$(psql "$port" "select pg_walfile_name(pg_current_wal_lsn())")
 psql "$port" "checkpoint"
@@ -60,18 +69,13 @@ echo "store: $(find "$store" -type f | wc -l) objects, $(du -sh "$store" | cut -
 find "$store" -type f | sort | head -n 3 | sed "s|$store|file://$store|"
 echo "..."
 
-say "Recovering a second instance through bc-wal-restore"
+say "Restoring backup $id with bc-restore; recovery replays WAL through bc-wal-restore"
 port2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cp -a "$work/base" "$work/replica"
-sed -i '/^port = /d; /^archive_/d; /^unix_socket_directories/d' "$work/replica/postgresql.conf"
-cat >>"$work/replica/postgresql.conf" <<CONF
-port = $port2
-unix_socket_directories = ''
-restore_command = '$bin/bc-wal-restore --prefetch 4 --spool-dir $work/spool file://$store demo %f %p'
-recovery_target_action = promote
-CONF
-echo "restore_command = '$bin/bc-wal-restore --prefetch 4 --spool-dir $work/spool file://$store demo %f %p'"
-touch "$work/replica/recovery.signal"
+echo "bc-restore -R --recovery-target-action promote file://$store demo latest $work/replica"
+"$bin/bc-restore" -R --recovery-target-action promote "file://$store" demo latest "$work/replica"
+sed -i '/^port = /d; /^archive_/d' "$work/replica/postgresql.conf"
+echo "port = $port2" >>"$work/replica/postgresql.conf"
+grep '^restore_command' "$work/replica/postgresql.auto.conf"
 chown -R postgres: "$work/replica"
 as_pg "$pgbin/pg_ctl" -D "$work/replica" -l "$work/replica.log" -w -t 300 start >/dev/null
 for _ in $(seq 1500); do
