@@ -13,15 +13,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "layout/backup_info.h"
 #include "store/store.h"
 
 typedef enum bc_listing_format { BC_LISTING_CONSOLE = 0, BC_LISTING_JSON } bc_listing_format;
-
-/* json.dumps(BackupInfo(backup_id).to_json()) for info: every field barman
- * knows (absent ones as their default) plus any other key of the file, in
- * name order, then "backup_id". malloc'd; NULL when out of memory. */
-char *bc_listing_backup_json(const bc_backup_info *info, const char *backup_id);
 
 /* Console: barman-cloud-backup-list's table of the DONE backups, with the
  * keep annotation as "KEEP:FULL" / "KEEP:STANDALONE". JSON:

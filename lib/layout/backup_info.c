@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/pyliteral.h"
+
 /* ---- growable text ---- */
 
 typedef struct text {
@@ -67,76 +69,7 @@ static char *text_take(text *t)
     return t->p;
 }
 
-/* ---- UTF-8 and Python's notion of white space ---- */
-
-/* Length of the strict UTF-8 sequence at s (what Python's decoder accepts:
- * no overlong forms, no surrogates, nothing above U+10FFFF), 0 if invalid. */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    if (n == 0)
-        return 0;
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    size_t len;
-    uint32_t c, min;
-    if ((s[0] & 0xE0) == 0xC0)
-        len = 2, c = s[0] & 0x1F, min = 0x80;
-    else if ((s[0] & 0xF0) == 0xE0)
-        len = 3, c = s[0] & 0x0F, min = 0x800;
-    else if ((s[0] & 0xF8) == 0xF0)
-        len = 4, c = s[0] & 0x07, min = 0x10000;
-    else
-        return 0;
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        c = c << 6 | (s[i] & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    *cp = c;
-    return len;
-}
-
-static bool utf8_valid(const char *s, size_t n)
-{
-    uint32_t cp = 0;
-    for (size_t i = 0; i < n;) {
-        size_t k = utf8_decode((const unsigned char *)s + i, n - i, &cp);
-        if (k == 0)
-            return false;
-        i += k;
-    }
-    return true;
-}
-
-static void utf8_encode(text *t, uint32_t c)
-{
-    char b[4];
-    if (c < 0x80) {
-        b[0] = (char)c;
-        text_add(t, b, 1);
-    } else if (c < 0x800) {
-        b[0] = (char)(0xC0 | c >> 6);
-        b[1] = (char)(0x80 | (c & 0x3F));
-        text_add(t, b, 2);
-    } else if (c < 0x10000) {
-        b[0] = (char)(0xE0 | c >> 12);
-        b[1] = (char)(0x80 | (c >> 6 & 0x3F));
-        b[2] = (char)(0x80 | (c & 0x3F));
-        text_add(t, b, 3);
-    } else {
-        b[0] = (char)(0xF0 | c >> 18);
-        b[1] = (char)(0x80 | (c >> 12 & 0x3F));
-        b[2] = (char)(0x80 | (c >> 6 & 0x3F));
-        b[3] = (char)(0x80 | (c & 0x3F));
-        text_add(t, b, 4);
-    }
-}
+/* ---- Python's notion of white space ---- */
 
 /* str.isspace(): barman strips keys and values with str.strip(). */
 static bool py_isspace(uint32_t c)
@@ -152,7 +85,7 @@ static void py_strip(const char *s, size_t n, size_t *from, size_t *to)
     size_t first = n, last = 0;
     uint32_t cp = 0;
     for (size_t i = 0; i < n;) {
-        size_t k = utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        size_t k = bc_utf8_decode((const unsigned char *)s + i, n - i, &cp);
         if (k == 0)
             k = 1; /* not reached: callers validate first */
         if (!py_isspace(cp)) {
@@ -171,7 +104,7 @@ static void py_strip(const char *s, size_t n, size_t *from, size_t *to)
 static bool storable_text(const char *s)
 {
     size_t n = strlen(s), from, to;
-    if (!utf8_valid(s, n) || memchr(s, '\n', n))
+    if (!bc_utf8_valid(s, n) || memchr(s, '\n', n))
         return false;
     py_strip(s, n, &from, &to);
     return from == 0 && to == n;
@@ -400,172 +333,22 @@ static bool format_time(text *out, const bc_backup_time *t)
 
 /* ---- Python string literals (ast.literal_eval in, repr() out) ---- */
 
-static void skip_py_space(const char **s)
+/* Adds repr(s) of valid UTF-8 s. */
+static void text_add_repr(text *t, const char *s)
 {
-    while (**s == ' ' || **s == '\t' || **s == '\f')
-        (*s)++;
-}
-
-static bool hex_digits(const char **s, int n, uint32_t *out)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < n; i++) {
-        int d = hex_value((*s)[i]);
-        if (d < 0)
-            return false;
-        v = v << 4 | (uint32_t)d;
+    char *r = bc_py_repr_str(s);
+    if (!r) {
+        t->oom = true;
+        return;
     }
-    *s += n;
-    *out = v;
-    return true;
+    text_add(t, r, strlen(r));
+    free(r);
 }
 
-/* One escape after the backslash; false for what Python rejects and for
- * characters a C string or UTF-8 cannot hold (NUL, surrogates). */
-static bool decode_escape(const char **s, text *out)
+/* A string literal as a C string: backup.info values are ones. */
+static bool parse_py_str_dup(const char **s, char **out)
 {
-    char c = *(*s)++;
-    uint32_t cp = 0;
-    switch (c) {
-    case '\\': case '\'': case '"':
-        text_addc(out, c);
-        return true;
-    case 'a': text_addc(out, '\a'); return true;
-    case 'b': text_addc(out, '\b'); return true;
-    case 'f': text_addc(out, '\f'); return true;
-    case 'n': text_addc(out, '\n'); return true;
-    case 'r': text_addc(out, '\r'); return true;
-    case 't': text_addc(out, '\t'); return true;
-    case 'v': text_addc(out, '\v'); return true;
-    case 'x':
-        if (!hex_digits(s, 2, &cp))
-            return false;
-        break;
-    case 'u':
-        if (!hex_digits(s, 4, &cp))
-            return false;
-        break;
-    case 'U':
-        if (!hex_digits(s, 8, &cp))
-            return false;
-        break;
-    case '\0': case 'N': /* \N{name} would need the Unicode name table */
-        return false;
-    default:
-        if (c >= '0' && c <= '7') {
-            cp = (uint32_t)(c - '0');
-            for (int i = 0; i < 2 && **s >= '0' && **s <= '7'; i++)
-                cp = cp * 8 + (uint32_t)(*(*s)++ - '0');
-            break;
-        }
-        /* unknown escapes stay as they are */
-        text_addc(out, '\\');
-        (*s)--;
-        return true;
-    }
-    if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return false;
-    utf8_encode(out, cp);
-    return true;
-}
-
-/* One string literal, or several adjacent ones (Python joins them), with an
- * optional u/r prefix; single-line only, as backup.info values are. */
-static bool parse_py_str(const char **pp, text *out)
-{
-    const char *s = *pp;
-    bool any = false;
-    for (;;) {
-        const char *q = s;
-        if (any)
-            skip_py_space(&q);
-        bool raw = *q == 'r' || *q == 'R';
-        if (raw || *q == 'u' || *q == 'U')
-            q++;
-        if (*q != '\'' && *q != '"')
-            break;
-        char quote = *q++;
-        if (q[0] == quote && q[1] == quote)
-            return false; /* triple-quoted: never written by repr() */
-        while (*q != quote) {
-            if (*q == '\0')
-                return false;
-            if (*q != '\\') {
-                text_addc(out, *q++);
-            } else if (raw) {
-                /* a raw string keeps the backslash, which still protects the quote */
-                if (q[1] == '\0')
-                    return false;
-                text_add(out, q, 2);
-                q += 2;
-            } else {
-                q++;
-                if (!decode_escape(&q, out))
-                    return false;
-            }
-        }
-        s = q + 1;
-        any = true;
-    }
-    *pp = s;
-    return any;
-}
-
-/* Code points str.isprintable() rejects above ASCII (Python 3.11, Unicode
- * 14): categories Cc, Cf, Cs, Co, Zl, Zp and Zs. Unassigned code points,
- * which Python also escapes, are left as they are. */
-static const uint32_t nonprintable[][2] = {
-    {0x80, 0xA0}, {0xAD, 0xAD}, {0x600, 0x605}, {0x61C, 0x61C}, {0x6DD, 0x6DD},
-    {0x70F, 0x70F}, {0x890, 0x891}, {0x8E2, 0x8E2}, {0x1680, 0x1680}, {0x180E, 0x180E},
-    {0x2000, 0x200F}, {0x2028, 0x202F}, {0x205F, 0x2064}, {0x2066, 0x206F},
-    {0x3000, 0x3000}, {0xD800, 0xF8FF}, {0xFEFF, 0xFEFF}, {0xFFF9, 0xFFFB},
-    {0x110BD, 0x110BD}, {0x110CD, 0x110CD}, {0x13430, 0x13438}, {0x1BCA0, 0x1BCA3},
-    {0x1D173, 0x1D17A}, {0xE0001, 0xE0001}, {0xE0020, 0xE007F}, {0xF0000, 0xFFFFD},
-    {0x100000, 0x10FFFD},
-};
-
-static bool py_printable(uint32_t c)
-{
-    if (c < 0x80)
-        return c >= 0x20 && c < 0x7F;
-    for (size_t i = 0; i < sizeof nonprintable / sizeof nonprintable[0]; i++)
-        if (c >= nonprintable[i][0] && c <= nonprintable[i][1])
-            return false;
-    return true;
-}
-
-/* repr(str) of valid UTF-8 s. */
-static void py_repr_str(text *out, const char *s)
-{
-    char quote = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
-    size_t n = strlen(s);
-    text_addc(out, quote);
-    for (size_t i = 0; i < n;) {
-        uint32_t c = 0;
-        size_t k = utf8_decode((const unsigned char *)s + i, n - i, &c);
-        if (k == 0)
-            k = 1, c = 0xFFFD; /* not reached: callers validate first */
-        if (c == (uint32_t)quote || c == '\\') {
-            text_addc(out, '\\');
-            text_addc(out, (char)c);
-        } else if (c == '\t') {
-            text_add(out, "\\t", 2);
-        } else if (c == '\n') {
-            text_add(out, "\\n", 2);
-        } else if (c == '\r') {
-            text_add(out, "\\r", 2);
-        } else if (py_printable(c)) {
-            text_add(out, s + i, k);
-        } else if (c <= 0xFF) {
-            text_addf(out, "\\x%02x", (unsigned)c);
-        } else if (c <= 0xFFFF) {
-            text_addf(out, "\\u%04x", (unsigned)c);
-        } else {
-            text_addf(out, "\\U%08x", (unsigned)c);
-        }
-        i += k;
-    }
-    text_addc(out, quote);
+    return bc_py_parse_str(s, BC_PY_STR_NO_NUL, out, NULL) && *out != NULL;
 }
 
 /* ---- tablespaces: [('name', oid, 'location'), ...] ---- */
@@ -591,17 +374,6 @@ static bool parse_oid(const char **s, uint32_t *oid)
     return true;
 }
 
-static bool parse_py_str_dup(const char **s, char **out)
-{
-    text t = {0};
-    if (!parse_py_str(s, &t)) {
-        free(t.p);
-        return false;
-    }
-    *out = text_take(&t);
-    return *out != NULL;
-}
-
 static bool parse_tablespace(const char **pp, bc_tablespace *ts)
 {
     const char *s = *pp;
@@ -609,25 +381,25 @@ static bool parse_tablespace(const char **pp, bc_tablespace *ts)
     if (!close)
         return false;
     s++;
-    skip_py_space(&s);
+    s = bc_py_skip_space(s, false);
     if (!parse_py_str_dup(&s, &ts->name))
         return false;
-    skip_py_space(&s);
+    s = bc_py_skip_space(s, false);
     if (*s++ != ',')
         return false;
-    skip_py_space(&s);
+    s = bc_py_skip_space(s, false);
     if (!parse_oid(&s, &ts->oid))
         return false;
-    skip_py_space(&s);
+    s = bc_py_skip_space(s, false);
     if (*s++ != ',')
         return false;
-    skip_py_space(&s);
+    s = bc_py_skip_space(s, false);
     if (!parse_py_str_dup(&s, &ts->location))
         return false;
-    skip_py_space(&s);
+    s = bc_py_skip_space(s, false);
     if (*s == ',') {
         s++;
-        skip_py_space(&s);
+        s = bc_py_skip_space(s, false);
     }
     if (*s++ != close)
         return false;
@@ -640,13 +412,13 @@ static bool parse_tablespaces(const char *s, bc_tablespace **list, size_t *count
 {
     bc_tablespace *items = NULL;
     size_t n = 0;
-    skip_py_space(&s);
+    s = bc_py_skip_space(s, false);
     char close = *s == '[' ? ']' : *s == '(' ? ')' : '\0';
     if (!close)
         return false;
     s++;
     for (;;) {
-        skip_py_space(&s);
+        s = bc_py_skip_space(s, false);
         if (*s == close)
             break;
         bc_tablespace *grown = realloc(items, (n + 1) * sizeof *items);
@@ -657,14 +429,14 @@ static bool parse_tablespaces(const char *s, bc_tablespace **list, size_t *count
         n++;
         if (!parse_tablespace(&s, &items[n - 1]))
             goto fail;
-        skip_py_space(&s);
+        s = bc_py_skip_space(s, false);
         if (*s == ',')
             s++;
         else if (*s != close)
             goto fail;
     }
     s++;
-    skip_py_space(&s);
+    s = bc_py_skip_space(s, false);
     if (*s)
         goto fail;
     if (list) {
@@ -753,11 +525,8 @@ static bool valid_value(const char *key, const char *value)
     if (strcmp(key, BC_BI_TABLESPACES) == 0)
         return parse_tablespaces(value, NULL, NULL);
     if (strcmp(key, BC_BI_BACKUP_LABEL) == 0) {
-        text t = {0};
         const char *s = value;
-        bool ok = parse_py_str(&s, &t) && *s == '\0';
-        free(t.p);
-        return ok;
+        return bc_py_parse_str(&s, BC_PY_STR_NO_NUL, NULL, NULL) && *s == '\0';
     }
     return true;
 }
@@ -870,7 +639,7 @@ static bc_status parse_line(bc_backup_info *info, const char *line, size_t n, si
 {
     if (memchr(line, '\0', n))
         return bc_error(BC_ERR_DATA, "backup.info line %zu: NUL byte", lineno);
-    if (!utf8_valid(line, n))
+    if (!bc_utf8_valid(line, n))
         return bc_error(BC_ERR_DATA, "backup.info line %zu: not valid UTF-8", lineno);
     size_t from, to;
     py_strip(line, n, &from, &to);
@@ -1142,12 +911,11 @@ bc_status bc_backup_info_get_backup_label(const bc_backup_info *info, char **lab
     bc_status st = value_of(info, BC_BI_BACKUP_LABEL, &raw);
     if (st != BC_OK)
         return st;
-    text t = {0};
-    if (!parse_py_str(&raw, &t) || *raw) {
-        free(t.p);
+    if (!bc_py_parse_str(&raw, BC_PY_STR_NO_NUL, label, NULL) || *raw) {
+        free(*label);
+        *label = NULL;
         return bad_value(BC_BI_BACKUP_LABEL, "a Python string literal");
     }
-    *label = text_take(&t);
     return *label ? BC_OK : bc_error(BC_ERR_INTERNAL, "out of memory");
 }
 
@@ -1155,10 +923,10 @@ bc_status bc_backup_info_set_backup_label(bc_backup_info *info, const char *labe
 {
     if (!label || !*label)
         return bc_backup_info_set(info, BC_BI_BACKUP_LABEL, NULL);
-    if (!utf8_valid(label, strlen(label)))
+    if (!bc_utf8_valid(label, strlen(label)))
         return bc_error(BC_ERR_USAGE, "backup label is not valid UTF-8");
     text t = {0};
-    py_repr_str(&t, label);
+    text_add_repr(&t, label);
     return put_text(info, BC_BI_BACKUP_LABEL, &t);
 }
 
@@ -1184,15 +952,15 @@ bc_status bc_backup_info_set_tablespaces(bc_backup_info *info, const bc_tablespa
     text_addc(&t, '[');
     for (size_t i = 0; i < count; i++) {
         if (!list[i].name || !list[i].location ||
-            !utf8_valid(list[i].name, strlen(list[i].name)) ||
-            !utf8_valid(list[i].location, strlen(list[i].location))) {
+            !bc_utf8_valid(list[i].name, strlen(list[i].name)) ||
+            !bc_utf8_valid(list[i].location, strlen(list[i].location))) {
             free(t.p);
             return bc_error(BC_ERR_USAGE, "tablespace %zu: missing or invalid name or location", i);
         }
         text_add(&t, i ? ", (" : "(", i ? 3 : 1);
-        py_repr_str(&t, list[i].name);
+        text_add_repr(&t, list[i].name);
         text_addf(&t, ", %" PRIu32 ", ", list[i].oid);
-        py_repr_str(&t, list[i].location);
+        text_add_repr(&t, list[i].location);
         text_addc(&t, ')');
     }
     text_addc(&t, ']');
