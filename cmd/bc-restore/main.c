@@ -19,14 +19,16 @@ static const char help[] =
     "      --tablespace NAME:LOCATION  restore tablespace NAME at LOCATION\n"
     "  -J, --jobs N                  archives processed at once (default 2)\n"
     "      --force                   accept non-empty target directories\n"
+    "      --progress, --no-progress show progress (default: on a terminal)\n"
     "Recovery (written to postgresql.auto.conf with recovery.signal):\n"
     "  -R, --write-recovery-conf     restore_command through bc-wal-restore\n"
     "      --recovery-target-time TIME, --recovery-target-lsn LSN,\n"
     "      --recovery-target-name NAME, --recovery-target-xid XID,\n"
-    "      --recovery-target-immediate   where recovery stops (imply -R)\n"
+    "      --recovery-target-immediate   where recovery stops\n"
     "      --recovery-target-exclusive   stop just before the target\n"
     "      --recovery-target-timeline TLI   latest, current or a number\n"
     "      --recovery-target-action pause|promote|shutdown\n"
+    "                                (every --recovery-target-* option implies -R)\n"
     "Store:\n"
     "      --endpoint-url URL, -P/--profile NAME, --read-timeout SECONDS,\n"
     "      --ca-bundle FILE, --addressing-style auto|path|virtual,\n"
@@ -44,7 +46,8 @@ static const char help[] =
 
 enum {
     OPT_TABLESPACE = 2000, OPT_FORCE, OPT_T_TIME, OPT_T_LSN, OPT_T_NAME, OPT_T_XID,
-    OPT_T_IMMEDIATE, OPT_T_EXCLUSIVE, OPT_T_TIMELINE, OPT_T_ACTION,
+    OPT_T_IMMEDIATE, OPT_T_EXCLUSIVE, OPT_T_TIMELINE, OPT_T_ACTION, OPT_PROGRESS,
+    OPT_NO_PROGRESS,
 };
 
 static const struct option tool_options[] = {
@@ -60,6 +63,8 @@ static const struct option tool_options[] = {
     {"recovery-target-exclusive", no_argument, NULL, OPT_T_EXCLUSIVE},
     {"recovery-target-timeline", required_argument, NULL, OPT_T_TIMELINE},
     {"recovery-target-action", required_argument, NULL, OPT_T_ACTION},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {0, 0, 0, 0},
 };
 
@@ -68,7 +73,7 @@ static const struct option tool_options[] = {
 int main(int argc, char **argv)
 {
     bc_cli_common c = {.program = "bc-restore"};
-    bc_restore_opts o = {.jobs = 2};
+    bc_restore_opts o = {.jobs = 2, .progress = -1};
     bc_relocation relocations[MAX_RELOCATIONS];
     struct option longopts[64];
     int write_conf = 0, targets = 0, opt;
@@ -96,6 +101,8 @@ int main(int argc, char **argv)
             o.jobs = (int)v;
             break;
         case OPT_FORCE: o.force = 1; break;
+        case OPT_PROGRESS: o.progress = 1; break;
+        case OPT_NO_PROGRESS: o.progress = 0; break;
         case 'R': write_conf = 1; break;
         case OPT_T_TIME: o.target.time = optarg; targets++; break;
         case OPT_T_LSN: o.target.lsn = optarg; targets++; break;

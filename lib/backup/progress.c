@@ -1,13 +1,16 @@
 #include "backup/progress.h"
 
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+/* Several download threads may report into one progress line. */
 struct bc_progress {
+    pthread_mutex_t lock;
     char what[64];
     int64_t done, total;
     double start, last;
@@ -26,6 +29,7 @@ bc_progress *bc_progress_new(int mode, const char *what)
         return NULL;
     bc_progress *p = calloc(1, sizeof *p);
     if (p) {
+        pthread_mutex_init(&p->lock, NULL);
         snprintf(p->what, sizeof p->what, "%s", what);
         p->start = p->last = now();
     }
@@ -78,12 +82,14 @@ void bc_progress_add(bc_progress *p, int64_t bytes)
 {
     if (!p)
         return;
+    pthread_mutex_lock(&p->lock);
     p->done += bytes;
     double t = now();
     if (t - p->last >= 0.5) {
         p->last = t;
         show(p, "   ");
     }
+    pthread_mutex_unlock(&p->lock);
 }
 
 void bc_progress_done(bc_progress *p, int ok)
@@ -94,5 +100,7 @@ void bc_progress_done(bc_progress *p, int ok)
 
 void bc_progress_free(bc_progress *p)
 {
+    if (p)
+        pthread_mutex_destroy(&p->lock);
     free(p);
 }

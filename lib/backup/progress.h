@@ -1,5 +1,6 @@
 /* Progress on stderr for long transfers: bytes done, rate, ETA. Shown on
- * a terminal (or when forced), at most twice a second, on one line. */
+ * a terminal (or when forced), at most twice a second, on one line.
+ * bc_progress_add() may be called from several threads. */
 #ifndef BC_BACKUP_PROGRESS_H
 #define BC_BACKUP_PROGRESS_H
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "backup/catalog.h"
+#include "backup/progress.h"
 #include "codec/codec.h"
 #include "layout/base.h"
 #include "tar/extract.h"
@@ -33,12 +34,14 @@ typedef struct job_queue {
     int failed;
     pthread_mutex_t lock;
     const bc_store_config *config;
+    bc_progress *progress;
 } job_queue;
 
 /* --- download side of one archive: store -> decoder -> pipe --- */
 
 typedef struct download {
     const bc_store_config *config;
+    bc_progress *progress;
     const job *job;
     int fd;
     bc_codec_stream *decoder;
@@ -66,6 +69,7 @@ static int pipe_sink(void *ctx, const void *data, size_t len)
 static int decode_sink(void *ctx, const void *data, size_t len)
 {
     download *d = ctx;
+    bc_progress_add(d->progress, (int64_t)len);
     return (int)bc_codec_write(d->decoder, data, len, pipe_sink, d);
 }
 
@@ -88,7 +92,7 @@ static void *download_main(void *arg)
     return NULL;
 }
 
-static void run_job(const bc_store_config *config, job *j)
+static void run_job(const bc_store_config *config, bc_progress *progress, job *j)
 {
     int fds[2];
     if (pipe(fds) != 0) {
@@ -96,7 +100,7 @@ static void run_job(const bc_store_config *config, job *j)
         snprintf(j->message, sizeof j->message, "%s", bc_error_msg());
         return;
     }
-    download d = {.config = config, .job = j, .fd = fds[1]};
+    download d = {.config = config, .progress = progress, .job = j, .fd = fds[1]};
     pthread_t thread;
     if (pthread_create(&thread, NULL, download_main, &d) != 0) {
         close(fds[0]);
@@ -133,7 +137,7 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&q->lock);
         if (!j)
             return NULL;
-        run_job(q->config, j);
+        run_job(q->config, q->progress, j);
         if (j->status != BC_OK) {
             pthread_mutex_lock(&q->lock);
             q->failed = 1;
@@ -279,6 +283,7 @@ static bc_status write_recovery_conf(const bc_restore_opts *o)
 typedef struct part_list {
     job *jobs;
     size_t n, cap;
+    int64_t bytes;                /* stored (compressed) size of all parts */
     const bc_restore_opts *opts;
     const bc_tablespace *ts;
     size_t nts;
@@ -312,6 +317,7 @@ static int add_part(void *ctx, const bc_object_info *obj)
         pl->jobs = jobs;
         pl->cap = cap;
     }
+    pl->bytes += obj->size;
     job *j = &pl->jobs[pl->n++];
     memset(j, 0, sizeof *j);
     snprintf(j->key, sizeof j->key, "%s", obj->key);
@@ -374,8 +380,13 @@ bc_status bc_restore(bc_store *store, bc_restore_opts *o)
     if (st == BC_OK) {
         bc_log_info("restoring backup %s (%zu archives, %d at a time) into %s", entry->id,
                     parts.n, o->jobs, o->target_dir);
-        job_queue q = {.jobs = parts.jobs, .n = parts.n, .config = o->store_config};
+        /* Progress counts bytes as stored, compressed or not. */
+        job_queue q = {.jobs = parts.jobs, .n = parts.n, .config = o->store_config,
+                       .progress = bc_progress_new(o->progress, "restore")};
+        bc_progress_set_total(q.progress, parts.bytes);
         st = run_jobs(&q, o->jobs);
+        bc_progress_done(q.progress, st == BC_OK);
+        bc_progress_free(q.progress);
     }
     if (st == BC_OK)
         st = link_tablespaces(o, ts, nts);

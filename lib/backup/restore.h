@@ -27,6 +27,7 @@ typedef struct bc_restore_opts {
     size_t nrelocations;
     int jobs;                     /* archives downloaded and unpacked at once */
     int force;                    /* accept a non-empty target directory */
+    int progress;                 /* 1 always, 0 never, -1 on a terminal */
     /* With restore_command set: write it, the recovery target and
      * recovery.signal, so PostgreSQL starts archive recovery. */
     const char *restore_command;
