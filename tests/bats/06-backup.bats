@@ -17,6 +17,11 @@ teardown_file() {
 
 E() { echo --endpoint-url "$S3_ENDPOINT"; }
 
+# Re-evaluated on every poll: true once the standby has replayed the table.
+has_table() { # PORT NAME
+    [ "$(psql_at "$1" "select count(*) from pg_class where relname = '$2'")" = 1 ]
+}
+
 rows() { # PORT
     psql_at "$1" "select string_agg(v, ',' order by v) from marks"
 }
@@ -104,7 +109,7 @@ rows() { # PORT
     echo "port = $sport" >>"$W/standby/postgresql.conf"
     start_pg "$W/standby"
     psql_at "$PORT" "create table from_primary as select generate_series(1, 5000) i"
-    wait_for 60 test "$(psql_at "$sport" "select count(*) from pg_class where relname = 'from_primary'")" = 1
+    wait_for 60 has_table "$sport" from_primary
     # same cluster, same server name: its WAL is archived by the primary
     id=$(bc-backup $(E) --immediate-checkpoint -h 127.0.0.1 -p "$sport" -U postgres "$URL" srv)
     archive_current_wal "$PORT"

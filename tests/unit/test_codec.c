@@ -120,8 +120,8 @@ static int bytes_sink(void *ctx, const void *data, size_t len)
     bytes *b = ctx;
     b->calls++;
     if (b->fail_at_call > 0 && b->calls == b->fail_at_call) {
-        bc_error(BC_ERR_IO, "test sink refuses call %ld", b->calls);
-        return 1;
+        /* a sink returns the status of its failure (store.h) */
+        return bc_error(BC_ERR_IO, "test sink refuses call %ld", b->calls);
     }
     if (len == 0)
         b->empty_calls++;
