@@ -82,12 +82,17 @@ bc_status bc_tar_extract_fd(int fd, const char *target, const char *what,
                           archive_error_string(in));
             break;
         }
-        const char *name = archive_entry_pathname(entry);
-        const char *link = archive_entry_hardlink(entry);
+        /* Copies: renaming the entry below frees libarchive's strings. */
+        char name[PATH_MAX], link_buf[PATH_MAX];
+        const char *orig = archive_entry_pathname(entry);
+        const char *orig_link = archive_entry_hardlink(entry);
+        snprintf(name, sizeof name, "%s", orig ? orig : "");
+        snprintf(link_buf, sizeof link_buf, "%s", orig_link ? orig_link : "");
+        const char *link = orig_link ? link_buf : NULL;
         if (!path_is_safe(name) || (link && !path_is_safe(link))) {
             st = bc_error(BC_ERR_DATA,
                           "%s: unsafe entry '%s'%s%s would be written outside %s; refusing "
-                          "to restore this archive", what, name ? name : "",
+                          "to restore this archive", what, name,
                           link ? " linked to " : "", link ? link : "", target);
             break;
         }
