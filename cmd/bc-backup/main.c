@@ -42,7 +42,7 @@ static const char help[] =
     "command line; 4 other errors. See bc-backup(1).\n";
 
 enum {
-    OPT_IMMEDIATE = 2000, OPT_MIN_CHUNK, OPT_TAGS, OPT_KMS_KEY, OPT_ENCRYPTION_SCOPE,
+    OPT_IMMEDIATE = 2000, OPT_MIN_CHUNK, OPT_TAGS,
     OPT_PROGRESS, OPT_NO_PROGRESS,
 };
 
@@ -58,9 +58,7 @@ static const struct option tool_options[] = {
     {"min-chunk-size", required_argument, NULL, OPT_MIN_CHUNK},
     {"name", required_argument, NULL, 'n'},
     {"tags", required_argument, NULL, OPT_TAGS},
-    {"encryption", required_argument, NULL, 'e'},
-    {"sse-kms-key-id", required_argument, NULL, OPT_KMS_KEY},
-    {"encryption-scope", required_argument, NULL, OPT_ENCRYPTION_SCOPE},
+    BC_CLI_ENCRYPTION_OPTIONS,
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {0, 0, 0, 0},
@@ -80,7 +78,8 @@ int main(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, BC_CLI_COMMON_SHORT "zjh:p:U:d:J:S:n:e:", longopts,
                               NULL)) != -1) {
         if (bc_cli_common_option(&c, opt, optarg, help) ||
-            bc_cli_codec_option(c.program, opt, optarg, &codec, &o.level))
+            bc_cli_codec_option(c.program, opt, optarg, &codec, &o.level) ||
+            bc_cli_encryption_option(&c, opt, optarg))
             continue;
         switch (opt) {
         case 'h': o.conn.host = optarg; break;
@@ -111,14 +110,6 @@ int main(int argc, char **argv)
             o.name = optarg;
             break;
         case OPT_TAGS: bc_cli_add_tags(&tags, c.program, optarg, argc, argv); break;
-        case 'e':
-            if (strcmp(optarg, "AES256") && strcmp(optarg, "aws:kms"))
-                bc_cli_usage_error(c.program, "invalid --encryption '%s': use AES256 or aws:kms",
-                                   optarg);
-            c.store.sse = optarg;
-            break;
-        case OPT_KMS_KEY: c.store.sse_kms_key_id = optarg; break;
-        case OPT_ENCRYPTION_SCOPE: break; /* Azure only: accepted for compatibility */
         case OPT_PROGRESS: o.progress = 1; break;
         case OPT_NO_PROGRESS: o.progress = 0; break;
         default: bc_cli_usage_error(c.program, "unknown or incomplete option");

@@ -47,7 +47,7 @@ static const char help[] =
     "4 other errors (e.g. cannot read the WAL file). See bc-wal-archive(1).\n";
 
 enum {
-    OPT_TAGS = 2000, OPT_HISTORY_TAGS, OPT_KMS_KEY, OPT_ENCRYPTION_SCOPE, OPT_MAX_PARALLEL,
+    OPT_TAGS = 2000, OPT_HISTORY_TAGS, OPT_MAX_PARALLEL,
     OPT_SPOOL_DIR,
 };
 
@@ -55,9 +55,7 @@ static const struct option tool_options[] = {
     BC_CLI_CODEC_OPTIONS,
     {"tags", required_argument, NULL, OPT_TAGS},
     {"history-tags", required_argument, NULL, OPT_HISTORY_TAGS},
-    {"encryption", required_argument, NULL, 'e'},
-    {"sse-kms-key-id", required_argument, NULL, OPT_KMS_KEY},
-    {"encryption-scope", required_argument, NULL, OPT_ENCRYPTION_SCOPE},
+    BC_CLI_ENCRYPTION_OPTIONS,
     {"max-parallel", required_argument, NULL, OPT_MAX_PARALLEL},
     {"spool-dir", required_argument, NULL, OPT_SPOOL_DIR},
     {0, 0, 0, 0},
@@ -76,21 +74,14 @@ int main(int argc, char **argv)
     bc_cli_merge(tool_options, longopts, 64);
     while ((opt = getopt_long(argc, argv, BC_CLI_COMMON_SHORT "zje:", longopts, NULL)) != -1) {
         if (bc_cli_common_option(&c, opt, optarg, help) ||
-            bc_cli_codec_option(c.program, opt, optarg, &codec, &o.level))
+            bc_cli_codec_option(c.program, opt, optarg, &codec, &o.level) ||
+            bc_cli_encryption_option(&c, opt, optarg))
             continue;
         switch (opt) {
         case OPT_TAGS: bc_cli_add_tags(&tags, c.program, optarg, argc, argv); break;
         case OPT_HISTORY_TAGS:
             bc_cli_add_tags(&history_tags, c.program, optarg, argc, argv);
             break;
-        case 'e':
-            if (strcmp(optarg, "AES256") && strcmp(optarg, "aws:kms"))
-                bc_cli_usage_error(c.program, "invalid --encryption '%s': use AES256 or aws:kms",
-                                   optarg);
-            c.store.sse = optarg;
-            break;
-        case OPT_KMS_KEY: c.store.sse_kms_key_id = optarg; break;
-        case OPT_ENCRYPTION_SCOPE: break; /* Azure only: accepted for compatibility */
         case OPT_MAX_PARALLEL:
             if (bc_cli_parse_int(optarg, 1, 64, &v))
                 bc_cli_usage_error(c.program, "invalid --max-parallel '%s': give 1-64", optarg);

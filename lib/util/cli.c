@@ -341,3 +341,21 @@ int bc_cli_codec_option(const char *program, int opt, const char *arg, int *code
     *codec = (int)id;
     return 1;
 }
+
+int bc_cli_encryption_option(bc_cli_common *c, int opt, const char *arg)
+{
+    switch (opt) {
+    case 'e':
+        if (strcmp(arg, "AES256") && strcmp(arg, "aws:kms"))
+            bc_cli_usage_error(c->program, "invalid --encryption '%s': use AES256 or aws:kms",
+                               arg);
+        c->store.sse = arg;
+        return 1;
+    case BC_CLI_OPT_KMS_KEY:
+        c->store.sse_kms_key_id = arg;
+        return 1;
+    case BC_CLI_OPT_ENCRYPTION_SCOPE: /* Azure only: accepted for compatibility */
+        return 1;
+    }
+    return 0;
+}

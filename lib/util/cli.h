@@ -48,6 +48,18 @@ enum { BC_CLI_OPT_SNAPPY = 1100, BC_CLI_OPT_LZ4, BC_CLI_OPT_XZ, BC_CLI_OPT_ZSTD,
  * exits with the usage code on conflicting flags or a bad level. */
 int bc_cli_codec_option(const char *program, int opt, const char *arg, int *codec, int *level);
 
+/* Server-side encryption options of the tools that write objects: put
+ * BC_CLI_ENCRYPTION_OPTIONS in the tool's table and "e:" in its short
+ * options, then hand options to bc_cli_encryption_option(). */
+enum { BC_CLI_OPT_KMS_KEY = 1200, BC_CLI_OPT_ENCRYPTION_SCOPE };
+#define BC_CLI_ENCRYPTION_OPTIONS                                         \
+    {"encryption", required_argument, NULL, 'e'},                        \
+    {"sse-kms-key-id", required_argument, NULL, BC_CLI_OPT_KMS_KEY},     \
+    {"encryption-scope", required_argument, NULL, BC_CLI_OPT_ENCRYPTION_SCOPE}
+/* 1 if opt was an encryption option (stored in c->store), else 0; exits
+ * with the usage code on a bad value. */
+int bc_cli_encryption_option(bc_cli_common *c, int opt, const char *arg);
+
 /* Concatenates the common table and the tool's into out (cap entries,
  * terminated by a zero entry). */
 void bc_cli_merge(const struct option *tool, struct option *out, size_t cap);

@@ -6,17 +6,7 @@
 #include "layout/wal.h"
 #include "store/store.h"
 
-static int passed, failed;
-
-#define CHECK(cond)                                                             \
-    do {                                                                        \
-        if (cond)                                                               \
-            passed++;                                                           \
-        else {                                                                  \
-            failed++;                                                           \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);              \
-        }                                                                       \
-    } while (0)
+#include "check.h"
 
 static void test_classify(void)
 {

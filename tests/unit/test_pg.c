@@ -7,17 +7,7 @@
 
 #include "pg/pg.h"
 
-static int passed, failed;
-
-#define CHECK(cond)                                                             \
-    do {                                                                        \
-        if (cond)                                                               \
-            passed++;                                                           \
-        else {                                                                  \
-            failed++;                                                           \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);              \
-        }                                                                       \
-    } while (0)
+#include "check.h"
 
 #define MiB (1u << 20)
 

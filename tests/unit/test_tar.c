@@ -18,17 +18,7 @@
 #include "tar/tar.h"
 #include "util/log.h"
 
-static int passed, failed;
-
-#define CHECK(cond)                                                             \
-    do {                                                                        \
-        if (cond)                                                               \
-            passed++;                                                           \
-        else {                                                                  \
-            failed++;                                                           \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);              \
-        }                                                                       \
-    } while (0)
+#include "check.h"
 
 #define MiB (1024 * 1024)
 static char root[256]; /* temporary directory holding everything */
