@@ -24,7 +24,7 @@ static const char help[] =
     "  -S, --max-archive-size SIZE   split archives beyond SIZE (default 100GiB)\n"
     "      --min-chunk-size SIZE     upload part size (default 16MiB)\n"
     "  -n, --name NAME               a name to restore the backup by\n"
-    "      --tags KEY,VALUE ...      tags for the backup's objects\n"
+    "      --tags KEY,VALUE ...      tags for the archive objects (not backup.info)\n"
     "  -e, --encryption AES256|aws:kms, --sse-kms-key-id ID\n"
     "      --progress, --no-progress show progress (default: on a terminal)\n"
     "Store:\n"
@@ -39,7 +39,8 @@ static const char help[] =
     "\n"
     "Exit status: 0 backup stored (DONE); 1 the operation failed; 2 store or\n"
     "PostgreSQL unreachable, authentication failed or bucket missing; 3 bad\n"
-    "command line; 4 other errors. See bc-backup(1).\n";
+    "command line, or a server not set up for backups; 4 other errors.\n"
+    "See bc-backup(1).\n";
 
 enum {
     OPT_IMMEDIATE = 2000, OPT_MIN_CHUNK, OPT_TAGS,

@@ -9,14 +9,8 @@
 static int add_entry(void *ctx, const bc_object_info *obj)
 {
     bc_wal_inventory *inv = ctx;
-    const char *base = bc_wal_basename(obj->key);
-    size_t suffix_len;
-    bc_codec_id codec = bc_codec_from_suffix(base, &suffix_len);
-    size_t n = strlen(base) - suffix_len;
-    bc_wal_entry e = {.codec = codec, .size = obj->size};
-    if (n < sizeof e.name) {
-        memcpy(e.name, base, n);
-        e.name[n] = '\0';
+    bc_wal_entry e = {.size = obj->size};
+    if (bc_wal_object_name(obj->key, e.name, sizeof e.name, &e.codec) > 0) {
         e.kind = bc_wal_classify(e.name);
     }
     if (e.kind == BC_WAL_INVALID) {

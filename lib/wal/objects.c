@@ -7,6 +7,19 @@
 #include "layout/wal.h"
 #include "util/fileio.h"
 
+size_t bc_wal_object_name(const char *key, char *name, size_t namelen, bc_codec_id *codec)
+{
+    const char *base = bc_wal_basename(key);
+    size_t suffix_len;
+    *codec = bc_codec_from_suffix(base, &suffix_len);
+    size_t n = strlen(base) - suffix_len;
+    if (n == 0 || n >= namelen)
+        return 0;
+    memcpy(name, base, n);
+    name[n] = '\0';
+    return n;
+}
+
 typedef struct find_ctx {
     const char *name;
     size_t name_len;
@@ -26,18 +39,17 @@ static void take(bc_wal_object *obj, const bc_object_info *info, bc_codec_id cod
 static int find_cb(void *ctx, const bc_object_info *info)
 {
     find_ctx *f = ctx;
-    const char *base = bc_wal_basename(info->key);
-    size_t suffix_len;
-    bc_codec_id codec = bc_codec_from_suffix(base, &suffix_len);
-    size_t n = strlen(base) - suffix_len;
+    char base[64];
+    bc_codec_id codec;
+    size_t n = bc_wal_object_name(info->key, base, sizeof base, &codec);
 
-    if (n == f->name_len && strncmp(base, f->name, n) == 0) {
+    if (n == f->name_len && strcmp(base, f->name) == 0) {
         if (!f->have_full)
             take(&f->full, info, codec, 0);
         f->have_full = 1;
     } else if (f->allow_partial && n == f->name_len + 8 &&
                strncmp(base, f->name, f->name_len) == 0 &&
-               strncmp(base + f->name_len, ".partial", 8) == 0) {
+               strcmp(base + f->name_len, ".partial") == 0) {
         if (!f->have_partial)
             take(&f->partial, info, codec, 1);
         f->have_partial = 1;

@@ -80,14 +80,11 @@ typedef struct next_ctx {
 static int next_cb(void *ctx, const bc_object_info *info)
 {
     next_ctx *c = ctx;
-    const char *base = bc_wal_basename(info->key);
-    size_t suffix_len;
-    bc_codec_id codec = bc_codec_from_suffix(base, &suffix_len);
-    if (c->n >= c->max || strlen(base) - suffix_len != BC_WAL_SEGMENT_LEN)
-        return 0;
     char name[BC_WAL_SEGMENT_LEN + 1];
-    memcpy(name, base, BC_WAL_SEGMENT_LEN);
-    name[BC_WAL_SEGMENT_LEN] = '\0';
+    bc_codec_id codec;
+    if (c->n >= c->max ||
+        bc_wal_object_name(info->key, name, sizeof name, &codec) != BC_WAL_SEGMENT_LEN)
+        return 0;
     if (bc_wal_classify(name) != BC_WAL_SEGMENT || strcmp(name, c->after) <= 0 ||
         (c->n > 0 && strcmp(name, c->names[c->n - 1]) == 0))
         return 0;

@@ -16,6 +16,11 @@ typedef struct bc_wal_object {
     int partial; /* found as "<name>.partial" */
 } bc_wal_object;
 
+/* An archived object's WAL name: the key's last component without its
+ * compression suffix, copied to name (NUL-terminated). Returns the name's
+ * length, or 0 if it does not fit in namelen; the codec goes to *codec. */
+size_t bc_wal_object_name(const char *key, char *name, size_t namelen, bc_codec_id *codec);
+
 /* Finds `name` in the store whatever its compression suffix. With
  * allow_partial, "<name>.partial" is used when the full segment is absent.
  * BC_ERR_NOTFOUND when neither exists. */
