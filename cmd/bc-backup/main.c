@@ -31,11 +31,7 @@ static const char help[] =
     "      --endpoint-url URL, -P/--profile NAME, --read-timeout SECONDS,\n"
     "      --ca-bundle FILE, --addressing-style auto|path|virtual,\n"
     "      --max-retries N, --max-single-put-size SIZE, --cloud-provider aws-s3\n"
-    "Other:\n"
-    "  -t, --test                    check the store is reachable and exit\n"
-    "  -v, --verbose / -q, --quiet   more / less output\n"
-    "      --log-format text|json    message format on stderr\n"
-    "  -V, --version, --help\n"
+    BC_CLI_OTHER_HELP
     "\n"
     "Exit status: 0 backup stored (DONE); 1 the operation failed; 2 store or\n"
     "PostgreSQL unreachable, authentication failed or bucket missing; 3 bad\n"

@@ -29,15 +29,8 @@ static const char help[] =
     "      --recovery-target-timeline TLI   latest, current or a number\n"
     "      --recovery-target-action pause|promote|shutdown\n"
     "                                (every --recovery-target-* option implies -R)\n"
-    "Store:\n"
-    "      --endpoint-url URL, -P/--profile NAME, --read-timeout SECONDS,\n"
-    "      --ca-bundle FILE, --addressing-style auto|path|virtual,\n"
-    "      --max-retries N, --cloud-provider aws-s3\n"
-    "Other:\n"
-    "  -t, --test                    check the store is reachable and exit\n"
-    "  -v, --verbose / -q, --quiet   more / less output\n"
-    "      --log-format text|json    message format on stderr\n"
-    "  -V, --version, --help\n"
+    BC_CLI_STORE_HELP
+    BC_CLI_OTHER_HELP
     "\n"
     "Exit status: 0 restored; 1 no such backup, or not DONE; 2 store\n"
     "unreachable, authentication failed or bucket missing; 3 bad command line\n"

@@ -171,23 +171,6 @@ static bc_status fill_info(bc_backup_info *info, const bc_backup_opts *o,
     return st;
 }
 
-static bc_status store_info(bc_store *store, const bc_backup_opts *o, bc_backup_info *info)
-{
-    char key[1024];
-    bc_status st = bc_base_info_key(bc_store_prefix(store), o->server, o->backup_id, key,
-                                    sizeof key);
-    char *text = st == BC_OK ? bc_backup_info_format(info) : NULL;
-    if (st == BC_OK && !text)
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
-    if (st == BC_OK) {
-        bc_source src = {.fd = -1, .mem = (const unsigned char *)text,
-                         .size = (int64_t)strlen(text)};
-        st = bc_store_put(store, key, &src, NULL);
-    }
-    free(text);
-    return st;
-}
-
 /* A backup id not used yet: the start second, or the next free one. */
 static bc_status choose_backup_id(bc_store *store, bc_backup_opts *o)
 {
@@ -315,7 +298,7 @@ bc_status bc_backup(bc_store *store, bc_backup_opts *o)
         if (st == BC_OK)
             st = bc_backup_info_set_status(info, BC_BACKUP_DONE);
         if (st == BC_OK)
-            st = store_info(store, o, info);
+            st = bc_catalog_write_info(store, o->server, o->backup_id, info);
         if (st == BC_OK)
             bc_pg_create_restore_point(pg, o->backup_id, NULL, NULL);
     }
@@ -333,7 +316,7 @@ out:
             fill_info(info, o, &srv, &b, stopped);
             bc_backup_info_set_status(info, BC_BACKUP_FAILED);
             bc_backup_info_set_str(info, "error", message);
-            if (store_info(store, o, info) != BC_OK)
+            if (bc_catalog_write_info(store, o->server, o->backup_id, info) != BC_OK)
                 bc_log_warning("could not store backup.info with status FAILED: %s",
                                bc_error_msg());
         }

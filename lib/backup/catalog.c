@@ -22,6 +22,23 @@ bc_status bc_catalog_read_info(bc_store *store, const char *key, bc_backup_info 
     return st;
 }
 
+bc_status bc_catalog_write_info(bc_store *store, const char *server, const char *backup_id,
+                                const bc_backup_info *info)
+{
+    char key[1024];
+    bc_status st = bc_base_info_key(bc_store_prefix(store), server, backup_id, key, sizeof key);
+    char *text = st == BC_OK ? bc_backup_info_format(info) : NULL;
+    if (st == BC_OK && !text)
+        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+    if (st == BC_OK) {
+        bc_source src = {.fd = -1, .mem = (const unsigned char *)text,
+                         .size = (int64_t)strlen(text)};
+        st = bc_store_put(store, key, &src, NULL);
+    }
+    free(text);
+    return st;
+}
+
 typedef struct dirs {
     char **names;
     size_t n, cap;

@@ -30,5 +30,8 @@ bc_status bc_catalog_find(const bc_catalog *catalog, const char *server, const c
 
 /* Reads and parses one backup.info. */
 bc_status bc_catalog_read_info(bc_store *store, const char *key, bc_backup_info **out);
+/* Stores the backup.info of backup_id (durable when BC_OK). */
+bc_status bc_catalog_write_info(bc_store *store, const char *server, const char *backup_id,
+                                const bc_backup_info *info);
 
 #endif

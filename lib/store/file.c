@@ -476,6 +476,20 @@ static bc_status file_list(void *backend, const char *prefix, const char *delimi
     return st;
 }
 
+/* Object stores have no folders: once a folder's last object is gone the
+ * folder goes too, so a deleted backup leaves no empty base/<id>/ behind.
+ * rmdir() fails on a folder that still holds something, which ends it. */
+static void remove_empty_parents(const file_store *fs, char *path)
+{
+    size_t root_len = strlen(fs->root);
+    char *slash;
+    while ((slash = strrchr(path, '/')) && (size_t)(slash - path) > root_len) {
+        *slash = '\0';
+        if (rmdir(path) != 0)
+            break;
+    }
+}
+
 static bc_status file_delete(void *backend, const char *const *keys, size_t nkeys)
 {
     file_store *fs = backend;
@@ -488,6 +502,7 @@ static bc_status file_delete(void *backend, const char *const *keys, size_t nkey
             free(path);
             return st;
         }
+        remove_empty_parents(fs, path);
         free(path);
     }
     return BC_OK;

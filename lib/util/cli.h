@@ -12,6 +12,19 @@
 #include "util/log.h"
 
 #define BC_CLI_MAX_TAGS 32
+
+/* The --help lines every tool that reads the store shares (compact form). */
+#define BC_CLI_STORE_HELP                                                     \
+    "Store:\n"                                                                \
+    "      --endpoint-url URL, -P/--profile NAME, --read-timeout SECONDS,\n"  \
+    "      --ca-bundle FILE, --addressing-style auto|path|virtual,\n"         \
+    "      --max-retries N, --cloud-provider aws-s3\n"
+#define BC_CLI_OTHER_HELP                                                     \
+    "Other:\n"                                                                \
+    "  -t, --test                    check the store is reachable and exit\n" \
+    "  -v, --verbose / -q, --quiet   more / less output\n"                    \
+    "      --log-format text|json    message format on stderr\n"              \
+    "  -V, --version, --help\n"
 #define BC_CLI_COMMON_SHORT "vqtVP:"
 
 typedef struct bc_cli_tags {

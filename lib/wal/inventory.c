@@ -29,6 +29,10 @@ static int add_entry(void *ctx, const bc_object_info *obj)
         inv->items = items;
         inv->cap = cap;
     }
+    if (!(e.key = strdup(obj->key))) {
+        bc_error(BC_ERR_INTERNAL, "out of memory");
+        return BC_ERR_INTERNAL;
+    }
     inv->items[inv->n++] = e;
     return 0;
 }
@@ -60,6 +64,8 @@ bc_status bc_wal_inventory_load(bc_store *store, const char *server, bc_wal_inve
 
 void bc_wal_inventory_free(bc_wal_inventory *inv)
 {
+    for (size_t i = 0; i < inv->n; i++)
+        free(inv->items[i].key);
     free(inv->items);
     memset(inv, 0, sizeof *inv);
 }

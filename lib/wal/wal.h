@@ -73,6 +73,7 @@ bc_status bc_wal_restore(bc_store *store, const char *wal_name, const char *dest
 
 typedef struct bc_wal_entry {
     char name[48];        /* WAL name without the compression suffix */
+    char *key;            /* the object's full key */
     bc_wal_kind kind;
     bc_codec_id codec;
     uint32_t tli, log, seg;

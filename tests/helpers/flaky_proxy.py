@@ -5,7 +5,8 @@ Not a real S3 server: it forwards every request unchanged (Host header
 included, so SigV4 signatures still verify) to the real server named by
 --upstream, except that the first --fail requests it sees are answered
 with HTTP 503 SlowDown, dropped without an answer (--mode reset), or read
-and then never answered (--mode stall, for read timeouts).
+and then never answered (--mode stall, for read timeouts); or, instead,
+every multipart part upload or every DeleteObjects after the first N.
 It counts requests in --count-file so a test can assert the retries
 happened. Listens on 127.0.0.1 only; serves until killed.
 """
@@ -24,11 +25,15 @@ parser.add_argument("--count-file", required=True)
 parser.add_argument("--fail-parts-after", type=int, default=None,
                     help="instead of the first --fail requests, fail every multipart "
                          "part upload (PUT ...partNumber=) after this many, for good")
+parser.add_argument("--fail-deletes-after", type=int, default=None,
+                    help="instead of the first --fail requests, fail every DeleteObjects "
+                         "(POST ...?delete) after this many, for good")
 args = parser.parse_args()
 
 lock = threading.Lock()
 seen = 0
 parts_seen = [0]
+deletes_seen = [0]
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -52,6 +57,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if is_part:
                     parts_seen[0] += 1
                 failing = is_part and parts_seen[0] > args.fail_parts_after
+        elif args.fail_deletes_after is not None:
+            is_delete = self.command == "POST" and "delete" in self.path.partition("?")[2]
+            with lock:
+                if is_delete:
+                    deletes_seen[0] += 1
+                failing = is_delete and deletes_seen[0] > args.fail_deletes_after
         else:
             failing = n <= args.fail
         if failing:

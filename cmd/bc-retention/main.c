@@ -1,0 +1,152 @@
+/* bc-retention: applies a retention policy, deletes one backup, manages
+ * keep annotations and reports the recovery window
+ * (barman-cloud-backup-delete and barman-cloud-backup-keep). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "retention/retention.h"
+#include "util/cli.h"
+#include "util/log.h"
+
+static const char help[] =
+    "usage: bc-retention [options] SOURCE_URL SERVER_NAME\n"
+    "\n"
+    "Delete the backups a retention policy no longer needs, with the WAL only\n"
+    "they needed; or delete one backup; or keep one beyond any policy.\n"
+    "\n"
+    "What to do (one of):\n"
+    "  -r, --retention-policy POLICY  \"REDUNDANCY N\", \"RECOVERY WINDOW OF N\n"
+    "                              DAYS|WEEKS|MONTHS\", or 30d / 4w / 6m\n"
+    "  -b, --backup-id ID          delete this backup (id, name, latest, oldest)\n"
+    "      --keep full|standalone -b ID   keep a DONE backup whatever the policy\n"
+    "      --release -b ID         remove its keep annotation\n"
+    "      --status -b ID          print \"Keep: full|standalone|nokeep\"\n"
+    "      --report                print the recovery window as JSON (also after\n"
+    "                              -r or -b)\n"
+    "Deleting:\n"
+    "      --dry-run               print what would be deleted, delete nothing\n"
+    "      --batch-size N          keys per delete request, 1-1000 (default 1000)\n"
+    BC_CLI_STORE_HELP
+    BC_CLI_OTHER_HELP
+    "\n"
+    "Exit status: 0 success; 1 unknown or kept backup, or a backup.info that\n"
+    "cannot be read; 2 store unreachable, authentication failed or bucket\n"
+    "missing; 3 bad command line; 4 other errors. See bc-retention(1).\n";
+
+enum { OPT_DRY_RUN = 2000, OPT_BATCH_SIZE, OPT_KEEP, OPT_RELEASE, OPT_STATUS, OPT_REPORT };
+
+static const struct option tool_options[] = {
+    {"retention-policy", required_argument, NULL, 'r'},
+    {"backup-id", required_argument, NULL, 'b'},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"batch-size", required_argument, NULL, OPT_BATCH_SIZE},
+    {"keep", required_argument, NULL, OPT_KEEP},
+    {"release", no_argument, NULL, OPT_RELEASE},
+    {"status", no_argument, NULL, OPT_STATUS},
+    {"report", no_argument, NULL, OPT_REPORT},
+    {0, 0, 0, 0},
+};
+
+enum { KEEP_NONE, KEEP_SET, KEEP_RELEASE, KEEP_STATUS };
+
+static void set_keep_action(const char *program, int *action, int value)
+{
+    if (*action != KEEP_NONE && *action != value)
+        bc_cli_usage_error(program, "give only one of --keep, --release and --status");
+    *action = value;
+}
+
+int main(int argc, char **argv)
+{
+    bc_cli_common c = {.program = "bc-retention"};
+    bc_retention_opts o = {.out = stdout};
+    bc_retention_policy policy;
+    const char *policy_text = NULL, *backup = NULL;
+    bc_keep_target target = BC_KEEP_NONE;
+    int keep_action = KEEP_NONE, report = 0, opt;
+    struct option longopts[64];
+    long v;
+
+    bc_cli_merge(tool_options, longopts, 64);
+    while ((opt = getopt_long(argc, argv, BC_CLI_COMMON_SHORT "r:b:", longopts, NULL)) != -1) {
+        if (bc_cli_common_option(&c, opt, optarg, help))
+            continue;
+        switch (opt) {
+        case 'r':
+            if (bc_retention_policy_parse(optarg, &policy) != BC_OK)
+                bc_cli_usage_error(c.program, "%s", bc_error_msg());
+            policy_text = optarg;
+            break;
+        case 'b': backup = optarg; break;
+        case OPT_DRY_RUN: o.dry_run = 1; break;
+        case OPT_BATCH_SIZE:
+            if (bc_cli_parse_int(optarg, 1, 1000, &v))
+                bc_cli_usage_error(c.program, "invalid --batch-size '%s': give 1-1000", optarg);
+            o.batch_size = (size_t)v;
+            break;
+        case OPT_KEEP:
+            if (strcmp(optarg, "full") && strcmp(optarg, "standalone"))
+                bc_cli_usage_error(c.program, "invalid --keep '%s': use full or standalone",
+                                   optarg);
+            target = strcmp(optarg, "full") ? BC_KEEP_STANDALONE : BC_KEEP_FULL;
+            set_keep_action(c.program, &keep_action, KEEP_SET);
+            break;
+        case OPT_RELEASE: set_keep_action(c.program, &keep_action, KEEP_RELEASE); break;
+        case OPT_STATUS: set_keep_action(c.program, &keep_action, KEEP_STATUS); break;
+        case OPT_REPORT: report = 1; break;
+        default: bc_cli_usage_error(c.program, "unknown or incomplete option");
+        }
+    }
+    bc_cli_start_logging(&c);
+    if (argc - optind != 2)
+        bc_cli_usage_error(c.program, "expected SOURCE_URL SERVER_NAME");
+    if (policy_text && backup && keep_action == KEEP_NONE)
+        bc_cli_usage_error(c.program, "give either -r POLICY or -b BACKUP_ID, not both");
+    if (keep_action != KEEP_NONE && (!backup || policy_text || o.dry_run || report))
+        bc_cli_usage_error(c.program, "--keep, --release and --status take -b BACKUP_ID and "
+                           "no -r, --dry-run or --report");
+    if (!policy_text && !backup && !report && !c.test)
+        bc_cli_usage_error(c.program, "nothing to do: give -r POLICY, -b BACKUP_ID, "
+                           "--keep/--release/--status with -b, or --report");
+    c.store.url = argv[optind];
+    o.server = argv[optind + 1];
+    o.now = time(NULL);
+
+    bc_store *store = NULL;
+    bc_retention *r = NULL;
+    bc_status st = bc_cli_open_store(&c, o.server, &store);
+    if (st == BC_OK && !c.test)
+        st = bc_retention_load(store, &o, &r);
+    if (st == BC_OK && !c.test) {
+        if (keep_action == KEEP_SET) {
+            st = bc_retention_keep(r, backup, target);
+        } else if (keep_action == KEEP_RELEASE) {
+            st = bc_retention_release(r, backup);
+        } else if (keep_action == KEEP_STATUS) {
+            if ((st = bc_retention_keep_status(r, backup, &target)) == BC_OK)
+                printf("Keep: %s\n", bc_keep_target_name(target));
+        } else {
+            st = bc_retention_resume(r);
+            if (st == BC_OK && policy_text)
+                st = bc_retention_apply(r, &policy);
+            else if (st == BC_OK && backup)
+                st = bc_retention_delete(r, backup);
+            if (st == BC_OK && report)
+                st = bc_retention_report(r, policy_text ? &policy : NULL, stdout);
+            if (st == BC_OK && policy_text && bc_retention_unreadable(r))
+                st = bc_error(BC_ERR_CONFLICT, "%zu backups could not be read and were left alone: "
+                              "inspect them with bc-ls, then delete them with -b",
+                              bc_retention_unreadable(r));
+        }
+    }
+    if (fflush(stdout) != 0 && st == BC_OK)
+        st = bc_error(BC_ERR_IO, "writing to standard output failed");
+    if (st != BC_OK)
+        bc_log_error("%s", bc_error_msg());
+    bc_retention_free(r);
+    bc_store_close(store);
+    bc_log_shutdown();
+    return bc_status_exit_code(st);
+}
