@@ -245,8 +245,10 @@ PY
     second_begin=$(sed -n 's/^begin_wal=//p' "$W/second.info")
     s3_keys real/srv/wals/ | sed 's|.*/||' | sort >"$W/wals.before"
 
-    run bc-retention $(E) -r "REDUNDANCY 2" s3://test/real srv
+    deletes_before=$(grep -c "^POST /test?delete" "$S3RVER_DIR/journal.log" || true)
+    run bc-retention $(E) --batch-size 3 -r "REDUNDANCY 2" s3://test/real srv
     [ "$status" -eq 0 ]
+    deletes=$(( $(grep -c "^POST /test?delete" "$S3RVER_DIR/journal.log") - deletes_before ))
     run bc-ls backups $(E) --format json "$URL" srv
     [[ "$output" != *"${ids[0]}"* ]]
     [[ "$output" == *"${ids[1]}"* && "$output" == *"${ids[2]}"* ]]
@@ -263,6 +265,9 @@ assert gone, "nothing was deleted"
 assert all(w < bound for w in gone), gone
 assert all(w >= bound or w.endswith(".history") for w in after), sorted(after)
 PY
+    gone=$(python3 -c "print(len(set(open('$W/wals.before').read().split()) - set(open('$W/wals.after').read().split())))")
+    # DeleteObjects requests: the archive, the WAL in batches of 3, backup.info
+    [ "$deletes" -eq $(( 1 + (gone + 2) / 3 + 1 )) ]
     # PITR from the oldest remaining backup replays through the third
     bc-restore $(E) "$URL" srv "${ids[1]}" "$W/from-second" --write-recovery-conf
     port=$(free_port)
