@@ -11,37 +11,12 @@
 # 7.88 does not hash the body), so it skips the SHA-256 pass bc makes; the
 # ratio includes that. Results vary with the machine: docs/performance.md holds
 # the figures recorded and how they were obtained.
-set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
 nseg=${1:-8}
-"$top/tests/setup.sh"
-command -v /usr/bin/time >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
-make -s -C "$top" >/dev/null
-bin="$top/build/bin"
-work=$(mktemp -d /tmp/bc-bench.XXXXXX)
-chmod 755 "$work"; chown postgres: "$work"
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-pids=()
-cleanup() {
-    [ -f "$work/pg/postmaster.pid" ] && runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/common.sh"
 
 echo "== collecting $nseg real WAL segments from pgbench"
-port=$(free_port)
-runuser -u postgres -- "$pgbin/initdb" -D "$work/pg" -A trust -U postgres >/dev/null
 mkdir -p "$work/segments"; chown postgres: "$work/segments"
-cat >>"$work/pg/postgresql.conf" <<CONF
-port = $port
-listen_addresses = '127.0.0.1'
-unix_socket_directories = ''
-archive_mode = on
-archive_command = 'cp %p $work/segments/%f'
-CONF
-runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w start >/dev/null
+start_pg "archive_mode = on" "archive_command = 'cp %p $work/segments/%f'"
 "$pgbin/pgbench" -h 127.0.0.1 -p "$port" -U postgres -i -s 20 -q postgres >/dev/null 2>&1
 while [ "$(ls "$work/segments" | grep -c '^[0-9A-F]\{24\}$')" -lt "$nseg" ]; do
     "$pgbin/pgbench" -h 127.0.0.1 -p "$port" -U postgres -c 4 -j 2 -t 2000 postgres >/dev/null 2>&1
@@ -50,13 +25,7 @@ done
 runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -m fast -w stop >/dev/null
 mapfile -t segs < <(ls "$work/segments" | grep '^[0-9A-F]\{24\}$' | head -n "$nseg")
 
-s3port=$(free_port)
-node --openssl-legacy-provider "$top/tests/node_modules/s3rver/bin/s3rver.js" --directory "$work/s3" \
-    --address 127.0.0.1 --port "$s3port" --configure-bucket bench --silent >/dev/null 2>&1 &
-pids+=($!)
-until python3 -c "import socket; socket.create_connection(('127.0.0.1', $s3port), 1)" 2>/dev/null; do sleep 0.1; done
-endpoint="http://127.0.0.1:$s3port"
-export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1
+start_s3rver
 
 # run NAME COMMAND-TEMPLATE: archives every segment (SEG in the template is
 # the segment path), prints mean ms per segment and peak RSS in KiB.
@@ -87,7 +56,6 @@ run "bc-wal-archive --gzip" "$bin/bc-wal-archive --gzip --endpoint-url $endpoint
 run "barman-cloud-wal-archive" "barman-cloud-wal-archive --endpoint-url $endpoint s3://bench/barman srv SEG"
 run "barman-cloud-wal-archive --gzip" "barman-cloud-wal-archive --gzip --endpoint-url $endpoint s3://bench/barman-gzip srv SEG"
 
-ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 echo "== ratios"
 echo "barman-cloud-wal-archive / bc-wal-archive:        $(ratio "${mean[barman-cloud-wal-archive]}" "${mean[bc-wal-archive]}")x"
 echo "barman --gzip / bc --gzip:                        $(ratio "${mean[barman-cloud-wal-archive --gzip]}" "${mean[bc-wal-archive --gzip]}")x"

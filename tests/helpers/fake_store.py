@@ -12,7 +12,8 @@ usage: fake_store.py DEST SERVER < spec.json
                       "keep", "name"}],
          "wals": [{"tli", "from", "to"}], "history": [2, ...],
          "extra": ["relative/key", ...]}
-  begin/end are segment numbers (log 0); end_time is seconds since the epoch.
+  begin/end are segment numbers counted from the timeline's start (16 MiB
+  segments); end_time is seconds since the epoch.
 """
 import datetime
 import json
@@ -27,7 +28,8 @@ FIELDS = ["backup_label", "begin_offset", "begin_time", "begin_wal", "begin_xlog
 
 
 def seg(tli, n):
-    return "%08X%08X%08X" % (tli, 0, n)
+    """The n-th 16 MiB segment of a timeline (256 per log file)."""
+    return "%08X%08X%08X" % (tli, n // 256, n % 256)
 
 
 def stamp(epoch):
@@ -42,10 +44,12 @@ def backup_info(server, b):
              xlog_segment_size="16777216", systemid="7343040263428431262",
              pgdata="/var/lib/postgresql/15/main", timeline=str(tli),
              begin_time=stamp(b["end_time"] - 60), begin_wal=seg(tli, b["begin"]),
-             begin_xlog="0/%X" % (b["begin"] << 24 | 0x28), begin_offset="40")
+             begin_xlog="%X/%X" % (b["begin"] >> 8, (b["begin"] & 255) << 24 | 0x28),
+             begin_offset="40")
     if b.get("end_time") is not None and v["status"] != "FAILED":
         v.update(end_time=stamp(b["end_time"]), end_wal=seg(tli, b["end"]),
-                 end_xlog="0/%X" % (b["end"] << 24 | 0x138), end_offset="312")
+                 end_xlog="%X/%X" % (b["end"] >> 8, (b["end"] & 255) << 24 | 0x138),
+                 end_offset="312")
     if v["status"] == "FAILED":
         v.update(error="failure uploading data")
     text = "".join("%s=%s\n" % (k, v[k]) for k in FIELDS)
@@ -87,9 +91,14 @@ def main():
     else:
         import boto3
         bucket, _, prefix = dest[3:].partition("/")
+        from concurrent.futures import ThreadPoolExecutor
         s3 = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"])
-        for key, data in objects(server, spec):
-            s3.put_object(Bucket=bucket, Key=(prefix + "/" if prefix else "") + key, Body=data)
+        base = prefix + "/" if prefix else ""
+        with ThreadPoolExecutor(8) as pool:
+            done = pool.map(lambda kv: s3.put_object(Bucket=bucket, Key=base + kv[0], Body=kv[1]),
+                            objects(server, spec))
+            for _ in done:
+                pass
 
 
 main()

@@ -1,0 +1,59 @@
+# Sourced by the bench/ scripts: installs what they need, builds the tools,
+# and provides a scratch directory, a throwaway PostgreSQL and an s3rver,
+# all removed on exit. s3rver is used directly (no signature gate), so every
+# client pays the same server cost.
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+"$top/tests/setup.sh"
+command -v /usr/bin/time >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+make -s -C "$top" >/dev/null
+bin="$top/build/bin"
+work=$(mktemp -d /tmp/bc-bench.XXXXXX)
+chmod 755 "$work"; chown postgres: "$work"
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+pids=()
+bench_cleanup() {
+    [ -f "$work/pg/postmaster.pid" ] && runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap bench_cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_pg [CONF_LINE...]: initdb and start $work/pg on a free port ($port).
+start_pg() {
+    port=$(free_port)
+    runuser -u postgres -- "$pgbin/initdb" -D "$work/pg" -A trust -U postgres >/dev/null
+    printf "port = %s\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n" "$port" >>"$work/pg/postgresql.conf"
+    for line in "$@"; do echo "$line" >>"$work/pg/postgresql.conf"; done
+    runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w start >/dev/null
+}
+
+# start_s3rver: bucket "bench" at $endpoint, with the AWS variables set.
+start_s3rver() {
+    local s3port
+    s3port=$(free_port)
+    node --openssl-legacy-provider "$top/tests/node_modules/s3rver/bin/s3rver.js" --directory "$work/s3" \
+        --address 127.0.0.1 --port "$s3port" --configure-bucket bench --silent >/dev/null 2>&1 &
+    pids+=($!)
+    until python3 -c "import socket; socket.create_connection(('127.0.0.1', $s3port), 1)" 2>/dev/null; do sleep 0.1; done
+    endpoint="http://127.0.0.1:$s3port"
+    export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1
+}
+
+# timed NAME COMMAND: runs COMMAND once; sets secs[NAME] (wall seconds)
+# and rss[NAME] (peak KiB) and prints both.
+declare -A secs rss
+timed() {
+    local name=$1 cmd=$2 t0 t1
+    t0=$(date +%s%N)
+    /usr/bin/time -o "$work/rss" -f '%M' bash -c "$cmd" >"$work/out" 2>"$work/err" ||
+        { echo "$name failed:"; tail -n 5 "$work/err"; exit 1; }
+    t1=$(date +%s%N)
+    secs[$name]=$(python3 -c "print(f'{($t1 - $t0) / 1e9:.2f}')")
+    rss[$name]=$(tail -n 1 "$work/rss")
+    printf '%-34s %8s s   peak RSS %8s KiB\n' "$name" "${secs[$name]}" "${rss[$name]}"
+}
+
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
