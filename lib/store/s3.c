@@ -414,6 +414,7 @@ static bc_status s3_check(void *backend)
 
 const bc_store_ops bc_store_s3_ops = {
     .scheme = "s3",
+    .provider = "aws-s3",
     .open = s3_open,
     .close = s3_close,
     .check = s3_check,

@@ -15,7 +15,24 @@ struct bc_store {
 static const bc_store_ops *const backends[] = {
     &bc_store_file_ops,
     &bc_store_s3_ops,
+    &bc_store_azure_ops,
+    &bc_store_gcs_ops,
 };
+
+#define URL_FORMS "s3://BUCKET[/PREFIX], gs://BUCKET[/PREFIX], " \
+    "https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX] or file:///DIRECTORY"
+
+/* barman-cloud's only http(s) URLs are Azure's (the emulator's plain
+ * http:// included). */
+static const bc_store_ops *backend_for(const char *scheme)
+{
+    if (strcmp(scheme, "http") == 0)
+        scheme = "https";
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+        if (strcmp(backends[i]->scheme, scheme) == 0)
+            return backends[i];
+    return NULL;
+}
 
 /* Splits "scheme://bucket/prefix/" into its parts (prefix without the
  * surrounding slashes). file:// URLs have no bucket: the whole path is the
@@ -25,9 +42,7 @@ static bc_status parse_url(const char *url, char *scheme, size_t scheme_len,
 {
     const char *sep = strstr(url, "://");
     if (!sep || sep == url || (size_t)(sep - url) >= scheme_len)
-        return bc_error(BC_ERR_USAGE,
-                        "invalid URL '%s': expected s3://BUCKET[/PREFIX] or file:///DIRECTORY",
-                        url);
+        return bc_error(BC_ERR_USAGE, "invalid URL '%s': expected " URL_FORMS, url);
     memcpy(scheme, url, (size_t)(sep - url));
     scheme[sep - url] = '\0';
     const char *rest = sep + 3;
@@ -61,65 +76,53 @@ static bc_status parse_url(const char *url, char *scheme, size_t scheme_len,
 bc_status bc_store_open(const bc_store_config *config, bc_store **out)
 {
     char scheme[16];
-    char *bucket = NULL, *prefix = NULL;
-    bc_status st;
+    char *bucket = NULL, *prefix = NULL, *describe = NULL;
+    const bc_store_ops *ops = NULL;
+    bc_status st = BC_OK;
 
     *out = NULL;
     if (!config->url || !*config->url)
         return bc_error(BC_ERR_USAGE, "no store URL given");
-    st = parse_url(config->url, scheme, sizeof scheme, &bucket, &prefix);
-    if (st != BC_OK)
-        goto fail;
+    const char *sep = strstr(config->url, "://");
+    if (!sep || sep == config->url || (size_t)(sep - config->url) >= sizeof scheme)
+        return bc_error(BC_ERR_USAGE, "invalid URL '%s': expected " URL_FORMS, config->url);
+    snprintf(scheme, sizeof scheme, "%.*s", (int)(sep - config->url), config->url);
+    if (!(ops = backend_for(scheme)))
+        return bc_error(BC_ERR_USAGE, "unsupported URL scheme '%s://' in '%s': use " URL_FORMS,
+                        scheme, config->url);
+    if (config->cloud_provider && ops->provider &&
+        strcmp(config->cloud_provider, ops->provider) != 0)
+        return bc_error(BC_ERR_USAGE, "--cloud-provider %s does not match the %s:// URL; use %s",
+                        config->cloud_provider, scheme, ops->provider);
 
-    const bc_store_ops *ops = NULL;
-    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
-        if (strcmp(backends[i]->scheme, scheme) == 0)
-            ops = backends[i];
-    if (!ops) {
-        st = bc_error(BC_ERR_USAGE,
-                      "unsupported URL scheme '%s://' in '%s': use s3:// or file://",
-                      scheme, config->url);
-        goto fail;
+    if (ops->split_url) {
+        st = ops->split_url(config->url, &bucket, &prefix, &describe);
+    } else {
+        st = parse_url(config->url, scheme, sizeof scheme, &bucket, &prefix);
+        size_t dlen = strlen(scheme) + (bucket ? strlen(bucket) : 0) + 8;
+        if (st == BC_OK && (describe = malloc(dlen)))
+            snprintf(describe, dlen, "%s://%s", scheme, bucket);
+        else if (st == BC_OK)
+            st = bc_error(BC_ERR_INTERNAL, "out of memory");
     }
-    if (config->cloud_provider && strcmp(config->cloud_provider, "aws-s3") != 0 &&
-        strcmp(scheme, "s3") == 0) {
-        st = bc_error(BC_ERR_USAGE,
-                      "--cloud-provider %s does not match the s3:// URL; use aws-s3",
-                      config->cloud_provider);
-        goto fail;
-    }
-
-    bc_store *store = calloc(1, sizeof *store);
-    if (!store) {
+    bc_store *store = st == BC_OK ? calloc(1, sizeof *store) : NULL;
+    if (st == BC_OK && !store)
         st = bc_error(BC_ERR_INTERNAL, "out of memory");
-        goto fail;
+    if (st == BC_OK)
+        st = ops->open(config, bucket, prefix, &store->backend);
+    if (st != BC_OK) {
+        free(store);
+        free(bucket);
+        free(prefix);
+        free(describe);
+        return st;
     }
     store->ops = ops;
     store->prefix = prefix;
-    prefix = NULL;
-    size_t dlen = strlen(scheme) + strlen(bucket) + 8;
-    store->describe = malloc(dlen);
-    if (store->describe)
-        snprintf(store->describe, dlen, "%s://%s", scheme, bucket);
-    st = ops->open(config, bucket, store->prefix, &store->backend);
-    if (st != BC_OK || !store->describe) {
-        if (st == BC_OK) {
-            ops->close(store->backend);
-            st = bc_error(BC_ERR_INTERNAL, "out of memory");
-        }
-        free(store->prefix);
-        free(store->describe);
-        free(store);
-        goto fail;
-    }
+    store->describe = describe;
     free(bucket);
     *out = store;
     return BC_OK;
-
-fail:
-    free(bucket);
-    free(prefix);
-    return st;
 }
 
 void bc_store_close(bc_store *store)

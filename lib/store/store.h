@@ -21,8 +21,10 @@
 typedef struct bc_store bc_store;
 
 typedef struct bc_store_config {
-    const char *url;              /* s3://bucket/prefix, file:///dir */
-    const char *cloud_provider;   /* "aws-s3" (default) */
+    const char *url;              /* s3://bucket/prefix, file:///dir, gs://bucket/prefix,
+                                     https://account.blob.core.windows.net/container/prefix */
+    const char *cloud_provider;   /* "aws-s3" (default), "azure-blob-storage",
+                                     "google-cloud-storage": must match the URL */
     const char *endpoint_url;     /* S3-compatible endpoint, e.g. http://127.0.0.1:4568 */
     const char *profile;          /* ~/.aws/credentials section (-P) */
     const char *ca_bundle;        /* PEM file of trusted CAs (else AWS_CA_BUNDLE) */
@@ -34,6 +36,10 @@ typedef struct bc_store_config {
     int64_t multipart_threshold;  /* 0 = default (64 MiB) */
     int64_t part_size;            /* 0 = default (16 MiB) */
     int concurrency;              /* parallel part uploads; 0 = default (4) */
+    const char *credential;       /* Azure: "default", "managed-identity", "azure-cli";
+                                     NULL = from the environment, in barman's order */
+    const char *encryption_scope; /* Azure: encryption scope of written blobs */
+    const char *kms_key_name;     /* GCS: Cloud KMS key of written objects */
 } bc_store_config;
 
 /* What to upload: a file read with pread() when fd >= 0, else memory. */
@@ -118,7 +124,12 @@ void bc_store_writer_abort(bc_store_writer *w);
 
 /* Backend vtable: each provider fills one. */
 typedef struct bc_store_ops {
-    const char *scheme;   /* "file", "s3" */
+    const char *scheme;   /* "file", "s3", "gs", "https" (Azure, also http://) */
+    const char *provider; /* the --cloud-provider it answers to; NULL for file */
+    /* URL forms other than scheme://bucket/prefix: the bucket (container),
+     * the prefix inside it and a printable location without secrets, all
+     * malloc'd. NULL: the generic form. */
+    bc_status (*split_url)(const char *url, char **bucket, char **prefix, char **describe);
     bc_status (*open)(const bc_store_config *cfg, const char *bucket,
                       const char *prefix, void **backend);
     void (*close)(void *backend);
@@ -140,5 +151,7 @@ typedef struct bc_store_ops {
 
 extern const bc_store_ops bc_store_file_ops;
 extern const bc_store_ops bc_store_s3_ops;
+extern const bc_store_ops bc_store_azure_ops;
+extern const bc_store_ops bc_store_gcs_ops;
 
 #endif

@@ -186,7 +186,10 @@ int bc_cli_common_option(bc_cli_common *c, int opt, const char *arg,
         c->store.read_timeout = v;
         return 1;
     case OPT_CREDENTIAL:
-        /* Azure only; accepted so barman command lines keep working. */
+        if (strcmp(arg, "azure-cli") && strcmp(arg, "managed-identity") && strcmp(arg, "default"))
+            bc_cli_usage_error(c->program, "invalid --credential '%s': use azure-cli, "
+                               "managed-identity or default", arg);
+        c->store.credential = arg;
         return 1;
     case OPT_LOG_FORMAT:
         if (!strcmp(arg, "json"))
@@ -295,6 +298,7 @@ void bc_cli_store_args(const bc_cli_common *c, char *out, size_t outlen)
     add_option(out, outlen, "--endpoint-url", c->store.endpoint_url);
     add_option(out, outlen, "--profile", c->store.profile);
     add_option(out, outlen, "--ca-bundle", c->store.ca_bundle);
+    add_option(out, outlen, "--credential", c->store.credential);
     add_option(out, outlen, "--addressing-style", c->store.addressing);
     if (c->store.read_timeout) {
         snprintf(number, sizeof number, "%ld", c->store.read_timeout);
@@ -354,7 +358,11 @@ int bc_cli_encryption_option(bc_cli_common *c, int opt, const char *arg)
     case BC_CLI_OPT_KMS_KEY:
         c->store.sse_kms_key_id = arg;
         return 1;
-    case BC_CLI_OPT_ENCRYPTION_SCOPE: /* Azure only: accepted for compatibility */
+    case BC_CLI_OPT_ENCRYPTION_SCOPE:
+        c->store.encryption_scope = arg;
+        return 1;
+    case BC_CLI_OPT_KMS_KEY_NAME:
+        c->store.kms_key_name = arg;
         return 1;
     }
     return 0;

@@ -64,11 +64,12 @@ int bc_cli_codec_option(const char *program, int opt, const char *arg, int *code
 /* Server-side encryption options of the tools that write objects: put
  * BC_CLI_ENCRYPTION_OPTIONS in the tool's table and "e:" in its short
  * options, then hand options to bc_cli_encryption_option(). */
-enum { BC_CLI_OPT_KMS_KEY = 1200, BC_CLI_OPT_ENCRYPTION_SCOPE };
+enum { BC_CLI_OPT_KMS_KEY = 1200, BC_CLI_OPT_ENCRYPTION_SCOPE, BC_CLI_OPT_KMS_KEY_NAME };
 #define BC_CLI_ENCRYPTION_OPTIONS                                         \
     {"encryption", required_argument, NULL, 'e'},                        \
     {"sse-kms-key-id", required_argument, NULL, BC_CLI_OPT_KMS_KEY},     \
-    {"encryption-scope", required_argument, NULL, BC_CLI_OPT_ENCRYPTION_SCOPE}
+    {"encryption-scope", required_argument, NULL, BC_CLI_OPT_ENCRYPTION_SCOPE}, \
+    {"kms-key-name", required_argument, NULL, BC_CLI_OPT_KMS_KEY_NAME}
 /* 1 if opt was an encryption option (stored in c->store), else 0; exits
  * with the usage code on a bad value. */
 int bc_cli_encryption_option(bc_cli_common *c, int opt, const char *arg);
