@@ -9,6 +9,7 @@ packages="build-essential pkg-config ca-certificates curl
   libcurl4-openssl-dev libssl-dev zlib1g-dev libbz2-dev liblzma-dev liblz4-dev
   libzstd-dev libsnappy-dev libjansson-dev libpq-dev libarchive-dev
   postgresql postgresql-contrib barman-cli-cloud python3-snappy python3-boto3 python3-crcmod
+  python3-cryptography
   bats mandoc gzip bzip2 xz-utils lz4 zstd"
 # Node.js may come from elsewhere than Debian; ask apt only if it is missing.
 command -v node >/dev/null && command -v npm >/dev/null || packages="$packages nodejs npm"
@@ -29,7 +30,8 @@ if [ -n "$missing" ]; then
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
-if [ ! -x "$here/node_modules/.bin/s3rver" ]; then
+if [ ! -x "$here/node_modules/.bin/s3rver" ] || [ ! -x "$here/node_modules/.bin/azurite-blob" ] ||
+    [ ! -d "$here/node_modules/@azure/storage-blob" ]; then
     echo "setup: installing test servers with npm into tests/node_modules"
     (cd "$here" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/list_page.h"
 #include "store/s3_internal.h"
 #include "store/xml.h"
 #include "util/log.h"
@@ -209,44 +210,6 @@ static bc_status s3_head(void *backend, const char *key, bc_object_info *info)
 
 /* ---- list ------------------------------------------------------------- */
 
-typedef struct list_entry {
-    char *key;
-    int64_t size;
-    time_t mtime;
-    int is_prefix;
-} list_entry;
-
-typedef struct list_page {
-    list_entry *items;
-    size_t n, cap;
-} list_page;
-
-static void page_clear(list_page *p)
-{
-    for (size_t i = 0; i < p->n; i++)
-        free(p->items[i].key);
-    p->n = 0;
-}
-
-static int page_add(list_page *p, list_entry e)
-{
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 256;
-        list_entry *items = realloc(p->items, cap * sizeof *items);
-        if (!items)
-            return -1;
-        p->items = items;
-        p->cap = cap;
-    }
-    p->items[p->n++] = e;
-    return 0;
-}
-
-static int cmp_entry(const void *a, const void *b)
-{
-    return strcmp(((const list_entry *)a)->key, ((const list_entry *)b)->key);
-}
-
 /* "2009-10-12T17:50:30.000Z" */
 static time_t parse_iso8601(const char *s)
 {
@@ -262,7 +225,7 @@ static time_t parse_iso8601(const char *s)
 }
 
 /* Reads one ListObjectsV2 page into p; sets *next_token (NULL when done). */
-static bc_status parse_list_page(const bc_http_response *r, list_page *p, char **next_token)
+static bc_status parse_list_page(const bc_http_response *r, bc_list_page *p, char **next_token)
 {
     bc_xml_span doc = { r->body, r->body_len }, span, inner;
     size_t pos = 0;
@@ -271,32 +234,31 @@ static bc_status parse_list_page(const bc_http_response *r, list_page *p, char *
     if (!r->body || !bc_xml_find(doc, "ListBucketResult", &doc))
         return bc_error(BC_ERR_DATA, "malformed ListObjectsV2 reply (no ListBucketResult)");
     while (bc_xml_next(doc, &pos, "Contents", &span)) {
-        list_entry e = { 0 };
+        bc_list_entry e = { 0 };
         if (!bc_xml_find(span, "Key", &inner) || !(e.key = bc_xml_text_dup(inner)))
             return bc_error(BC_ERR_DATA, "malformed ListObjectsV2 reply (bad Key)");
         if (bc_xml_child_text(span, "Size", num, sizeof num) >= 0)
             e.size = strtoll(num, NULL, 10);
         if (bc_xml_child_text(span, "LastModified", num, sizeof num) >= 0)
             e.mtime = parse_iso8601(num);
-        if (page_add(p, e) < 0) {
+        if (bc_list_page_add(p, e) < 0) {
             free(e.key);
             return bc_s3_oom();
         }
     }
     pos = 0;
     while (bc_xml_next(doc, &pos, "CommonPrefixes", &span)) {
-        list_entry e = { 0 };
+        bc_list_entry e = { 0 };
         e.is_prefix = 1;
         if (!bc_xml_find(span, "Prefix", &inner) || !(e.key = bc_xml_text_dup(inner)))
             return bc_error(BC_ERR_DATA, "malformed ListObjectsV2 reply (bad Prefix)");
-        if (page_add(p, e) < 0) {
+        if (bc_list_page_add(p, e) < 0) {
             free(e.key);
             return bc_s3_oom();
         }
     }
     /* Objects and common prefixes come as two sorted lists: merge them. */
-    if (p->n > 1)
-        qsort(p->items, p->n, sizeof *p->items, cmp_entry);
+    bc_list_page_sort(p);
 
     char truncated[16] = "";
     bc_xml_child_text(doc, "IsTruncated", truncated, sizeof truncated);
@@ -321,7 +283,7 @@ static bc_status s3_list(void *backend, const char *prefix, const char *delimite
     bc_status st = bc_http_client_acquire(b->pool, &hc);
     if (st != BC_OK)
         return st;
-    list_page page = { 0 };
+    bc_list_page page = { 0 };
     char *token = NULL;
     int stopped = 0;
     do {
@@ -337,7 +299,7 @@ static bc_status s3_list(void *backend, const char *prefix, const char *delimite
         st = bc_http_perform(hc, &c.req, &c.resp);
         free(token);
         token = NULL;
-        page_clear(&page);
+        bc_list_page_clear(&page);
         if (st == BC_OK)
             st = parse_list_page(&c.resp, &page, &token);
         bc_s3_call_free(&c);
@@ -352,8 +314,7 @@ static bc_status s3_list(void *backend, const char *prefix, const char *delimite
         }
     } while (st == BC_OK && token);
     free(token);
-    page_clear(&page);
-    free(page.items);
+    bc_list_page_free(&page);
     bc_http_client_release(b->pool, hc);
     if (st == BC_ERR_NOBUCKET)
         return bc_error(st, "list %s at %s: bucket '%s' does not exist", loc, b->endpoint, b->bucket);
