@@ -181,10 +181,22 @@ bc_status bc_azure_explain(azure_backend *b, const azure_call *c, bc_status st, 
     if (st == BC_ERR_AUTH && strcmp(code, "AuthorizationPermissionMismatch") == 0)
         return bc_error(st, "%s %s: the credentials lack the permission for this operation "
                         "(a SAS token or role without it?)", op, b->location);
-    if (st == BC_ERR_AUTH && strcmp(code, "AuthenticationFailed") == 0)
+    /* Azure says AuthenticationFailed, Azurite AuthorizationFailure. */
+    if (st == BC_ERR_AUTH && (strcmp(code, "AuthenticationFailed") == 0 ||
+                              strcmp(code, "AuthorizationFailure") == 0))
         return bc_error(st, "%s %s: authentication failed: the account key, SAS token or "
-                        "token was refused", op, b->location);
-    return bc_error_context(st, "%s %s%s%s", op, b->location, key ? "/" : "", key ? key : "");
+                        "token was refused (request id %s)", op, b->location,
+                        c->resp.request_id);
+    /* Azure's messages end in "\nRequestId:...\nTime:..." lines: keep one line. */
+    char msg[2048];
+    snprintf(msg, sizeof msg, "%s", bc_error_msg());
+    char *nl = strchr(msg, '\n'), *last = strrchr(msg, '\n');
+    if (nl) {
+        char *tail = strchr(last, '(');
+        memmove(nl + 1, tail ? tail : last + 1, strlen(tail ? tail : last + 1) + 1);
+        *nl = ' ';
+    }
+    return bc_error(st, "%s %s%s%s: %s", op, b->location, key ? "/" : "", key ? key : "", msg);
 }
 
 /* ---- open / close -------------------------------------------------------- */

@@ -211,9 +211,9 @@ int bc_cli_common_option(bc_cli_common *c, int opt, const char *arg,
     case OPT_SINGLE_PUT:
     case OPT_BLOCK_SIZE: {
         int64_t size;
-        if (bc_cli_parse_size(arg, &size) || size < 5 * 1024 * 1024)
-            bc_cli_usage_error(c->program,
-                               "invalid size '%s': give at least 5MiB (S3's smallest part), e.g. 16MiB",
+        /* Azure takes blocks from 64 KiB; S3 raises parts below 5 MiB to 5 MiB. */
+        if (bc_cli_parse_size(arg, &size) || size < 64 * 1024)
+            bc_cli_usage_error(c->program, "invalid size '%s': give at least 64KiB, e.g. 16MiB",
                                arg);
         if (opt == OPT_SINGLE_PUT)
             c->store.multipart_threshold = size;

@@ -10,6 +10,9 @@ PATH="$BC_BIN:/usr/bin:$PATH"
 export PYTHONPATH="$BC_TOP/tests/helpers/snappy-shim${PYTHONPATH:+:$PYTHONPATH}"
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 export PATH BC_BIN PG_BIN
+# Credential chains fall back to cloud metadata endpoints: in the suite they
+# point at a closed local port, so nothing ever leaves this machine.
+export AZURE_POD_IDENTITY_AUTHORITY_HOST=http://127.0.0.1:9 GCE_METADATA_HOST=127.0.0.1:9
 
 # A directory the postgres user can use too.
 scratch_dir() {
@@ -59,6 +62,51 @@ start_s3rver() {
     export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1
     wait_for 30 port_open "$port"
     wait_for 30 port_open "$gate"
+}
+
+# Starts Azurite's blob service with container "test" (created with the
+# official @azure/storage-blob SDK) and exports AZURITE (the account's base
+# URL, http://127.0.0.1:PORT/devstoreaccount1), AZURITE_KEY and
+# AZURE_STORAGE_CONNECTION_STRING. Call from setup_file.
+start_azurite() {
+    local dir port
+    dir=$(scratch_dir)
+    port=$(free_port)
+    # --skipApiVersionCheck: the SDK speaks a newer API version than this Azurite.
+    node "$BC_TOP/tests/node_modules/azurite/dist/src/blob/main.js" --blobHost 127.0.0.1 \
+        --blobPort "$port" --location "$dir/data" --skipApiVersionCheck --silent \
+        >"$dir/azurite.log" 2>&1 &
+    echo $! >"$dir/pid"
+    export AZURITE_DIR=$dir AZURITE="http://127.0.0.1:$port/devstoreaccount1"
+    export AZURITE_KEY="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+    export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$AZURITE_KEY;BlobEndpoint=$AZURITE;"
+    wait_for 30 port_open "$port"
+    az_sdk 'await container.createIfNotExists();'
+}
+
+stop_azurite() {
+    [ -n "${AZURITE_DIR:-}" ] && kill "$(cat "$AZURITE_DIR/pid")" 2>/dev/null
+    true
+}
+
+# az_sdk JS [ARGS...]: runs JS in an async function with `sdk` (the
+# @azure/storage-blob module), `container` (its client of container "test",
+# from the connection string) and `args`.
+az_sdk() {
+    local js=$1
+    shift
+    node -e "
+const sdk = require('$BC_TOP/tests/node_modules/@azure/storage-blob');
+const container = sdk.BlobServiceClient.fromConnectionString(process.env.AZURE_STORAGE_CONNECTION_STRING)
+    .getContainerClient('test');
+const args = process.argv.slice(1);
+(async () => { $js })().catch(e => { console.error(e.message); process.exit(1); });
+" "$@"
+}
+
+# Blob names under PREFIX in container "test", as the SDK lists them.
+az_blobs() { # PREFIX
+    az_sdk 'for await (const b of container.listBlobsFlat({ prefix: args[0] })) console.log(b.name);' "$1"
 }
 
 stop_s3rver() {
@@ -124,8 +172,15 @@ init_pg() {
 }
 
 start_pg() { # DIR
-    as_postgres env "PATH=$PATH" AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-}" \
-        AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-}" AWS_DEFAULT_REGION=us-east-1 \
+    local v vars=()
+    # The store credentials of every provider, for archive_command.
+    for v in AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AZURE_STORAGE_CONNECTION_STRING \
+        AZURE_STORAGE_ACCOUNT AZURE_STORAGE_KEY AZURE_STORAGE_SAS_TOKEN \
+        AZURE_POD_IDENTITY_AUTHORITY_HOST GOOGLE_APPLICATION_CREDENTIALS STORAGE_EMULATOR_HOST \
+        GCE_METADATA_HOST; do
+        [ -n "${!v:-}" ] && vars+=("$v=${!v}")
+    done
+    as_postgres env "PATH=$PATH" AWS_DEFAULT_REGION=us-east-1 "${vars[@]}" \
         "$PG_BIN/pg_ctl" -D "$1" -l "$1/server.log" -w -t 120 start >/dev/null
 }
 

@@ -1,0 +1,146 @@
+#!/usr/bin/env bats
+# Azure Blob Storage through Azurite: the WAL and backup story with a real
+# PostgreSQL, every credential form, block uploads, and failures. Object
+# names and blob properties are checked with Microsoft's own SDK
+# (@azure/storage-blob), which shares no code with ours.
+
+load helpers
+
+setup_file() {
+    start_azurite
+    export W=$(scratch_dir) URL="$AZURITE/test/az"
+}
+
+teardown_file() {
+    for d in "$W"/*/; do [ -f "$d/PG_VERSION" ] && stop_pg "$d"; done
+    stop_azurite
+}
+
+@test "WAL files go to barman's blob names and come back byte for byte, with every codec" {
+    make_segment "$W/000000010000000000000001" 1
+    for codec in "" --gzip --bzip2 --zstd --lz4; do
+        run bc-wal-archive $codec "$URL" "srv${codec}" "$W/000000010000000000000001"
+        [ "$status" -eq 0 ]
+        bc-wal-restore "$URL" "srv${codec}" 000000010000000000000001 "$W/back"
+        cmp "$W/000000010000000000000001" "$W/back"
+    done
+    az_blobs az/srv/ | grep -qx "az/srv/wals/0000000100000000/000000010000000000000001"
+    az_blobs az/srv--gzip/ | grep -qx "az/srv--gzip/wals/0000000100000000/000000010000000000000001.gz"
+    az_blobs az/srv--zstd/ | grep -qx "az/srv--zstd/wals/0000000100000000/000000010000000000000001.zst"
+    # archiving the same WAL again is success; different content is refused
+    bc-wal-archive "$URL" srv "$W/000000010000000000000001"
+    make_segment "$W/other/000000010000000000000001" 2 2>/dev/null || {
+        mkdir -p "$W/other"; make_segment "$W/other/000000010000000000000001" 2; }
+    run bc-wal-archive "$URL" srv "$W/other/000000010000000000000001"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"different content"* ]]
+    run bc-wal-restore "$URL" srv 0000000100000000000000FF "$W/none"
+    [ "$status" -eq 1 ]
+}
+
+@test "a large object goes up as blocks and a block list, with tags" {
+    make_segment "$W/000000010000000000000002" 3
+    bc-wal-archive --max-single-put-size 5MiB --max-block-size 5MiB --max-concurrency 3 \
+        --tags env,test "$URL" blocks "$W/000000010000000000000002"
+    blob=az/blocks/wals/0000000100000000/000000010000000000000002
+    run az_sdk 'const b = container.getBlockBlobClient(args[0]);
+        const list = await b.getBlockList("committed");
+        const tags = (await b.getTags()).tags;
+        console.log(list.committedBlocks.length, tags.env);' "$blob"
+    [ "$output" = "4 test" ]
+    bc-wal-restore "$URL" blocks 000000010000000000000002 "$W/back2"
+    cmp "$W/000000010000000000000002" "$W/back2"
+}
+
+@test "PostgreSQL archives to Azure, bc-backup and bc-restore round trip, retention applies" {
+    PORT=$(free_port)
+    init_pg "$W/primary" "$PORT" "archive_mode = on" \
+        "archive_command = '$BC_BIN/bc-wal-archive --zstd $URL pg %p'"
+    start_pg "$W/primary"
+    psql_at "$PORT" "create table marks as select 'before-1'::text as v"
+    archive_current_wal "$PORT"
+    first=$(bc-backup --immediate-checkpoint -h 127.0.0.1 -p "$PORT" -U postgres "$URL" pg)
+    psql_at "$PORT" "insert into marks values ('before-2')"
+    second=$(bc-backup --immediate-checkpoint --gzip -S 1MiB --max-block-size 1MiB \
+        -h 127.0.0.1 -p "$PORT" -U postgres "$URL" pg)
+    psql_at "$PORT" "insert into marks values ('after')"
+    archive_current_wal "$PORT"
+    az_blobs "az/pg/base/$second/" | grep -q "data_0001.tar.gz"
+    run bc-ls backups "$URL" pg
+    [[ "$output" == *"$first"* && "$output" == *"$second"* ]]
+
+    bc-restore "$URL" pg latest "$W/restored" --write-recovery-conf
+    grep -q "^restore_command = '.*bc-wal-restore .*$URL pg %f %p'" "$W/restored/postgresql.auto.conf"
+    port=$(free_port)
+    start_restored "$W/restored" "$port"
+    [ "$(psql_at "$port" "select string_agg(v, ',' order by v) from marks")" = "after,before-1,before-2" ]
+
+    run bc-retention -r "REDUNDANCY 1" --report "$URL" pg
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"\"deleted_backups\": [
+    \"$first\"
+  ]"* ]]
+    ! az_blobs "az/pg/base/$first/" | grep -q .
+    az_blobs "az/pg/base/$second/" | grep -q backup.info
+}
+
+@test "account key, SAS token: each works alone; none of them is ever printed" {
+    make_segment "$W/000000010000000000000003" 4
+    conn=$AZURE_STORAGE_CONNECTION_STRING
+    # shared key from AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY
+    run env -u AZURE_STORAGE_CONNECTION_STRING AZURE_STORAGE_ACCOUNT=devstoreaccount1 \
+        AZURE_STORAGE_KEY="$AZURITE_KEY" bc-wal-archive -v "$URL" keys "$W/000000010000000000000003"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *"$AZURITE_KEY"* ]]
+    # a SAS token made by the SDK, with read, write, list and delete
+    sas=$(az_sdk 'console.log((await container.generateSasUrl({ permissions: sdk.ContainerSASPermissions.parse("racwdl"),
+            expiresOn: new Date(Date.now() + 3600e3) })).split("?")[1]);')
+    run env -u AZURE_STORAGE_CONNECTION_STRING AZURE_STORAGE_SAS_TOKEN="$sas" \
+        bc-wal-restore -v "$URL" keys 000000010000000000000003 "$W/back3"
+    [ "$status" -eq 0 ]
+    cmp "$W/000000010000000000000003" "$W/back3"
+    sig=$(echo "$sas" | tr '&' '\n' | sed -n 's/^sig=//p')
+    [ -n "$sig" ]
+    [[ "$output" != *"$sig"* ]]
+}
+
+@test "a read-only SAS token, a wrong key and a missing container fail with exit 2 and say why" {
+    make_segment "$W/000000010000000000000004" 5
+    ro=$(az_sdk 'console.log((await container.generateSasUrl({ permissions: sdk.ContainerSASPermissions.parse("rl"),
+            expiresOn: new Date(Date.now() + 3600e3) })).split("?")[1]);')
+    run env -u AZURE_STORAGE_CONNECTION_STRING AZURE_STORAGE_SAS_TOKEN="$ro" \
+        bc-wal-archive "$URL" ro "$W/000000010000000000000004"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"lack the permission"* ]]
+    ! az_blobs az/ro/ | grep -q .
+
+    wrong=$(printf 'not the key, but long enough to decode' | base64 -w0)
+    run env -u AZURE_STORAGE_CONNECTION_STRING AZURE_STORAGE_ACCOUNT=devstoreaccount1 \
+        AZURE_STORAGE_KEY="$wrong" bc-ls -t backups "$URL" srv
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"authentication failed"* ]]
+    [[ "$output" != *"$wrong"* ]]
+
+    run bc-ls -t backups "$AZURITE/no-such-container/x" srv
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"container 'no-such-container' does not exist"* ]]
+
+    # (a connection string names its own endpoint: use the account key here)
+    run env -u AZURE_STORAGE_CONNECTION_STRING AZURE_STORAGE_KEY="$AZURITE_KEY" \
+        bc-ls -t --max-retries 0 backups "http://127.0.0.1:$(free_port)/devstoreaccount1/test" srv
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"connect"* ]]
+}
+
+@test "Azure URLs and options are checked before anything is sent" {
+    run bc-ls backups "https://account.blob.core.windows.net/" srv
+    [ "$status" -eq 3 ]
+    [[ "$output" == *"invalid Azure URL"* ]]
+    run bc-ls backups --cloud-provider aws-s3 "$URL" srv
+    [ "$status" -eq 3 ]
+    run bc-ls backups --credential azure-cli "$URL" srv
+    [ "$status" -eq 3 ]
+    [[ "$output" == *"az command line"* ]]
+    run bc-ls backups --credential magic "$URL" srv
+    [ "$status" -eq 3 ]
+}
