@@ -27,7 +27,9 @@ Endpoints (all on 127.0.0.1 only):
   ifGenerationMatch=0 on uploads: 412 if the object exists.
 
 Storage endpoints want "Authorization: Bearer T" with a token it issued,
-unless started with --no-auth. Objects live in --dir, one file per object.
+unless started with --no-auth. Objects live in --dir, one file per object
+(the name percent-encoded). --token-log records issued tokens so tests can
+check that none leaks into output.
 Every request is appended to --journal as "METHOD PATH?QUERY auth=yes|no".
 """
 import argparse
@@ -114,6 +116,9 @@ class Handler(BaseHTTPRequestHandler):
         tok = secrets.token_urlsafe(32)
         with LOCK:
             TOKENS[tok] = time.time() + ARGS.token_ttl
+            if ARGS.token_log:
+                with open(ARGS.token_log, "a") as f:
+                    f.write(tok + "\n")
         self.reply(200, {"access_token": tok, "expires_in": ARGS.token_ttl,
                          "token_type": "Bearer"})
 
@@ -328,6 +333,7 @@ def main():
     p.add_argument("--page-size", type=int, default=1000)
     p.add_argument("--token-ttl", type=int, default=3600)
     p.add_argument("--no-auth", action="store_true")
+    p.add_argument("--token-log", help="appends every issued token (tests check none leaks)")
     ARGS = p.parse_args()
     PUBLIC_KEY = None
     if ARGS.public_key:
