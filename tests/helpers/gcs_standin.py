@@ -310,7 +310,8 @@ class Handler(BaseHTTPRequestHandler):
             a, b = int(a), int(b)
             if b - a + 1 != len(data) or a > have:
                 return self.error(400, "Content-Range does not match the data or leaves a gap")
-            if total == "*" and len(data) % CHUNK_UNIT:
+            final = total != "*" and b + 1 == int(total)
+            if not final and len(data) % CHUNK_UNIT:
                 return self.error(400, "Chunk size must be a multiple of 256 KiB")
             s["data"][a:] = data
         if total != "*" and int(total) == len(s["data"]):
