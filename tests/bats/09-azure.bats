@@ -13,6 +13,7 @@ setup_file() {
 
 teardown_file() {
     for d in "$W"/*/; do [ -f "$d/PG_VERSION" ] && stop_pg "$d"; done
+    for p in "$W"/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
     stop_azurite
 }
 
@@ -132,6 +133,26 @@ teardown_file() {
     [[ "$output" == *"connect"* ]]
 }
 
+@test "503 throttling and dropped connections are retried" {
+    make_segment "$W/000000010000000000000006" 7
+    for mode in 503 reset; do
+        port=$(free_port)
+        up=${AZURITE#http://}
+        python3 "$BC_TOP/tests/helpers/flaky_proxy.py" --port "$port" --fail 2 --mode "$mode" \
+            --upstream "${up%%/*}" --count-file "$W/count-$mode" &
+        echo $! >"$W/proxy-$mode.pid"
+        wait_for 10 port_open "$port"
+        # the shared key signs the path, not the host: the proxy is transparent
+        run env -u AZURE_STORAGE_CONNECTION_STRING AZURE_STORAGE_KEY="$AZURITE_KEY" \
+            bc-wal-archive "http://127.0.0.1:$port/devstoreaccount1/test/retry-$mode" srv \
+            "$W/000000010000000000000006"
+        kill "$(cat "$W/proxy-$mode.pid")"
+        [ "$status" -eq 0 ]
+        [ "$(cat "$W/count-$mode")" -ge 3 ]
+        az_blobs "retry-$mode/" | grep -q 000000010000000000000006
+    done
+}
+
 @test "Azure URLs and options are checked before anything is sent" {
     run bc-ls backups "https://account.blob.core.windows.net/" srv
     [ "$status" -eq 3 ]
@@ -143,4 +164,53 @@ teardown_file() {
     [[ "$output" == *"az command line"* ]]
     run bc-ls backups --credential magic "$URL" srv
     [ "$status" -eq 3 ]
+}
+
+@test "managed identity and workload identity tokens reach Azurite over HTTPS" {
+    # Azurite takes OAuth only over HTTPS: a throwaway certificate for 127.0.0.1.
+    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$W/tls.key" -out "$W/tls.crt" 2>/dev/null
+    port=$(free_port)
+    node "$BC_TOP/tests/node_modules/azurite/dist/src/blob/main.js" --blobHost 127.0.0.1 \
+        --blobPort "$port" --location "$W/oauth-data" --skipApiVersionCheck --silent \
+        --cert "$W/tls.crt" --key "$W/tls.key" --oauth basic >"$W/azurite-oauth.log" 2>&1 &
+    echo $! >"$W/azurite-oauth.pid"
+    tport=$(free_port)
+    echo "federated-token-from-the-kubelet" >"$W/federated"
+    python3 "$BC_TOP/tests/helpers/azure_token_standin.py" --port "$tport" --tenant tenant-1 \
+        --client-id client-1 --federated-token-file "$W/federated" --journal "$W/tokens.log" &
+    echo $! >"$W/token.pid"
+    wait_for 30 port_open "$port"
+    wait_for 30 port_open "$tport"
+    https="https://127.0.0.1:$port/devstoreaccount1"
+    AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=https;AccountName=devstoreaccount1;AccountKey=$AZURITE_KEY;BlobEndpoint=$https;" \
+        NODE_EXTRA_CA_CERTS="$W/tls.crt" az_sdk 'await container.createIfNotExists();'
+    make_segment "$W/000000010000000000000005" 6
+
+    # --credential managed-identity: the metadata endpoint
+    run env -u AZURE_STORAGE_CONNECTION_STRING AZURE_POD_IDENTITY_AUTHORITY_HOST="http://127.0.0.1:$tport" \
+        bc-wal-archive -v --credential managed-identity --ca-bundle "$W/tls.crt" \
+        "$https/test/mi" srv "$W/000000010000000000000005"
+    [ "$status" -eq 0 ]
+    grep -qx "GET /metadata/identity/oauth2/token" "$W/tokens.log"
+
+    # no variables but the workload identity's: Entra ID's token endpoint
+    wi=(env -u AZURE_STORAGE_CONNECTION_STRING AZURE_FEDERATED_TOKEN_FILE="$W/federated"
+        AZURE_CLIENT_ID=client-1 AZURE_TENANT_ID=tenant-1 AZURE_AUTHORITY_HOST="http://127.0.0.1:$tport/")
+    run "${wi[@]}" bc-wal-restore -v --ca-bundle "$W/tls.crt" "$https/test/mi" srv \
+        000000010000000000000005 "$W/back5"
+    [ "$status" -eq 0 ]
+    cmp "$W/000000010000000000000005" "$W/back5"
+    grep -qx "POST /tenant-1/oauth2/v2.0/token" "$W/tokens.log"
+    [[ "$output" != *"federated-token-from-the-kubelet"* ]]
+
+    # a federated token the issuer does not accept
+    echo "someone-elses-token" >"$W/federated-wrong"
+    run env -u AZURE_STORAGE_CONNECTION_STRING AZURE_FEDERATED_TOKEN_FILE="$W/federated-wrong" \
+        AZURE_CLIENT_ID=client-1 AZURE_TENANT_ID=tenant-1 AZURE_AUTHORITY_HOST="http://127.0.0.1:$tport/" \
+        bc-ls -t --ca-bundle "$W/tls.crt" backups "$https/test/mi" srv
+    kill "$(cat "$W/azurite-oauth.pid")" "$(cat "$W/token.pid")"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"no Azure token from the workload identity"* ]]
+    [[ "$output" != *"someone-elses-token"* ]]
 }
