@@ -10,7 +10,9 @@
 
 #define STORE_HELP                                                              \
     "Store:\n"                                                                  \
-    "      --cloud-provider aws-s3   provider (URL scheme s3:// or file://)\n"  \
+    "      --cloud-provider NAME     aws-s3, azure-blob-storage or google-cloud-storage\n"  \
+    "                                (s3://, https://ACCOUNT.blob..., gs://; or file://)\n"  \
+    "      --credential default|managed-identity   Azure: token source\n"  \
     "      --endpoint-url URL        S3-compatible endpoint\n"                  \
     "  -P, --profile NAME            AWS credentials profile\n"                 \
     "      --read-timeout SECONDS    give up on a silent connection (default 60)\n" \

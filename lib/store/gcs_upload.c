@@ -106,9 +106,9 @@ static char *session_body(const bc_put_opts *opts)
 }
 
 /* Opens a session for key (total: the size, or -1 if not known yet) and
- * returns its URI. The session URI is the initiation URL with the
- * session's upload_id, which GCS sends as X-GUploader-UploadID (lib/store
- * /http does not keep the Location header, which carries the same URI). */
+ * returns its URI: the Location of the reply, as Google documents it;
+ * servers that send none get the initiation URL with the session's
+ * upload_id, which GCS also sends as X-GUploader-UploadID. */
 static bc_status session_start(gcs_backend *b, bc_http_client *hc, const char *key,
                                const bc_put_opts *opts, const char *body, int64_t total,
                                char **uri)
@@ -128,7 +128,10 @@ static bc_status session_start(gcs_backend *b, bc_http_client *hc, const char *k
     if (st == BC_OK)
         st = bc_gcs_perform(b, hc, &c);
     char *id = NULL;
-    if (st == BC_OK && !*c.resp.request_id)
+    if (st == BC_OK && *c.resp.location) {
+        if (!(*uri = strdup(c.resp.location)))
+            st = bc_gcs_oom();
+    } else if (st == BC_OK && !*c.resp.request_id)
         st = bc_error(BC_ERR_DATA, "the server opened an upload session without an upload id");
     else if (st == BC_OK && !(id = bc_sigv4_uri_encode(c.resp.request_id, 0)))
         st = bc_gcs_oom();

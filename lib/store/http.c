@@ -387,6 +387,7 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
     if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
         /* A new response (after 100 Continue, say): forget the last one's. */
         r->etag[0] = r->last_modified[0] = r->request_id[0] = r->bucket_region[0] = '\0';
+        r->location[0] = '\0';
         r->content_length = -1;
         t->range_start = -1;
         return n;
@@ -410,6 +411,8 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
         copy_field(r->last_modified, sizeof r->last_modified, v, vlen);
     } else if (IS("x-amz-request-id") || IS("x-ms-request-id") || IS("x-guploader-uploadid")) {
         copy_field(r->request_id, sizeof r->request_id, v, vlen);
+    } else if (IS("location")) {
+        copy_field(r->location, sizeof r->location, v, vlen);
     } else if (IS("x-amz-bucket-region")) {
         copy_field(r->bucket_region, sizeof r->bucket_region, v, vlen);
     } else if (IS("content-length")) {
@@ -724,6 +727,7 @@ static void reset_attempt(bc_http_response *r)
         r->body[0] = '\0';
     r->content_length = -1;
     r->etag[0] = r->last_modified[0] = r->request_id[0] = r->bucket_region[0] = '\0';
+    r->location[0] = '\0';
     r->error_code[0] = r->error_message[0] = '\0';
 }
 

@@ -81,6 +81,7 @@ typedef struct bc_http_response {
     char etag[256];            /* ETag header as sent (quotes included) */
     char last_modified[64];
     char request_id[128];      /* x-amz-request-id (or x-ms-/x-goog- equivalent) */
+    char location[2048];       /* Location header (GCS resumable session URI) */
     char bucket_region[64];    /* x-amz-bucket-region */
     char error_code[128];      /* <Code> of an XML error reply */
     char error_message[512];   /* <Message> of an XML error reply */

@@ -18,7 +18,8 @@
     "Store:\n"                                                                \
     "      --endpoint-url URL, -P/--profile NAME, --read-timeout SECONDS,\n"  \
     "      --ca-bundle FILE, --addressing-style auto|path|virtual,\n"         \
-    "      --max-retries N, --cloud-provider aws-s3\n"
+    "      --max-retries N, --credential default|managed-identity (Azure),\n"       \
+    "      --cloud-provider aws-s3|azure-blob-storage|google-cloud-storage\n"
 #define BC_CLI_OTHER_HELP                                                     \
     "Other:\n"                                                                \
     "  -t, --test                    check the store is reachable and exit\n" \

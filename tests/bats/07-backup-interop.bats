@@ -103,7 +103,7 @@ PY
     run bc-ls backups --format json $(E) "$URL" srv-broken
     [[ "$output" != *'"status": "DONE"'* ]]
     # no archive object was completed, and the multipart upload was aborted
-    ! s3_keys "ia/srv-broken/base/" | grep -q '\.tar'
+    ! s3_keys "ia/srv-broken/base/" | grep -q '\.tar' || false
     grep -q "^DELETE /test/ia/srv-broken/base/.*/data.tar?uploadId=" "$S3RVER_DIR/journal.log"
     info=$(s3_keys "ia/srv-broken/base/" | grep backup.info)
     s3_get "$info" "$W/broken.info"

@@ -208,7 +208,7 @@ PY
     [ "$status" -eq 2 ]
     [[ "$output" == *"run again to finish"* ]]
     # the archives are gone, backup.info stays and says FAILED to both tools
-    ! s3_keys crash/srv/base/20261001T000000/ | grep -q data.tar
+    ! s3_keys crash/srv/base/20261001T000000/ | grep -q data.tar || false
     barman-cloud-backup-list $(E) --format json s3://test/crash srv >"$W/crash.json"
     python3 - "$W/crash.json" <<'PY'
 import json, sys
@@ -223,8 +223,8 @@ PY
     [[ "$output" == *'"deleted_backups": [
     "20261001T000000"
   ]'* ]]
-    ! s3_keys crash/srv/base/20261001T000000/ | grep -q .
-    ! s3_keys crash/srv/wals/ | grep -q 000000010000000000000001
+    ! s3_keys crash/srv/base/20261001T000000/ | grep -q . || false
+    ! s3_keys crash/srv/wals/ | grep -q 000000010000000000000001 || false
     s3_keys crash/srv/wals/ | grep -q 000000010000000000000005
 }
 
@@ -252,7 +252,7 @@ PY
     run bc-ls backups $(E) --format json "$URL" srv
     [[ "$output" != *"${ids[0]}"* ]]
     [[ "$output" == *"${ids[1]}"* && "$output" == *"${ids[2]}"* ]]
-    ! s3_keys "real/srv/base/${ids[0]}/" | grep -q .
+    ! s3_keys "real/srv/base/${ids[0]}/" | grep -q . || false
     s3_keys real/srv/wals/ | sed 's|.*/||' | sort >"$W/wals.after"
     # exactly the WAL files before the second backup's begin WAL went
     python3 - "$W/wals.before" "$W/wals.after" "$second_begin" <<'PY'

@@ -81,7 +81,7 @@ teardown_file() {
     [[ "$output" == *"\"deleted_backups\": [
     \"$first\"
   ]"* ]]
-    ! az_blobs "az/pg/base/$first/" | grep -q .
+    ! az_blobs "az/pg/base/$first/" | grep -q . || false
     az_blobs "az/pg/base/$second/" | grep -q backup.info
 }
 
@@ -113,7 +113,7 @@ teardown_file() {
         bc-wal-archive "$URL" ro "$W/000000010000000000000004"
     [ "$status" -eq 2 ]
     [[ "$output" == *"lack the permission"* ]]
-    ! az_blobs az/ro/ | grep -q .
+    ! az_blobs az/ro/ | grep -q . || false
 
     wrong=$(printf 'not the key, but long enough to decode' | base64 -w0)
     run env -u AZURE_STORAGE_CONNECTION_STRING AZURE_STORAGE_ACCOUNT=devstoreaccount1 \
