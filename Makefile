@@ -3,7 +3,7 @@
 #   make check                the unit tests and the bats suite, plain and then
 #                             under AddressSanitizer + UBSan
 #   make check SANITIZE=1     only the sanitizer pass
-#   make install PREFIX=DIR   binaries to DIR/bin, man pages to DIR/share/man/man1
+#   make install PREFIX=DIR   binaries to DIR/bin, man pages to DIR/share/man/man1 and man7
 
 PREFIX ?= /usr/local
 VERSION := 0.1.0
@@ -28,6 +28,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 MANS := $(wildcard man/*.1)
+MANS7 := $(wildcard man/*.7)
 BINDIR := $(BUILD)/bin
 
 all: $(TOOLS:%=$(BINDIR)/%) bin
@@ -83,12 +84,13 @@ fuzz:
 	  build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build/fuzz/$$n.corpus tests/fuzz/corpus/$${n#fuzz_}; done
 
 lint-man:
-	mandoc -Tlint -W warning $(MANS)
+	mandoc -Tlint -W warning $(MANS) $(MANS7)
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 0755 $(TOOLS:%=$(BINDIR)/%) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(MANS) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(MANS7) $(DESTDIR)$(PREFIX)/share/man/man7/
 
 demo: setup
 	$(MAKE) all

@@ -42,6 +42,26 @@ start_s3rver() {
     export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1
 }
 
+# start_azurite: Azurite's blob service with container "bench" at $azurite
+# (http://127.0.0.1:PORT/devstoreaccount1), the connection string exported,
+# and $azure_sas, a container SAS token for raw clients.
+start_azurite() {
+    local port
+    port=$(free_port)
+    node "$top/tests/node_modules/azurite/dist/src/blob/main.js" --blobHost 127.0.0.1 \
+        --blobPort "$port" --location "$work/azurite" --skipApiVersionCheck --silent >/dev/null 2>&1 &
+    pids+=($!)
+    until python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null; do sleep 0.1; done
+    azurite="http://127.0.0.1:$port/devstoreaccount1"
+    export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=$azurite;"
+    azure_sas=$(node -e "
+const sdk = require('$top/tests/node_modules/@azure/storage-blob');
+const c = sdk.BlobServiceClient.fromConnectionString(process.env.AZURE_STORAGE_CONNECTION_STRING).getContainerClient('bench');
+(async () => { await c.createIfNotExists();
+  console.log((await c.generateSasUrl({ permissions: sdk.ContainerSASPermissions.parse('racwdl'),
+    expiresOn: new Date(Date.now() + 86400e3) })).split('?')[1]); })();")
+}
+
 # timed NAME COMMAND: runs COMMAND once; sets secs[NAME] (wall seconds)
 # and rss[NAME] (peak KiB) and prints both.
 declare -A secs rss

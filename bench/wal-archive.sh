@@ -7,7 +7,9 @@
 #   bench/wal-archive.sh [SEGMENTS]     (default 8; run as root after `make`)
 #
 # s3rver is used directly here (no signature gate), so every client pays the
-# same server cost. curl sends x-amz-content-sha256: UNSIGNED-PAYLOAD (curl
+# same server cost. Azurite is measured the same way, against curl with a SAS
+# token (barman-cloud is not: its Azure client needs Debian's python3-azure,
+# 543 MB installed). For S3, curl sends x-amz-content-sha256: UNSIGNED-PAYLOAD (curl
 # 7.88 does not hash the body), so it skips the SHA-256 pass bc makes; the
 # ratio includes that. Results vary with the machine: docs/performance.md holds
 # the figures recorded and how they were obtained.
@@ -26,6 +28,7 @@ runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -m fast -w stop >/dev/null
 mapfile -t segs < <(ls "$work/segments" | grep '^[0-9A-F]\{24\}$' | head -n "$nseg")
 
 start_s3rver
+start_azurite
 
 # run NAME COMMAND-TEMPLATE: archives every segment (SEG in the template is
 # the segment path), prints mean ms per segment and peak RSS in KiB.
@@ -37,7 +40,8 @@ run() {
         cmd=${cmd//NAME/$s}
         local t0 t1 kib
         t0=$(date +%s%N)
-        /usr/bin/time -o "$work/rss" -f '%M' bash -c "exec $cmd" >/dev/null 2>&1
+        /usr/bin/time -o "$work/rss" -f '%M' bash -c "exec $cmd" >/dev/null 2>"$work/err" ||
+            { echo "$name failed:"; tail -n 3 "$work/err"; exit 1; }
         kib=$(tail -n 1 "$work/rss")
         t1=$(date +%s%N)
         total=$((total + (t1 - t0) / 1000))
@@ -56,8 +60,16 @@ run "bc-wal-archive --gzip" "$bin/bc-wal-archive --gzip --endpoint-url $endpoint
 run "barman-cloud-wal-archive" "barman-cloud-wal-archive --endpoint-url $endpoint s3://bench/barman srv SEG"
 run "barman-cloud-wal-archive --gzip" "barman-cloud-wal-archive --gzip --endpoint-url $endpoint s3://bench/barman-gzip srv SEG"
 
+echo "== archiving the same segments to Azurite at $azurite"
+run "curl PUT to Azurite (raw, SAS)" "curl -sf -X PUT -H x-ms-blob-type:BlockBlob -T SEG '$azurite/bench/curl/NAME?$azure_sas'"
+run "bc-wal-archive to Azurite" "$bin/bc-wal-archive $azurite/bench/bc srv SEG"
+run "bc-wal-archive --zstd to Azurite" "$bin/bc-wal-archive --zstd $azurite/bench/bc-zstd srv SEG"
+
 echo "== ratios"
 echo "barman-cloud-wal-archive / bc-wal-archive:        $(ratio "${mean[barman-cloud-wal-archive]}" "${mean[bc-wal-archive]}")x"
 echo "barman --gzip / bc --gzip:                        $(ratio "${mean[barman-cloud-wal-archive --gzip]}" "${mean[bc-wal-archive --gzip]}")x"
 echo "bc-wal-archive / raw curl PUT:                    $(ratio "${mean[bc-wal-archive]}" "${mean[curl PUT (raw, SigV4)]}")x"
 echo "peak RSS bc-wal-archive: ${rss[bc-wal-archive]} KiB; barman-cloud-wal-archive: ${rss[barman-cloud-wal-archive]} KiB"
+echo "Azure: bc-wal-archive / raw curl PUT:             $(ratio "${mean[bc-wal-archive to Azurite]}" "${mean[curl PUT to Azurite (raw, SAS)]}")x"
+echo "Azure: bc-wal-archive S3 / Azurite:               $(ratio "${mean[bc-wal-archive]}" "${mean[bc-wal-archive to Azurite]}")x"
+echo "peak RSS bc-wal-archive to Azurite: ${rss[bc-wal-archive to Azurite]} KiB"

@@ -103,4 +103,7 @@ setup() { T=$(scratch_dir); }
         [ "$status" -eq 0 ]
         [ -z "$output" ]
     done
+    run mandoc -Tlint -W warning "$BC_TOP"/man/*.7
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
 }
