@@ -204,6 +204,12 @@ teardown_file() {
     grep -qx "POST /tenant-1/oauth2/v2.0/token" "$W/tokens.log"
     [[ "$output" != *"federated-token-from-the-kubelet"* ]]
 
+    # a certificate nobody vouched for
+    run env -u AZURE_STORAGE_CONNECTION_STRING AZURE_STORAGE_KEY="$AZURITE_KEY" \
+        bc-ls -t --max-retries 0 backups "$https/test/mi" srv
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"TLS certificate verification failed for 127.0.0.1"* ]]
+
     # a federated token the issuer does not accept
     echo "someone-elses-token" >"$W/federated-wrong"
     run env -u AZURE_STORAGE_CONNECTION_STRING AZURE_FEDERATED_TOKEN_FILE="$W/federated-wrong" \
