@@ -7,7 +7,7 @@
  * Requests go through lib/store/http (retries on 5xx and 503 throttling,
  * timeouts, keep-alive), signed per attempt (azure_auth.c).
  *
- * This file: URL forms, open/close, get, head, list, check, delete. */
+ * This file: URL forms, open/close, get, head, list, check. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -442,25 +442,6 @@ static bc_status azure_check(void *backend)
     return st;
 }
 
-/* ---- delete -------------------------------------------------------------- */
-
-/* One Delete Blob per key on one connection: Azurite and every account
- * take it, where Blob Batch needs a multipart/mixed body per 256 keys. */
-static bc_status azure_delete(void *backend, const char *const *keys, size_t nkeys)
-{
-    azure_backend *b = backend;
-    for (size_t i = 0; i < nkeys; i++) {
-        azure_call c;
-        bc_status st = bc_azure_call_init(&c, b, "DELETE", keys[i], NULL);
-        if (st == BC_OK)
-            st = bc_azure_perform(b, &c, "delete", keys[i]);
-        bc_azure_call_free(&c);
-        if (st != BC_OK && st != BC_ERR_NOTFOUND)
-            return st;
-    }
-    return BC_OK;
-}
-
 const bc_store_ops bc_store_azure_ops = {
     .scheme = "https",
     .provider = "azure-blob-storage",
@@ -472,7 +453,7 @@ const bc_store_ops bc_store_azure_ops = {
     .get = azure_get,
     .head = azure_head,
     .list = azure_list,
-    .del = azure_delete,
+    .del = bc_azure_delete,
     .writer_open = bc_azure_writer_open,
     .writer_write = bc_azure_writer_write,
     .writer_commit = bc_azure_writer_commit,

@@ -426,16 +426,15 @@ static bc_status sign_shared_key(azure_backend *b, bc_http_request *req)
     return bc_http_headers_set(&req->headers, "Authorization", auth);
 }
 
-bc_status bc_azure_sign(void *backend, bc_http_request *req)
+static bc_status sign(azure_backend *b, bc_http_request *req, int with_version)
 {
-    azure_backend *b = backend;
     char date[64];
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
     bc_status st = bc_http_headers_set(&req->headers, "x-ms-date", date);
-    if (st == BC_OK)
+    if (st == BC_OK && with_version)
         st = bc_http_headers_set(&req->headers, "x-ms-version", AZURE_API_VERSION);
     if (st != BC_OK)
         return st;
@@ -448,4 +447,14 @@ bc_status bc_azure_sign(void *backend, bc_http_request *req)
         return bc_http_headers_set(&req->headers, "Authorization", bearer);
     }
     return BC_OK;
+}
+
+bc_status bc_azure_sign(void *backend, bc_http_request *req)
+{
+    return sign(backend, req, 1);
+}
+
+bc_status bc_azure_sign_subrequest(azure_backend *b, bc_http_request *req)
+{
+    return sign(b, req, 0);
 }

@@ -3,7 +3,8 @@
  * bc_store_azure_ops.
  *
  *   azure.c         URL forms, open/close, the vtable, get, head, list,
- *                   check, delete
+ *                   check
+ *   azure_batch.c   deletes, 256 to a Blob Batch request
  *   azure_auth.c    credentials in barman's order (connection string, SAS
  *                   token, shared key, OAuth tokens) and request signing
  *   azure_upload.c  Put Blob, block uploads (Put Block + Put Block List)
@@ -61,6 +62,9 @@ bc_status bc_azure_auth_setup(azure_backend *b, const bc_store_config *cfg);
 void bc_azure_auth_free(azure_backend *b);
 /* bc_http_sign_fn: x-ms-date, x-ms-version, Authorization. */
 bc_status bc_azure_sign(void *backend, bc_http_request *req);
+/* The same for a request inside a Blob Batch body, which carries no
+ * x-ms-version of its own. */
+bc_status bc_azure_sign_subrequest(azure_backend *b, bc_http_request *req);
 
 /* ---- azure.c ---- */
 
@@ -81,6 +85,12 @@ bc_status bc_azure_perform(azure_backend *b, azure_call *c, const char *op, cons
 /* The message of a failed call (what bc_azure_perform ends with). */
 bc_status bc_azure_explain(azure_backend *b, const azure_call *c, bc_status st, const char *op,
                            const char *key);
+
+/* ---- azure_batch.c ---- */
+
+/* Deletes keys with Blob Batch requests of up to 256 deletes each; a
+ * missing blob is not an error. */
+bc_status bc_azure_delete(void *backend, const char *const *keys, size_t nkeys);
 
 /* ---- azure_upload.c ---- */
 

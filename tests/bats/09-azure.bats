@@ -220,3 +220,29 @@ teardown_file() {
     [[ "$output" == *"no Azure token from the workload identity"* ]]
     [[ "$output" != *"someone-elses-token"* ]]
 }
+
+@test "retention deletes hundreds of blobs through Blob Batch requests" {
+    now=$(date +%s)
+    python3 "$BC_TOP/tests/helpers/fake_store.py" "dir:$W/batch" srv <<EOF2
+{"backups": [
+ {"id": "20261101T000000", "begin": 2, "end": 3, "end_time": $((now - 20 * 86400))},
+ {"id": "20261120T000000", "begin": 400, "end": 401, "end_time": $((now - 86400))}],
+ "wals": [{"tli": 1, "from": 1, "to": 420}]}
+EOF2
+    # the SDK uploads the synthetic archive under az-batch/
+    az_sdk 'const fs = require("fs"), path = require("path");
+        const walk = d => fs.readdirSync(d, { withFileTypes: true }).flatMap(e =>
+            e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]);
+        const files = walk(args[0]);
+        for (let i = 0; i < files.length; i += 32)
+            await Promise.all(files.slice(i, i + 32).map(f => container.getBlockBlobClient(
+                "az-batch/" + path.relative(args[0], f)).uploadFile(f)));' "$W/batch"
+    [ "$(az_blobs az-batch/srv/wals/ | wc -l)" -eq 422 ]
+    run bc-retention -r "REDUNDANCY 1" "$AZURITE/test/az-batch" srv
+    [ "$status" -eq 0 ]
+    # WAL before the kept backup's begin (segment 400 = 0x190) is gone,
+    # 399 segments and one backup label
+    [ "$(az_blobs az-batch/srv/wals/ | wc -l)" -eq 22 ]
+    az_blobs az-batch/srv/wals/ | head -1 | grep -q "000000010000000100000090$"
+    ! az_blobs az-batch/srv/base/20261101T000000/ | grep -q . || false
+}
