@@ -133,22 +133,25 @@ teardown_file() {
     [[ "$output" == *"connect"* ]]
 }
 
-@test "503 throttling and dropped connections are retried" {
+@test "503 throttling and dropped connections are retried; the encryption scope is sent" {
     make_segment "$W/000000010000000000000006" 7
     for mode in 503 reset; do
         port=$(free_port)
         up=${AZURITE#http://}
         python3 "$BC_TOP/tests/helpers/flaky_proxy.py" --port "$port" --fail 2 --mode "$mode" \
-            --upstream "${up%%/*}" --count-file "$W/count-$mode" &
+            --upstream "${up%%/*}" --count-file "$W/count-$mode" --journal "$W/journal-$mode" &
         echo $! >"$W/proxy-$mode.pid"
         wait_for 10 port_open "$port"
         # the shared key signs the path, not the host: the proxy is transparent
         run env -u AZURE_STORAGE_CONNECTION_STRING AZURE_STORAGE_KEY="$AZURITE_KEY" \
-            bc-wal-archive "http://127.0.0.1:$port/devstoreaccount1/test/retry-$mode" srv \
-            "$W/000000010000000000000006"
+            bc-wal-archive --encryption-scope scope-1 \
+            "http://127.0.0.1:$port/devstoreaccount1/test/retry-$mode" srv "$W/000000010000000000000006"
         kill "$(cat "$W/proxy-$mode.pid")"
         [ "$status" -eq 0 ]
         [ "$(cat "$W/count-$mode")" -ge 3 ]
+        # Azurite ignores encryption scopes: the request shows it was asked for
+        grep -q "^PUT /devstoreaccount1/test/retry-$mode/srv/wals/.* x-ms-encryption-scope=scope-1" \
+            "$W/journal-$mode"
         az_blobs "retry-$mode/" | grep -q 000000010000000000000006
     done
 }

@@ -25,6 +25,8 @@ parser.add_argument("--count-file", required=True)
 parser.add_argument("--fail-parts-after", type=int, default=None,
                     help="instead of the first --fail requests, fail every multipart "
                          "part upload (PUT ...partNumber=) after this many, for good")
+parser.add_argument("--journal", default=None,
+                    help="append 'METHOD PATH' and the x-ms-/x-goog- headers of every request")
 parser.add_argument("--fail-deletes-after", type=int, default=None,
                     help="instead of the first --fail requests, fail every DeleteObjects "
                          "(POST ...?delete) after this many, for good")
@@ -51,6 +53,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             n = seen
             with open(args.count_file, "w") as f:
                 f.write(str(n))
+            if args.journal:
+                extra = "".join(" %s=%s" % (k.lower(), v) for k, v in self.headers.items()
+                                if k.lower().startswith(("x-ms-", "x-goog-")))
+                with open(args.journal, "a") as f:
+                    f.write("%s %s%s\n" % (self.command, self.path, extra))
         if args.fail_parts_after is not None:
             is_part = self.command == "PUT" and "partNumber=" in self.path
             with lock:
