@@ -100,4 +100,7 @@ clean:
 	rm -rf build build-san bin
 
 .PHONY: all bin unit setup check run-suite fuzz lint-man install demo clean
-.SECONDARY:
+# The tools' main.o come from a pattern rule: keep them. (A bare .SECONDARY
+# would make every object optional, and a new source file would never be
+# compiled into an existing libbc.a.)
+.SECONDARY: $(TOOLS:%=$(BUILD)/cmd/%/main.o)
