@@ -389,7 +389,9 @@ static bc_status azure_list(void *backend, const char *prefix, const char *delim
     char *marker = NULL;
     bc_status st;
     do {
-        char query[4096] = "restype=container&comp=list";
+        /* Pages of 1000 entries, as S3 and GCS give them: a page is held
+         * whole before the callbacks see it, so this bounds memory. */
+        char query[4096] = "restype=container&comp=list&maxresults=1000";
         add_query(query, sizeof query, "prefix", prefix);
         add_query(query, sizeof query, "delimiter", delimiter);
         add_query(query, sizeof query, "marker", marker);

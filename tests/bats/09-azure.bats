@@ -224,13 +224,13 @@ teardown_file() {
     [[ "$output" != *"someone-elses-token"* ]]
 }
 
-@test "retention deletes hundreds of blobs through Blob Batch requests" {
+@test "retention pages through 1100 blobs and deletes them through Blob Batch requests" {
     now=$(date +%s)
     python3 "$BC_TOP/tests/helpers/fake_store.py" "dir:$W/batch" srv <<EOF2
 {"backups": [
  {"id": "20261101T000000", "begin": 2, "end": 3, "end_time": $((now - 20 * 86400))},
- {"id": "20261120T000000", "begin": 400, "end": 401, "end_time": $((now - 86400))}],
- "wals": [{"tli": 1, "from": 1, "to": 420}]}
+ {"id": "20261120T000000", "begin": 1080, "end": 1081, "end_time": $((now - 86400))}],
+ "wals": [{"tli": 1, "from": 1, "to": 1100}]}
 EOF2
     # the SDK uploads the synthetic archive under az-batch/
     az_sdk 'const fs = require("fs"), path = require("path");
@@ -240,12 +240,13 @@ EOF2
         for (let i = 0; i < files.length; i += 32)
             await Promise.all(files.slice(i, i + 32).map(f => container.getBlockBlobClient(
                 "az-batch/" + path.relative(args[0], f)).uploadFile(f)));' "$W/batch"
-    [ "$(az_blobs az-batch/srv/wals/ | wc -l)" -eq 422 ]
+    [ "$(az_blobs az-batch/srv/wals/ | wc -l)" -eq 1102 ]
     run bc-retention -r "REDUNDANCY 1" "$AZURITE/test/az-batch" srv
     [ "$status" -eq 0 ]
-    # WAL before the kept backup's begin (segment 400 = 0x190) is gone,
-    # 399 segments and one backup label
+    # WAL before the kept backup's begin (segment 1080 = 0x438) is gone,
+    # 1079 segments and one backup label: the listing had two pages of
+    # 1000, the deletes five batches of up to 256
     [ "$(az_blobs az-batch/srv/wals/ | wc -l)" -eq 22 ]
-    az_blobs az-batch/srv/wals/ | head -1 | grep -q "000000010000000100000090$"
+    az_blobs az-batch/srv/wals/ | head -1 | grep -q "000000010000000400000038$"
     ! az_blobs az-batch/srv/base/20261101T000000/ | grep -q . || false
 }
