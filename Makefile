@@ -7,7 +7,8 @@
 
 PREFIX ?= /usr/local
 VERSION := 0.1.0
-PKGS := libcurl openssl zlib liblzma liblz4 libzstd jansson libpq libarchive
+PKGS := libcurl openssl zlib liblzma liblz4 libzstd jansson libpq libarchive libnghttp2 \
+	libprotobuf-c
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -22,9 +23,15 @@ LDFLAGS += -fsanitize=address,undefined
 BUILD := build-san
 endif
 
+# CNPG-i messages: C code generated from proto/ by protoc-c into the build.
+PROTO_SRC := $(wildcard proto/*.proto)
+PROTO_C := $(PROTO_SRC:proto/%.proto=$(BUILD)/proto/%.pb-c.c)
+PROTO_H := $(PROTO_C:.c=.h)
+CFLAGS += -I$(BUILD)/proto
+
 TOOLS := $(notdir $(wildcard cmd/*))
 LIB_SRC := $(wildcard lib/*/*.c)
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(PROTO_C:.c=.o)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 MANS := $(wildcard man/*.1)
@@ -41,8 +48,15 @@ $(BUILD)/libbc.a: $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/%.o: %.c $(wildcard lib/*/*.h)
+$(BUILD)/%.o: %.c $(wildcard lib/*/*.h) | $(PROTO_H)
 	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: proto/%.proto
+	@mkdir -p $(dir $@)
+	protoc-c --c_out=$(BUILD)/proto -Iproto $<
+
+$(BUILD)/proto/%.pb-c.o: $(BUILD)/proto/%.pb-c.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BINDIR)/%: $(BUILD)/cmd/%/main.o $(BUILD)/libbc.a
@@ -100,7 +114,7 @@ clean:
 	rm -rf build build-san bin
 
 .PHONY: all bin unit setup check run-suite fuzz lint-man install demo clean
-# The tools' main.o come from a pattern rule: keep them. (A bare .SECONDARY
-# would make every object optional, and a new source file would never be
-# compiled into an existing libbc.a.)
-.SECONDARY: $(TOOLS:%=$(BUILD)/cmd/%/main.o)
+# The tools' main.o and the generated protobuf code come from pattern
+# rules: keep them. (A bare .SECONDARY would make every object optional,
+# and a new source file would never be compiled into an existing libbc.a.)
+.SECONDARY: $(TOOLS:%=$(BUILD)/cmd/%/main.o) $(PROTO_C) $(PROTO_H)

@@ -6,7 +6,7 @@ load helpers
 setup() { T=$(scratch_dir); }
 
 @test "--help and -V work for every tool" {
-    for tool in bc-wal-archive bc-wal-restore bc-backup bc-restore bc-ls; do
+    for tool in $(ls "$BC_TOP/cmd"); do
         run "$tool" --help
         [ "$status" -eq 0 ]
         [[ "$output" == *"usage: $tool"* ]]
