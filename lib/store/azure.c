@@ -158,6 +158,9 @@ void bc_azure_call_free(azure_call *c)
     memset(c, 0, sizeof *c);
 }
 
+static bc_status explain(azure_backend *b, const azure_call *c, bc_status st, const char *op,
+                        const char *key);
+
 bc_status bc_azure_perform(azure_backend *b, azure_call *c, const char *op, const char *key)
 {
     bc_http_client *hc;
@@ -166,11 +169,12 @@ bc_status bc_azure_perform(azure_backend *b, azure_call *c, const char *op, cons
         return st;
     st = bc_http_perform(hc, &c->req, &c->resp);
     bc_http_client_release(b->pool, hc);
-    return st == BC_OK ? st : bc_azure_explain(b, c, st, op, key);
+    /* A sink that refused bytes has said why. */
+    return st == BC_OK || c->resp.sink_stopped ? st : explain(b, c, st, op, key);
 }
 
-bc_status bc_azure_explain(azure_backend *b, const azure_call *c, bc_status st, const char *op,
-                           const char *key)
+static bc_status explain(azure_backend *b, const azure_call *c, bc_status st, const char *op,
+                        const char *key)
 {
     const char *code = c->resp.error_code;
     if (c->resp.status == 404 && strcmp(code, "ContainerNotFound") == 0)
@@ -271,39 +275,17 @@ static bc_status azure_open(const bc_store_config *cfg, const char *bucket, cons
 
 /* ---- get / head ---------------------------------------------------------- */
 
-typedef struct get_sink {
-    bc_sink_fn fn;
-    void *ctx;
-    int stopped;
-} get_sink;
-
-static int forward_sink(void *ctx, const void *data, size_t len)
-{
-    get_sink *g = ctx;
-    int rc = g->fn(g->ctx, data, len);
-    g->stopped |= rc != 0;
-    return rc;
-}
-
 static bc_status azure_get(void *backend, const char *key, bc_sink_fn sink, void *ctx)
 {
     azure_backend *b = backend;
-    get_sink g = {sink, ctx, 0};
     azure_call c;
     bc_status st = bc_azure_call_init(&c, b, "GET", key, NULL);
     if (st != BC_OK)
         return st;
-    c.req.sink = forward_sink;
-    c.req.sink_ctx = &g;
+    c.req.sink = sink;
+    c.req.sink_ctx = ctx;
     c.req.resumable = 1;
-    bc_http_client *hc;
-    if ((st = bc_http_client_acquire(b->pool, &hc)) == BC_OK) {
-        st = bc_http_perform(hc, &c.req, &c.resp);
-        bc_http_client_release(b->pool, hc);
-    }
-    /* A stopped sink has said why; anything else gets the usual words. */
-    if (st != BC_OK && !g.stopped)
-        st = bc_azure_explain(b, &c, st, "get", key);
+    st = bc_azure_perform(b, &c, "get", key);
     bc_azure_call_free(&c);
     return st;
 }

@@ -82,9 +82,6 @@ void bc_azure_call_free(azure_call *c);
 /* Runs it on a pooled client; refines the status for missing blobs and
  * containers, naming what was asked ("put", "get", ...). */
 bc_status bc_azure_perform(azure_backend *b, azure_call *c, const char *op, const char *key);
-/* The message of a failed call (what bc_azure_perform ends with). */
-bc_status bc_azure_explain(azure_backend *b, const azure_call *c, bc_status st, const char *op,
-                           const char *key);
 
 /* ---- azure_batch.c ---- */
 

@@ -98,8 +98,8 @@ fail:
 /* ---- get / head ------------------------------------------------------- */
 
 /* One request on an object with a borrowed connection; on failure the
- * message names op and the location (unless the reply was a success whose
- * body the sink refused or that broke off: that message says it all). */
+ * message names op and the location (unless the sink refused the body:
+ * its message says it all). */
 static bc_status object_call(gcs_backend *b, gcs_call *c, const char *op, const char *key)
 {
     char loc[2048];
@@ -112,7 +112,7 @@ static bc_status object_call(gcs_backend *b, gcs_call *c, const char *op, const 
     bc_http_client_release(b->pool, hc);
     if (st == BC_ERR_NOTFOUND || st == BC_ERR_NOBUCKET)
         st = bc_gcs_missing(b, st, op, loc);
-    else if (st != BC_OK && !(c->resp.status >= 200 && c->resp.status < 300))
+    else if (st != BC_OK && !c->resp.sink_stopped)
         bc_error_context(st, "%s %s at %s", op, loc, b->base_url);
     return st;
 }

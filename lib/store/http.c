@@ -781,8 +781,10 @@ bc_status bc_http_perform(bc_http_client *client, bc_http_request *req, bc_http_
 
         CURLcode rc = run_attempt(client, req, &t);
         collect_cap = t.collect_cap;
-        if (t.sink_status)
+        if (t.sink_status) {
+            resp->sink_stopped = 1;
             return bc_sink_status(t.sink_status);
+        }
         if (t.source_status != BC_OK)
             return t.source_status;
         if (resp->status >= 200 && resp->status < 300 && !*first_etag && *resp->etag)

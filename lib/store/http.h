@@ -87,6 +87,7 @@ typedef struct bc_http_response {
     char error_message[512];   /* <Message> of an XML error reply */
     int attempts;              /* attempts made */
     int64_t delivered;         /* body bytes handed to the sink */
+    int sink_stopped;          /* the sink refused bytes: its message stands */
 } bc_http_response;
 
 typedef struct bc_http_client bc_http_client;

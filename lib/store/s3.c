@@ -134,40 +134,24 @@ fail:
 
 /* ---- get / head ------------------------------------------------------- */
 
-typedef struct get_sink {
-    bc_sink_fn fn;
-    void *ctx;
-    int stopped;
-} get_sink;
-
-static int forward_sink(void *ctx, const void *data, size_t len)
-{
-    get_sink *g = ctx;
-    int rc = g->fn(g->ctx, data, len);
-    if (rc)
-        g->stopped = 1;
-    return rc;
-}
-
 static bc_status s3_get(void *backend, const char *key, bc_sink_fn sink, void *ctx)
 {
     s3_backend *b = backend;
     char loc[2048];
     bc_s3_where(b, key, loc, sizeof loc);
-    get_sink g = { sink, ctx, 0 };
     bc_http_client *hc;
     bc_status st = bc_http_client_acquire(b->pool, &hc);
     if (st != BC_OK)
         return st;
     s3_call c;
     if ((st = bc_s3_call_init(&c, b, "GET", key, NULL, 0)) == BC_OK) {
-        c.req.sink = forward_sink;
-        c.req.sink_ctx = &g;
+        c.req.sink = sink;
+        c.req.sink_ctx = ctx;
         c.req.resumable = 1;
         st = bc_http_perform(hc, &c.req, &c.resp);
         if (st == BC_ERR_NOTFOUND || st == BC_ERR_NOBUCKET)
             st = bc_s3_missing(b, st, "get", loc);
-        else if (st != BC_OK && !g.stopped)
+        else if (st != BC_OK && !c.resp.sink_stopped)
             bc_error_context(st, "get %s at %s", loc, b->endpoint);
         bc_s3_call_free(&c);
     }
