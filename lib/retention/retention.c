@@ -145,19 +145,49 @@ static void sort_by_id(bc_retention *r)
         }
 }
 
+/* Reads the backup.info of every folder the listing showed one in, into
+ * the catalog (kept in id order, as bc_catalog_load keeps it). */
+static bc_status read_infos(bc_retention *r)
+{
+    if (r->n && !(r->catalog.items = calloc(r->n, sizeof *r->catalog.items)))
+        return bc_error(BC_ERR_INTERNAL, "out of memory");
+    for (size_t i = 0; i < r->n; i++) {
+        bc_retention_backup *b = &r->backups[i];
+        bc_backup_dir *d = &r->dirs[i];
+        char key[1024];
+        bc_backup_info *info = NULL;
+        if (!d->has_info_key)
+            continue;
+        bc_status st = bc_base_info_key(bc_store_prefix(r->store), r->opts.server, b->id, key,
+                                        sizeof key);
+        if (st == BC_OK)
+            st = bc_catalog_read_info(r->store, key, &info);
+        if (st == BC_ERR_NOTFOUND) {
+            d->has_info_key = 0; /* deleted since the listing */
+        } else if (st == BC_ERR_DATA) {
+            bc_log_warning("backup %s: backup.info cannot be read (%s); leaving the backup "
+                           "alone (delete it with -b %s once you have looked at it)", b->id,
+                           bc_error_msg(), b->id);
+            r->catalog.unreadable++;
+            r->unreadable++;
+        } else if (st != BC_OK) {
+            return st;
+        } else {
+            bc_catalog_entry *e = &r->catalog.items[r->catalog.n++];
+            snprintf(e->id, sizeof e->id, "%s", b->id);
+            e->info = info;
+            describe(b, d, info);
+        }
+    }
+    return BC_OK;
+}
+
 static bc_status classify_dirs(bc_retention *r)
 {
     for (size_t i = 0; i < r->n; i++) {
         bc_retention_backup *b = &r->backups[i];
         bc_backup_dir *d = &r->dirs[i];
-        for (size_t j = 0; j < r->catalog.n; j++)
-            if (strcmp(r->catalog.items[j].id, b->id) == 0)
-                describe(b, d, r->catalog.items[j].info);
-        if (d->has_info_key && !b->readable) {
-            bc_log_warning("backup %s: backup.info cannot be read; leaving the backup alone "
-                           "(delete it with -b %s once you have looked at it)", b->id, b->id);
-            r->unreadable++;
-        } else if (!d->has_info_key && d->has_archives) {
+        if (!d->has_info_key && d->has_archives) {
             bc_log_info("backup %s has archives but no backup.info (in progress, or "
                         "abandoned): leaving it alone", b->id);
             r->in_progress++;
@@ -184,15 +214,17 @@ bc_status bc_retention_load(bc_store *store, const bc_retention_opts *opts, bc_r
         r->opts.batch_size = 1000;
     loader l = {.r = r};
     bc_status st = bc_base_dir_key(bc_store_prefix(store), opts->server, prefix, sizeof prefix);
-    if (st == BC_OK)
-        st = bc_catalog_load(store, opts->server, &r->catalog);
+    /* One listing of everything under base/ shows each folder's objects,
+     * backup.info included: the catalog is read from it, not listed again. */
     l.prefix_len = r->base_len = strlen(prefix);
     if (st == BC_OK)
         st = bc_store_list(store, prefix, NULL, collect_object, &l);
     if (st == BC_OK) {
         sort_by_id(r);
-        st = classify_dirs(r);
+        st = read_infos(r);
     }
+    if (st == BC_OK)
+        st = classify_dirs(r);
     if (st != BC_OK) {
         bc_retention_free(r);
         return st;
