@@ -69,12 +69,15 @@ static bc_status delete_wals(bc_retention *r, size_t i, int mode)
     }
     st = load_wals(r);
     const char **keys = st == BC_OK && r->wals.n ? calloc(r->wals.n, sizeof *keys) : NULL;
+    size_t *which = keys ? calloc(r->wals.n, sizeof *which) : NULL;
     size_t n = 0;
-    if (st == BC_OK && r->wals.n && !keys)
+    if (st == BC_OK && r->wals.n && !which)
         st = bc_error(BC_ERR_INTERNAL, "out of memory");
     for (size_t w = 0; st == BC_OK && w < r->wals.n; w++)
-        if (!r->wal_gone[w] && bc_retention_wal_removable(&plan, r->wals.items[w].name))
+        if (!r->wal_gone[w] && bc_retention_wal_removable(&plan, r->wals.items[w].name)) {
+            which[n] = w;
             keys[n++] = r->wals.items[w].key;
+        }
     if (st == BC_OK && n) {
         if (r->opts.dry_run)
             fprintf(r->opts.out, "would delete %zu WAL files before %s, which only backup %s "
@@ -85,11 +88,11 @@ static bc_status delete_wals(bc_retention *r, size_t i, int mode)
         st = bc_retention_delete_keys(r, keys, n);
     }
     if (st == BC_OK) {
-        for (size_t w = 0; w < r->wals.n; w++)
-            if (!r->wal_gone[w] && bc_retention_wal_removable(&plan, r->wals.items[w].name))
-                r->wal_gone[w] = 1;
+        for (size_t k = 0; k < n; k++)
+            r->wal_gone[which[k]] = 1;
         r->deleted_wals += n;
     }
+    free(which);
     free(keys);
     bc_retention_wal_plan_free(&plan);
     return st;
@@ -117,7 +120,6 @@ static bc_status delete_parts(bc_retention *r, size_t i, const char **info_key)
         default:
             bc_log_warning("leaving alone %s: not a part of backup %s that bc knows",
                            d->keys[k], r->backups[i].id);
-            r->left_alone++;
         }
     }
     bc_status st = bc_retention_delete_keys(r, keys, n);

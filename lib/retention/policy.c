@@ -118,19 +118,6 @@ const char *bc_keep_target_name(bc_keep_target t)
     return t == BC_KEEP_FULL ? "full" : t == BC_KEEP_STANDALONE ? "standalone" : "nokeep";
 }
 
-const char *bc_retention_verdict_name(bc_retention_verdict v)
-{
-    static const char *const names[] = {
-        [BC_VERDICT_NONE] = "NONE",
-        [BC_VERDICT_VALID] = "VALID",
-        [BC_VERDICT_OBSOLETE] = "OBSOLETE",
-        [BC_VERDICT_POTENTIALLY_OBSOLETE] = "OBSOLETE*",
-        [BC_VERDICT_KEEP_FULL] = "KEEP:FULL",
-        [BC_VERDICT_KEEP_STANDALONE] = "KEEP:STANDALONE",
-    };
-    return names[v];
-}
-
 static bc_retention_verdict keep_verdict(bc_keep_target keep)
 {
     return keep == BC_KEEP_STANDALONE ? BC_VERDICT_KEEP_STANDALONE

@@ -44,11 +44,9 @@ typedef enum bc_retention_verdict {
     BC_VERDICT_NONE = 0, /* not DONE, or unreadable: never deleted by a policy */
     BC_VERDICT_VALID,
     BC_VERDICT_OBSOLETE,
-    BC_VERDICT_POTENTIALLY_OBSOLETE,
     BC_VERDICT_KEEP_FULL,
     BC_VERDICT_KEEP_STANDALONE
 } bc_retention_verdict;
-const char *bc_retention_verdict_name(bc_retention_verdict v); /* "OBSOLETE", ... */
 
 /* What the rules need to know of a backup. */
 typedef struct bc_retention_backup {

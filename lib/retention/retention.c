@@ -27,7 +27,6 @@ static bc_status grow(void **items, size_t *cap, size_t n, size_t size)
 typedef struct loader {
     bc_retention *r;
     size_t cap;
-    size_t prefix_len;
 } loader;
 
 static bc_status dir_for(loader *l, const char *id, size_t idlen, bc_backup_dir **out)
@@ -56,11 +55,10 @@ static bc_status dir_for(loader *l, const char *id, size_t idlen, bc_backup_dir 
 static int collect_object(void *ctx, const bc_object_info *obj)
 {
     loader *l = ctx;
-    const char *rel = obj->key + l->prefix_len;
+    const char *rel = obj->key + l->r->base_len;
     const char *slash = strchr(rel, '/');
     if (!slash || slash == rel || (size_t)(slash - rel) >= sizeof l->r->backups->id) {
         bc_log_warning("leaving alone %s: not inside a backup folder", obj->key);
-        l->r->left_alone++;
         return 0;
     }
     bc_backup_dir *d = NULL;
@@ -190,7 +188,6 @@ static bc_status classify_dirs(bc_retention *r)
         if (!d->has_info_key && d->has_archives) {
             bc_log_info("backup %s has archives but no backup.info (in progress, or "
                         "abandoned): leaving it alone", b->id);
-            r->in_progress++;
         }
         if (d->keep_key) {
             bc_status st = read_keep(r, b->id, &b->keep);
@@ -216,7 +213,7 @@ bc_status bc_retention_load(bc_store *store, const bc_retention_opts *opts, bc_r
     bc_status st = bc_base_dir_key(bc_store_prefix(store), opts->server, prefix, sizeof prefix);
     /* One listing of everything under base/ shows each folder's objects,
      * backup.info included: the catalog is read from it, not listed again. */
-    l.prefix_len = r->base_len = strlen(prefix);
+    r->base_len = strlen(prefix);
     if (st == BC_OK)
         st = bc_store_list(store, prefix, NULL, collect_object, &l);
     if (st == BC_OK) {

@@ -30,8 +30,6 @@ struct bc_retention {
     bc_backup_dir *dirs;       /* parallel to backups */
     size_t n;
     size_t unreadable;         /* backup.info present but corrupt */
-    size_t in_progress;        /* archives without backup.info */
-    size_t left_alone;         /* objects deletion did not recognise */
     char **deleted;            /* ids deleted (or, dry run, to delete) */
     size_t ndeleted;
     size_t deleted_wals;
