@@ -37,12 +37,16 @@ typedef struct stream {
     size_t out_len, out_sent;
     int status;
     char message[512];
+    struct stream *prev, *next; /* the connection's open streams */
 } stream;
 
 typedef struct conn {
     int fd;
     nghttp2_session *session;
     bc_grpc_server *server;
+    /* nghttp2_session_del() frees its streams without closing them: the
+     * streams still open when the connection goes are freed from here. */
+    stream *streams;
 } conn;
 
 struct bc_grpc_server {
@@ -110,13 +114,23 @@ static void encode_message(const char *in, char *out, size_t outlen)
 
 #define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
 
+/* The grpc-status and grpc-message fields of st into nv (code and msg
+ * hold their text); returns how many (no grpc-message when empty). */
+static size_t status_fields(const stream *st, nghttp2_nv *nv, char code[16], char msg[1600])
+{
+    snprintf(code, 16, "%d", st->status);
+    encode_message(st->message, msg, 1600);
+    nv[0] = (nghttp2_nv)NV("grpc-status", code);
+    nv[1] = (nghttp2_nv)NV("grpc-message", msg);
+    return *msg ? 2 : 1;
+}
+
 static int submit_trailers(nghttp2_session *session, stream *st)
 {
     char code[16], msg[1600];
-    snprintf(code, sizeof code, "%d", st->status);
-    encode_message(st->message, msg, sizeof msg);
-    nghttp2_nv trailers[] = {NV("grpc-status", code), NV("grpc-message", msg)};
-    return nghttp2_submit_trailer(session, st->id, trailers, *msg ? 2 : 1);
+    nghttp2_nv trailers[2];
+    size_t n = status_fields(st, trailers, code, msg);
+    return nghttp2_submit_trailer(session, st->id, trailers, n);
 }
 
 static ssize_t read_body(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
@@ -149,12 +163,10 @@ static void fail(stream *st, int status, const char *fmt, const char *arg)
 static int respond_status(conn *c, stream *st)
 {
     char code[16], msg[1600];
-    snprintf(code, sizeof code, "%d", st->status);
-    encode_message(st->message, msg, sizeof msg);
-    nghttp2_nv only[] = {NV(":status", "200"), NV("content-type", "application/grpc"),
-                         NV("grpc-status", code), NV("grpc-message", msg)};
+    nghttp2_nv only[4] = {NV(":status", "200"), NV("content-type", "application/grpc")};
+    size_t n = 2 + status_fields(st, only + 2, code, msg);
     bc_log_info("gRPC %s: status %d: %s", st->path, st->status, st->message);
-    return nghttp2_submit_response(c->session, st->id, only, 4, NULL);
+    return nghttp2_submit_response(c->session, st->id, only, n, NULL);
 }
 
 /* Decodes the request frame, runs the handler, submits the response. */
@@ -226,15 +238,32 @@ static ssize_t on_send(nghttp2_session *session, const uint8_t *data, size_t len
     return n;
 }
 
+static void stream_free(conn *c, stream *st)
+{
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        c->streams = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    free(st->in);
+    free(st->out);
+    free(st);
+}
+
 static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
-    (void)user_data;
+    conn *c = user_data;
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
     stream *st = calloc(1, sizeof *st);
     if (!st)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     st->id = frame->hd.stream_id;
+    st->next = c->streams;
+    if (c->streams)
+        c->streams->prev = st;
+    c->streams = st;
     return nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, st);
 }
 
@@ -292,13 +321,10 @@ static int on_frame(nghttp2_session *session, const nghttp2_frame *frame, void *
 static int on_close(nghttp2_session *session, int32_t id, uint32_t error_code, void *user_data)
 {
     (void)error_code;
-    (void)user_data;
     stream *st = nghttp2_session_get_stream_user_data(session, id);
     if (st) {
         nghttp2_session_set_stream_user_data(session, id, NULL);
-        free(st->in);
-        free(st->out);
-        free(st);
+        stream_free(user_data, st);
     }
     return 0;
 }
@@ -309,6 +335,8 @@ static void conn_close(bc_grpc_server *s, size_t i)
 {
     conn *c = s->conns[i];
     nghttp2_session_del(c->session);
+    while (c->streams)
+        stream_free(c, c->streams);
     close(c->fd);
     free(c);
     s->conns[i] = NULL;
