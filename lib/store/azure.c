@@ -17,6 +17,7 @@
 #include "store/list_page.h"
 #include "store/sigv4.h"
 #include "store/xml.h"
+#include "util/buffer.h"
 #include "util/log.h"
 
 #define MiB ((int64_t)1 << 20)
@@ -212,8 +213,8 @@ static void azure_close(void *backend)
         return;
     bc_http_pool_free(b->pool);
     bc_azure_auth_free(b);
+    pthread_mutex_destroy(&b->token_lock);
     free(b->container);
-    free(b->prefix);
     free(b->account);
     free(b->base_url);
     free(b->location);
@@ -233,14 +234,14 @@ static bc_status azure_open(const bc_store_config *cfg, const char *bucket, cons
         azure_url_free(&u);
         return bc_error(BC_ERR_INTERNAL, "out of memory");
     }
+    pthread_mutex_init(&b->token_lock, NULL);
     b->account = u.account;
     b->base_url = u.base_url;
-    b->path_style = u.path_style;
     free(u.container);
     free(u.prefix);
+    (void)prefix; /* keys come with it (bc_store_prefix) */
     b->container = strdup(bucket);
-    b->prefix = strdup(prefix);
-    if (!b->container || !b->prefix ||
+    if (!b->container ||
         (cfg->encryption_scope && !(b->encryption_scope = strdup(cfg->encryption_scope))))
         st = bc_error(BC_ERR_INTERNAL, "out of memory");
     if (st == BC_OK)
@@ -352,15 +353,16 @@ static bc_status parse_list_page(const bc_http_response *r, bc_list_page *p, cha
     return BC_OK;
 }
 
-/* "name=value" with the value percent-encoded, appended after '&'. */
-static void add_query(char *q, size_t qlen, const char *name, const char *value)
+/* "&name=value" with the value percent-encoded; non-zero when out of memory. */
+static int add_query(bc_buffer *q, const char *name, const char *value)
 {
     if (!value || !*value)
-        return;
+        return 0;
     char *enc = bc_sigv4_uri_encode(value, 0);
-    size_t n = strlen(q);
-    snprintf(q + n, qlen - n, "&%s=%s", name, enc ? enc : "");
+    int bad = !enc || bc_buffer_append(q, "&", 1) || bc_buffer_append(q, name, strlen(name)) ||
+              bc_buffer_append(q, "=", 1) || bc_buffer_append(q, enc, strlen(enc));
     free(enc);
+    return bad;
 }
 
 static bc_status azure_list(void *backend, const char *prefix, const char *delimiter,
@@ -373,14 +375,19 @@ static bc_status azure_list(void *backend, const char *prefix, const char *delim
     do {
         /* Pages of 1000 entries, as S3 and GCS give them: a page is held
          * whole before the callbacks see it, so this bounds memory. */
-        char query[4096] = "restype=container&comp=list&maxresults=1000";
-        add_query(query, sizeof query, "prefix", prefix);
-        add_query(query, sizeof query, "delimiter", delimiter);
-        add_query(query, sizeof query, "marker", marker);
+        static const char base[] = "restype=container&comp=list&maxresults=1000";
+        bc_buffer query = {0};
+        int bad = bc_buffer_append(&query, base, sizeof base - 1) ||
+                  add_query(&query, "prefix", prefix) ||
+                  add_query(&query, "delimiter", delimiter) ||
+                  add_query(&query, "marker", marker) || bc_buffer_append(&query, "", 1);
         free(marker);
         marker = NULL;
         azure_call c;
-        if ((st = bc_azure_call_init(&c, b, "GET", NULL, query)) != BC_OK)
+        st = bad ? bc_error(BC_ERR_INTERNAL, "out of memory")
+                 : bc_azure_call_init(&c, b, "GET", NULL, (const char *)query.data);
+        bc_buffer_free(&query);
+        if (st != BC_OK)
             break;
         st = bc_azure_perform(b, &c, "list", prefix);
         bc_list_page_clear(&page);
@@ -420,8 +427,6 @@ static bc_status azure_check(void *backend)
                                      "restype=container&comp=list&maxresults=1")) == BC_OK)
             st = bc_azure_perform(b, &c, "check (list)", NULL);
     }
-    if (st == BC_OK)
-        bc_log_info("%s is reachable", b->location);
     bc_azure_call_free(&c);
     return st;
 }

@@ -139,7 +139,6 @@ bc_status bc_azure_auth_setup(azure_backend *b, const bc_store_config *cfg)
     const char *key = getenv("AZURE_STORAGE_KEY");
     const char *account = getenv("AZURE_STORAGE_ACCOUNT");
     const char *cred = cfg->credential;
-    pthread_mutex_init(&b->token_lock, NULL);
 
     if (cred && strcmp(cred, "azure-cli") == 0)
         return bc_error(BC_ERR_USAGE, "--credential azure-cli needs the az command line, which "
@@ -175,8 +174,6 @@ void bc_azure_auth_free(azure_backend *b)
     free(b->sas);
     free(b->token_source);
     free(b->token);
-    if (b->auth == AZURE_AUTH_TOKEN || b->token_source)
-        pthread_mutex_destroy(&b->token_lock);
 }
 
 /* ---- OAuth tokens -------------------------------------------------------- */
@@ -206,12 +203,16 @@ static bc_status fetch_token(azure_backend *b, char **token, time_t *expiry)
         FILE *f = fopen(file, "r");
         char chunk[4096];
         size_t n;
-        if (!f)
-            return bc_error(BC_ERR_AUTH, "cannot read AZURE_FEDERATED_TOKEN_FILE %s", file);
-        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-            bc_buffer_append(&buf, chunk, n);
-        fclose(f);
-        bc_buffer_append(&buf, "", 1);
+        int bad = !f;
+        while (!bad && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+            bad = bc_buffer_append(&buf, chunk, n) != 0;
+        if (f)
+            fclose(f);
+        if (bad || bc_buffer_append(&buf, "", 1) != 0) {
+            bc_buffer_free(&buf);
+            return bc_error(BC_ERR_AUTH, "cannot read AZURE_FEDERATED_TOKEN_FILE %s (missing, "
+                            "unreadable or over 64 KiB)", file);
+        }
         char *jwt = (char *)buf.data;
         jwt[strcspn(jwt, "\r\n")] = '\0';
         bc_log_add_secret(jwt);

@@ -27,17 +27,14 @@
 typedef enum azure_auth_kind {
     AZURE_AUTH_SHARED_KEY,   /* HMAC-SHA256 of the request with the account key */
     AZURE_AUTH_SAS,          /* a SAS token appended to every URL */
-    AZURE_AUTH_TOKEN,        /* OAuth bearer token (managed or workload identity) */
-    AZURE_AUTH_NONE          /* anonymous (public containers) */
+    AZURE_AUTH_TOKEN         /* OAuth bearer token (managed or workload identity) */
 } azure_auth_kind;
 
 typedef struct azure_backend {
     char *container;
-    char *prefix;
     char *account;
     char *base_url;          /* scheme://host[:port][/account] before /container */
     char *location;          /* base_url/container, for messages */
-    int path_style;          /* emulator: the account is the first path segment */
     azure_auth_kind auth;
     unsigned char key[64];   /* decoded account key */
     size_t key_len;

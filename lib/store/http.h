@@ -1,5 +1,4 @@
-/* A thin libcurl wrapper shared by the cloud backends (S3 now, Azure and
- * GCS later).
+/* A thin libcurl wrapper shared by the cloud backends (S3, Azure, GCS).
  *
  * One request = method, URL, headers, an optional body read from a
  * bc_source byte range, and a response body either streamed to a sink or

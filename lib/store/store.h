@@ -1,6 +1,7 @@
 /* The object store interface.
  *
- * One small interface, a backend per provider behind it (file://, s3://).
+ * One small interface, a backend per provider behind it (file://, s3://,
+ * Azure https://, gs://).
  * Nothing above lib/store/ knows which provider it talks to. Keys are full
  * object names inside the bucket (the URL's prefix included, no leading '/');
  * bc_store_prefix() gives that prefix so lib/layout can build keys.
