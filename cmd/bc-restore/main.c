@@ -129,7 +129,10 @@ int main(int argc, char **argv)
 
     char restore_command[8192] = "", args[4096];
     if (write_conf || targets) {
-        bc_cli_sibling("bc-wal-restore", restore_command, sizeof restore_command);
+        char tool[4096];
+        bc_cli_sibling("bc-wal-restore", tool, sizeof tool);
+        /* The path as a shell word: a directory may hold a space. */
+        bc_cli_shell_word(restore_command, sizeof restore_command, tool);
         bc_cli_store_args(&c, args, sizeof args);
         size_t n = strlen(restore_command);
         snprintf(restore_command + n, sizeof restore_command - n, "%s ", args);
