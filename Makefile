@@ -56,6 +56,9 @@ $(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: proto/%.proto
 	@mkdir -p $(dir $@)
 	protoc-c --c_out=$(BUILD)/proto -Iproto $<
 
+# The plugin's sources include the generated headers: rebuilt when a .proto changes.
+$(filter $(BUILD)/lib/plugin/%,$(LIB_OBJ)): $(PROTO_H)
+
 $(BUILD)/proto/%.pb-c.o: $(BUILD)/proto/%.pb-c.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 

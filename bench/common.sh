@@ -1,11 +1,10 @@
 # Sourced by the bench/ scripts: installs what they need, builds the tools,
-# and provides a scratch directory, a throwaway PostgreSQL and an s3rver,
-# all removed on exit. s3rver is used directly (no signature gate), so every
-# client pays the same server cost.
+# and provides a scratch directory, a throwaway PostgreSQL, an s3rver and
+# Azurite, all removed on exit. s3rver is used directly (no signature gate),
+# so every client pays the same server cost.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$top/tests/setup.sh"
-command -v /usr/bin/time >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
 make -s -C "$top" >/dev/null
 bin="$top/build/bin"
 work=$(mktemp -d /tmp/bc-bench.XXXXXX)

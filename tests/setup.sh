@@ -11,7 +11,7 @@ packages="build-essential pkg-config ca-certificates curl
   libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler python3-grpcio python3-grpc-tools
   postgresql postgresql-contrib barman-cli-cloud python3-snappy python3-boto3 python3-crcmod
   python3-cryptography
-  bats mandoc gzip bzip2 xz-utils lz4 zstd"
+  bats mandoc gzip bzip2 xz-utils lz4 zstd time"
 # Node.js may come from elsewhere than Debian; ask apt only if it is missing.
 command -v node >/dev/null && command -v npm >/dev/null || packages="$packages nodejs npm"
 

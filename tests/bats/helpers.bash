@@ -1,5 +1,5 @@
 # Shared helpers for the bats files: scratch directories, free ports, the
-# s3rver and PostgreSQL servers the suite starts on 127.0.0.1, and waiting
+# s3rver, Azurite and PostgreSQL servers the suite starts on 127.0.0.1, and waiting
 # for conditions with bounded polling (never a fixed sleep).
 
 BC_TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
