@@ -8,7 +8,7 @@
 PREFIX ?= /usr/local
 VERSION := 0.1.0
 PKGS := libcurl openssl zlib liblzma liblz4 libzstd jansson libpq libarchive libnghttp2 \
-	libprotobuf-c
+	libprotobuf-c yaml-0.1
 
 CC ?= cc
 CFLAGS ?= -O2 -g

@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 packages="build-essential pkg-config ca-certificates curl
   libcurl4-openssl-dev libssl-dev zlib1g-dev libbz2-dev liblzma-dev liblz4-dev
   libzstd-dev libsnappy-dev libjansson-dev libpq-dev libarchive-dev
-  libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler python3-grpcio python3-grpc-tools
+  libnghttp2-dev libprotobuf-c-dev libyaml-dev protobuf-c-compiler python3-grpcio python3-grpc-tools
   postgresql postgresql-contrib barman-cli-cloud python3-snappy python3-boto3 python3-crcmod
   python3-cryptography
   bats mandoc gzip bzip2 xz-utils lz4 zstd time"

@@ -35,7 +35,7 @@ struct bc_http_client {
 
 struct bc_http_pool {
     bc_http_config cfg;
-    char *ca_bundle;
+    char *ca_bundle, *ca_pem, *client_cert_pem, *client_key_pem;
     pthread_mutex_t lock;
     bc_http_client *idle;
     size_t nidle;
@@ -148,15 +148,21 @@ bc_status bc_http_pool_new(const bc_http_config *cfg, bc_http_pool **out)
         p->cfg.max_retries = DEFAULT_RETRIES;
     else if (p->cfg.max_retries < 0)
         p->cfg.max_retries = 0;
-    if (cfg && cfg->ca_bundle && *cfg->ca_bundle) {
-        p->ca_bundle = strdup(cfg->ca_bundle);
-        if (!p->ca_bundle) {
-            free(p);
+    /* The pool keeps its own copies: the caller's strings may go away. */
+    struct { const char **from; char **to; } copies[] = {
+        { &p->cfg.ca_bundle, &p->ca_bundle }, { &p->cfg.ca_pem, &p->ca_pem },
+        { &p->cfg.client_cert_pem, &p->client_cert_pem },
+        { &p->cfg.client_key_pem, &p->client_key_pem },
+    };
+    pthread_mutex_init(&p->lock, NULL);
+    for (size_t i = 0; i < sizeof copies / sizeof copies[0]; i++) {
+        const char *s = *copies[i].from;
+        if (s && *s && !(*copies[i].to = strdup(s))) {
+            bc_http_pool_free(p);
             return bc_error(BC_ERR_INTERNAL, "out of memory");
         }
+        *copies[i].from = *copies[i].to;
     }
-    p->cfg.ca_bundle = p->ca_bundle;
-    pthread_mutex_init(&p->lock, NULL);
     *out = p;
     return BC_OK;
 }
@@ -180,6 +186,11 @@ void bc_http_pool_free(bc_http_pool *pool)
     }
     pthread_mutex_destroy(&pool->lock);
     free(pool->ca_bundle);
+    free(pool->ca_pem);
+    free(pool->client_cert_pem);
+    if (pool->client_key_pem)
+        explicit_bzero(pool->client_key_pem, strlen(pool->client_key_pem));
+    free(pool->client_key_pem);
     free(pool);
 }
 
@@ -602,8 +613,27 @@ static CURLcode run_attempt(bc_http_client *c, bc_http_request *req, transfer *t
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
-    if (cfg->ca_bundle)
+    if (cfg->ca_pem) {
+        /* Only these CAs: no system bundle or directory besides. */
+        struct curl_blob ca = { (void *)cfg->ca_pem, strlen(cfg->ca_pem), CURL_BLOB_NOCOPY };
+        curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
+        curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
+    } else if (cfg->ca_bundle) {
         curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca_bundle);
+    }
+    if (cfg->client_cert_pem && cfg->client_key_pem) {
+        struct curl_blob cert = { (void *)cfg->client_cert_pem, strlen(cfg->client_cert_pem),
+                                  CURL_BLOB_NOCOPY };
+        struct curl_blob key = { (void *)cfg->client_key_pem, strlen(cfg->client_key_pem),
+                                 CURL_BLOB_NOCOPY };
+        curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cert);
+        curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &key);
+    }
+    if (cfg->insecure) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
@@ -617,13 +647,16 @@ static CURLcode run_attempt(bc_http_client *c, bc_http_request *req, transfer *t
     } else if (strcmp(m, "PUT") == 0) {
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, body_len);
-    } else if (strcmp(m, "POST") == 0) {
+    } else if (strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0) {
+        /* PATCH sends its body the way POST does. */
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, body_len);
+        if (strcmp(m, "PATCH") == 0)
+            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, m);
     } else if (strcmp(m, "GET") != 0) {
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, m);
     }
-    if (req->body || strcmp(m, "PUT") == 0 || strcmp(m, "POST") == 0) {
+    if (req->body || strcmp(m, "PUT") == 0 || strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0) {
         curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(h, CURLOPT_READDATA, t);
         curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
@@ -689,9 +722,13 @@ static bc_status curl_failure(bc_http_client *c, CURLcode rc, const char *host)
     }
     case CURLE_PEER_FAILED_VERIFICATION:
         return bc_error(BC_ERR_NET, "TLS certificate verification failed for %s: %s", host, detail);
-    case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CERTPROBLEM:
+        if (c->cfg->client_cert_pem)
+            return bc_error(BC_ERR_USAGE, "cannot use the client certificate or key: %s", detail);
+        /* fall through */
+    case CURLE_SSL_CACERT_BADFILE:
         return bc_error(BC_ERR_USAGE, "cannot use the CA bundle %s: %s",
+                        c->cfg->ca_pem ? "(given inline)" :
                         c->cfg->ca_bundle ? c->cfg->ca_bundle : "(system default)", detail);
     case CURLE_SSL_CONNECT_ERROR:
         return bc_error(BC_ERR_NET, "TLS handshake with %s failed: %s", host, detail);

@@ -27,6 +27,12 @@ typedef struct bc_http_config {
     long read_timeout;
     int max_retries;        /* retries after the first attempt; 0 = 5, -1 = none */
     const char *ca_bundle;  /* PEM file of trusted CAs; NULL = system default */
+    /* TLS material as PEM text, copied by the pool (Kubernetes hands it out
+     * inline, and a key then never touches the disk). NULL = unused. */
+    const char *ca_pem;          /* the only CAs trusted (ca_bundle ignored) */
+    const char *client_cert_pem; /* client certificate ... */
+    const char *client_key_pem;  /* ... and its private key */
+    int insecure;                /* 1 = do not verify the server's certificate */
 } bc_http_config;
 
 /* Request headers, in insertion order; names compare case-insensitively. */
@@ -53,7 +59,7 @@ typedef struct bc_http_request bc_http_request;
 typedef bc_status (*bc_http_sign_fn)(void *ctx, bc_http_request *req);
 
 struct bc_http_request {
-    const char *method;        /* GET, HEAD, PUT, POST, DELETE */
+    const char *method;        /* GET, HEAD, PUT, POST, PATCH, DELETE */
     const char *url;           /* scheme://host[:port]/path?query, encoded */
     bc_http_headers headers;   /* sent as given (the signer adds its own) */
     const bc_source *body;     /* NULL: no request body */

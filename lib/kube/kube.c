@@ -1,0 +1,236 @@
+/* Kubernetes API requests over the toolkit's HTTP layer. */
+#include "kube/kube.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kube/kube_internal.h"
+#include "store/http.h"
+#include "util/log.h"
+
+#define TOKEN_LIMIT ((size_t)64 << 10)
+
+struct bc_kube {
+    bc_kube_config cfg;
+    bc_http_pool *pool;
+};
+
+bc_status bc_kube_new(bc_kube **out)
+{
+    *out = NULL;
+    bc_kube *k = calloc(1, sizeof *k);
+    if (!k)
+        return bc_kube_oom();
+    bc_status st = bc_kube_config_find(&k->cfg);
+    if (st == BC_OK) {
+        bc_log_add_secret(k->cfg.token);
+        bc_http_config hc = {
+            .ca_pem = k->cfg.ca_pem,
+            .client_cert_pem = k->cfg.cert_pem,
+            .client_key_pem = k->cfg.key_pem,
+            .insecure = k->cfg.insecure,
+        };
+        st = bc_http_pool_new(&hc, &k->pool);
+    }
+    if (st != BC_OK) {
+        bc_kube_free(k);
+        return st;
+    }
+    *out = k;
+    return BC_OK;
+}
+
+void bc_kube_free(bc_kube *k)
+{
+    if (!k)
+        return;
+    bc_http_pool_free(k->pool);
+    bc_kube_config_free(&k->cfg);
+    free(k);
+}
+
+const char *bc_kube_namespace(const bc_kube *k)
+{
+    return k->cfg.ns;
+}
+
+/* The bearer token for the next request, or NULL for none. A token file is
+ * read every time: the kubelet rotates service-account tokens in place. */
+static bc_status bearer(bc_kube *k, char **out)
+{
+    *out = NULL;
+    if (k->cfg.token)
+        return (*out = strdup(k->cfg.token)) ? BC_OK : bc_kube_oom();
+    if (!k->cfg.token_file)
+        return BC_OK;
+    if (bc_kube_read_file(k->cfg.token_file, TOKEN_LIMIT, out, NULL) < 0)
+        return bc_error(BC_ERR_AUTH, "cannot read the Kubernetes token file %s: %s",
+                        k->cfg.token_file, strerror(errno));
+    size_t n = strlen(*out);
+    while (n > 0 && strchr(" \t\r\n", (*out)[n - 1]))
+        (*out)[--n] = '\0';
+    if (n == 0) {
+        free(*out);
+        *out = NULL;
+        return bc_error(BC_ERR_AUTH, "the Kubernetes token file %s is empty", k->cfg.token_file);
+    }
+    bc_log_add_secret(*out);
+    return BC_OK;
+}
+
+/* A failed request's message: the apiserver's Status object when it sent
+ * one ("404 NotFound: ..."), else what the HTTP layer said. */
+static bc_status api_error(bc_status st, const char *method, const char *path,
+                           const bc_http_response *resp)
+{
+    json_t *doc = resp->status && resp->body ? json_loadb(resp->body, resp->body_len, 0, NULL) : NULL;
+    const char *kind = json_string_value(json_object_get(doc, "kind"));
+    if (kind && strcmp(kind, "Status") == 0) {
+        const char *reason = json_string_value(json_object_get(doc, "reason"));
+        const char *message = json_string_value(json_object_get(doc, "message"));
+        char attempts[64] = "";
+        if (resp->attempts > 1)
+            snprintf(attempts, sizeof attempts, " (after %d attempts)", resp->attempts);
+        st = bc_error(st, "kube-apiserver: %s %s: %ld%s%s%s%s%s", method, path, resp->status,
+                      reason ? " " : "", reason ? reason : "", message ? ": " : "",
+                      message ? message : "", attempts);
+    } else {
+        st = bc_error_context(st, "kube-apiserver: %s %s", method, path);
+    }
+    json_decref(doc);
+    return st;
+}
+
+/* One request; body (sent as content_type) and out may be NULL. */
+static bc_status request(bc_kube *k, const char *method, const char *path, const json_t *body,
+                         const char *content_type, json_t **out)
+{
+    bc_http_request req = { .method = method };
+    bc_http_response resp = { 0 };
+    bc_source src = { .fd = -1 };
+    bc_http_client *hc = NULL;
+    char *url = NULL, *token = NULL, *auth = NULL, *text = NULL;
+    bc_status st;
+
+    if (out)
+        *out = NULL;
+    if (!path || path[0] != '/')
+        return bc_error(BC_ERR_USAGE, "Kubernetes API path \"%s\" does not start with '/'",
+                        path ? path : "");
+    if (asprintf(&url, "%s%s", k->cfg.server, path) < 0) {
+        url = NULL;
+        st = bc_kube_oom();
+        goto done;
+    }
+    req.url = url;
+    if ((st = bearer(k, &token)) != BC_OK)
+        goto done;
+    if (token && asprintf(&auth, "Bearer %s", token) < 0) {
+        auth = NULL;
+        st = bc_kube_oom();
+        goto done;
+    }
+    if ((auth && (st = bc_http_headers_set(&req.headers, "Authorization", auth)) != BC_OK) ||
+        (st = bc_http_headers_set(&req.headers, "Accept", "application/json")) != BC_OK)
+        goto done;
+    if (body) {
+        if (!(text = json_dumps(body, JSON_COMPACT))) {
+            st = bc_kube_oom();
+            goto done;
+        }
+        src.mem = (const unsigned char *)text;
+        src.size = (int64_t)strlen(text);
+        req.body = &src;
+        req.body_length = src.size;
+        if ((st = bc_http_headers_set(&req.headers, "Content-Type", content_type)) != BC_OK)
+            goto done;
+    }
+    if ((st = bc_http_client_acquire(k->pool, &hc)) != BC_OK)
+        goto done;
+    st = bc_http_perform(hc, &req, &resp);
+    if (st != BC_OK) {
+        st = api_error(st, method, path, &resp);
+    } else if (out) {
+        json_error_t err;
+        *out = json_loadb(resp.body ? resp.body : "", resp.body_len, 0, &err);
+        if (!*out)
+            st = bc_error(BC_ERR_DATA, "kube-apiserver: %s %s: the reply is not JSON (%s)",
+                          method, path, err.text);
+    }
+done:
+    bc_http_client_release(k->pool, hc);
+    bc_http_response_free(&resp);
+    char *sent = (char *)bc_http_headers_get(&req.headers, "Authorization");
+    if (sent)
+        explicit_bzero(sent, strlen(sent));
+    bc_http_headers_free(&req.headers);
+    bc_kube_forget(token);
+    bc_kube_forget(auth);
+    free(text);
+    free(url);
+    return st;
+}
+
+bc_status bc_kube_get(bc_kube *k, const char *path, json_t **out)
+{
+    return request(k, "GET", path, NULL, NULL, out);
+}
+
+bc_status bc_kube_merge_patch(bc_kube *k, const char *path, const json_t *patch, json_t **out)
+{
+    return request(k, "PATCH", path, patch, "application/merge-patch+json", out);
+}
+
+/* A Kubernetes object name (DNS subdomain): safe to put in a path as is. */
+static int valid_name(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    return n > 0 && n <= 253 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-.") == n &&
+           strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
+bc_status bc_kube_secret_value(bc_kube *k, const char *ns, const char *name, const char *key,
+                               char **value, size_t *len)
+{
+    char path[600];
+    json_t *secret;
+    *value = NULL;
+    if (!ns)
+        ns = k->cfg.ns;
+    if (!ns)
+        return bc_error(BC_ERR_USAGE, "no namespace for the secret %s: none given and %s names none",
+                        name ? name : "", k->cfg.source);
+    if (!valid_name(ns) || !valid_name(name))
+        return bc_error(BC_ERR_USAGE, "\"%s/%s\" is not a valid namespace/secret name", ns,
+                        name ? name : "");
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets/%s", ns, name);
+    bc_status st = bc_kube_get(k, path, &secret);
+    if (st != BC_OK)
+        return st;
+    json_t *data = json_object_get(secret, "data");
+    const char *b64 = json_string_value(json_object_get(data, key));
+    if (!b64) {
+        /* Naming the keys there are points at the typo; keys are not secret. */
+        char keys[512] = "";
+        size_t used = 0;
+        const char *name_there;
+        json_t *ignored;
+        json_object_foreach(data, name_there, ignored) {
+            int n = snprintf(keys + used, sizeof keys - used, "%s%s", used ? ", " : "", name_there);
+            if (n < 0 || (size_t)n >= sizeof keys - used)
+                break;
+            used += (size_t)n;
+        }
+        (void)ignored;
+        st = bc_error(BC_ERR_NOTFOUND, "secret %s/%s has no key \"%s\" (%s%s)", ns, name, key,
+                      used ? "it has " : "it has no data", keys);
+    } else if (bc_kube_base64_decode(b64, strlen(b64), value, len) < 0) {
+        st = bc_error(BC_ERR_DATA, "secret %s/%s: the value of \"%s\" is not base64", ns, name, key);
+    } else {
+        bc_log_add_secret(*value);
+    }
+    json_decref(secret);
+    return st;
+}

@@ -1,0 +1,59 @@
+/* A small Kubernetes API client: GET an object, merge-patch it, read a
+ * Secret. Enough for the plugin to read its ObjectStore and Cluster, the
+ * credentials they point at, and to report status back.
+ *
+ * Where the cluster is, in this order:
+ *   - KUBECONFIG, when set (its first file if it is a ':' list);
+ *   - in-cluster, when KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT
+ *     are set and the pod's service-account token exists (the directory
+ *     /var/run/secrets/kubernetes.io/serviceaccount, or BC_KUBE_SA_DIR);
+ *   - ~/.kube/config.
+ * From a kubeconfig the current-context is used: its cluster's server,
+ * certificate-authority(-data) and insecure-skip-tls-verify, its user's
+ * token, tokenFile or client-certificate(-data) and client-key(-data), and
+ * its namespace. Exec plugins and auth providers are not supported.
+ *
+ * Requests go through the toolkit's HTTP layer (store/http.h), with its
+ * timeouts and retries. The bearer token is read again from its file
+ * before each request (service-account tokens rotate), is sent only in the
+ * Authorization header and never appears in a message. One bc_kube may
+ * serve several threads at once.
+ *
+ * Failures are one-line messages such as
+ *   kube-apiserver: GET /apis/barmancloud.cnpg.io/v1/namespaces/ns/objectstores/x:
+ *   404 NotFound: objectstores.barmancloud.cnpg.io "x" not found
+ * with 401/403 -> BC_ERR_AUTH, 404 -> BC_ERR_NOTFOUND, 409 -> BC_ERR_CONFLICT,
+ * no connection or 5xx after retries -> BC_ERR_NET, and a bad or missing
+ * configuration -> BC_ERR_USAGE naming the file and what is wrong. */
+#ifndef BC_KUBE_KUBE_H
+#define BC_KUBE_KUBE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "util/status.h"
+
+typedef struct bc_kube bc_kube;
+
+bc_status bc_kube_new(bc_kube **out);
+void bc_kube_free(bc_kube *k);
+
+/* The default namespace: the service account's, or the current context's;
+ * NULL when neither says. */
+const char *bc_kube_namespace(const bc_kube *k);
+
+/* GET an API path ("/apis/GROUP/VERSION/namespaces/NS/PLURAL/NAME"); *out
+ * is the parsed reply, to be released with json_decref(). */
+bc_status bc_kube_get(bc_kube *k, const char *path, json_t **out);
+
+/* PATCH with an RFC 7386 merge patch (application/merge-patch+json), for
+ * instance {"status": {...}} to ".../NAME/status". out may be NULL. */
+bc_status bc_kube_merge_patch(bc_kube *k, const char *path, const json_t *patch, json_t **out);
+
+/* data[key] of a Secret, base64-decoded, NUL-terminated, its length in
+ * *len (len may be NULL); free() it. ns NULL = the default namespace.
+ * BC_ERR_NOTFOUND when the Secret or the key is missing. */
+bc_status bc_kube_secret_value(bc_kube *k, const char *ns, const char *name, const char *key,
+                               char **value, size_t *len);
+
+#endif

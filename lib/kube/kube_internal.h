@@ -1,0 +1,64 @@
+/* Inside lib/kube: where the cluster is and how to authenticate to it,
+ * found by kubeconfig.c and used by kube.c (and the unit tests). */
+#ifndef BC_KUBE_INTERNAL_H
+#define BC_KUBE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/status.h"
+
+typedef struct bc_kube_config {
+    char *source;      /* for messages: the kubeconfig path, or "in-cluster" */
+    char *server;      /* https://host:port[/prefix], no trailing '/' */
+    char *ca_pem;      /* trusted CAs; NULL = the system's */
+    int insecure;      /* insecure-skip-tls-verify */
+    char *token;       /* bearer token given inline ... */
+    char *token_file;  /* ... or read from this file before each request */
+    char *cert_pem;    /* client certificate and key, both or neither */
+    char *key_pem;
+    char *ns;          /* default namespace; NULL if none */
+} bc_kube_config;
+
+/* Finds the configuration as kube.h describes. */
+bc_status bc_kube_config_find(bc_kube_config *out);
+
+/* The kubeconfig at path (its current-context). */
+bc_status bc_kube_config_load(const char *path, bc_kube_config *out);
+
+/* Kubeconfig text; path names it in messages and is where relative file
+ * names in it start from. */
+bc_status bc_kube_config_parse(const char *text, size_t len, const char *path,
+                               bc_kube_config *out);
+
+/* In-cluster: server from host and port, CA, token file and namespace
+ * from the service-account directory. BC_ERR_NOTFOUND (no message) when
+ * the directory has no token. */
+bc_status bc_kube_config_in_cluster(const char *host, const char *port, const char *sa_dir,
+                                    bc_kube_config *out);
+
+void bc_kube_config_free(bc_kube_config *c);
+
+/* A whole small file (under limit bytes), NUL-terminated; free() it.
+ * On failure errno tells why (EFBIG when over the limit), no message. */
+int bc_kube_read_file(const char *path, size_t limit, char **out, size_t *len);
+
+/* Standard base64 into a NUL-terminated malloc'd buffer; -1 when the
+ * text is not base64 (or out of memory). */
+int bc_kube_base64_decode(const char *in, size_t inlen, char **out, size_t *outlen);
+
+static inline bc_status bc_kube_oom(void)
+{
+    return bc_error(BC_ERR_INTERNAL, "out of memory");
+}
+
+/* Frees a string that may hold a secret, overwriting it first. */
+static inline void bc_kube_forget(char *s)
+{
+    if (s)
+        explicit_bzero(s, strlen(s));
+    free(s);
+}
+
+#endif
