@@ -1,30 +1,39 @@
 /* bc-plugin: the CloudNativePG plugin (CNPG-i over gRPC on a Unix socket).
- * This build serves the Identity service; the WAL, Backup, Metrics and
- * restore services come next (see the man page). */
+ * `instance` is the sidecar of every instance pod (WAL, backups, metrics,
+ * retention); `restore` is the sidecar of the recovery Job. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "plugin/child.h"
 #include "plugin/plugin.h"
 #include "util/cli.h"
 #include "util/log.h"
 
-#define SOCKET_NAME "barman-cloud.cloudnative-pg.io"
-
 static const char help[] =
-    "usage: bc-plugin instance [--plugin-path DIR] [options]\n"
+    "usage: bc-plugin instance|restore [--plugin-path DIR] [options]\n"
     "\n"
     "Serve CloudNativePG's plugin interface (CNPG-i, gRPC) on the Unix socket\n"
-    "DIR/" SOCKET_NAME ", until SIGTERM or SIGINT.\n"
+    "DIR/" BC_PLUGIN_NAME " until SIGTERM or SIGINT, then finish the calls in\n"
+    "progress. Each call runs one of the bc tools found beside bc-plugin.\n"
+    "\n"
+    "  instance    the instance pod's sidecar: WAL archive and restore, backups,\n"
+    "              metrics, and retention on the current primary\n"
+    "  restore     the recovery Job's sidecar: restores PGDATA from a backup\n"
     "\n"
     "      --plugin-path DIR         where the socket goes (default /plugins)\n"
     "  -v, --verbose / -q, --quiet   more / less output\n"
     "      --log-format text|json    message format on stderr\n"
     "  -V, --version, --help\n"
     "\n"
-    "Exit status: 0 stopped by a signal; 3 bad command line; 4 the socket could\n"
-    "not be served. See bc-plugin(1).\n";
+    "Environment: NAMESPACE, CLUSTER_NAME, POD_NAME, PGDATA, SPOOL_DIRECTORY,\n"
+    "CUSTOM_CNPG_GROUP, CUSTOM_CNPG_VERSION; the Kubernetes API from the pod's\n"
+    "service account or KUBECONFIG; PostgreSQL from the libpq variables.\n"
+    "\n"
+    "Exit status: 0 stopped by a signal; 3 bad command line or configuration;\n"
+    "2 the Kubernetes API is unusable; 4 the socket could not be served.\n"
+    "See bc-plugin(1).\n";
 
 enum { OPT_PLUGIN_PATH = 2000 };
 
@@ -39,6 +48,23 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop = 1;
+}
+
+static bc_status serve(bc_plugin *plugin, bc_grpc_server *server, int restore)
+{
+    bc_status st = bc_child_init(server);
+    if (st == BC_OK)
+        st = bc_plugin_add_identity(plugin, server);
+    if (st == BC_OK)
+        st = restore ? bc_plugin_add_restore_job(plugin, server)
+                     : bc_plugin_add_backup(plugin, server);
+    if (st == BC_OK)
+        st = bc_plugin_add_wal(plugin, server);
+    if (st == BC_OK && !restore)
+        st = bc_plugin_add_metrics(plugin, server);
+    if (st == BC_OK && !restore)
+        bc_plugin_schedule_maintenance(plugin, server);
+    return st;
 }
 
 int main(int argc, char **argv)
@@ -58,11 +84,13 @@ int main(int argc, char **argv)
             bc_cli_usage_error(c.program, "unknown or incomplete option");
     }
     bc_cli_start_logging(&c);
-    if (argc - optind != 1 || strcmp(argv[optind], "instance") != 0)
-        bc_cli_usage_error(c.program, "expected the mode: instance");
+    const char *mode = argc - optind == 1 ? argv[optind] : "";
+    int restore = strcmp(mode, "restore") == 0;
+    if (!restore && strcmp(mode, "instance") != 0)
+        bc_cli_usage_error(c.program, "expected the mode: instance or restore");
 
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, SOCKET_NAME);
+    snprintf(path, sizeof path, "%s/%s", dir, BC_PLUGIN_NAME);
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -70,16 +98,19 @@ int main(int argc, char **argv)
 
     bc_plugin plugin = {0};
     bc_grpc_server *server = NULL;
-    bc_status st = bc_grpc_server_new(path, &server);
+    bc_status st = bc_plugin_init(&plugin);
     if (st == BC_OK)
-        st = bc_plugin_add_identity(&plugin, server);
+        st = bc_grpc_server_new(path, &server);
+    if (st == BC_OK)
+        st = serve(&plugin, server, restore);
     if (st == BC_OK) {
-        bc_log_info("serving CNPG-i on %s", path);
+        bc_log_info("serving CNPG-i (%s) on %s", mode, path);
         st = bc_grpc_server_run(server, &stop);
     }
     if (st != BC_OK)
         bc_log_error("%s", bc_error_msg());
     bc_grpc_server_free(server);
+    bc_plugin_free(&plugin);
     bc_log_shutdown();
     return bc_status_exit_code(st);
 }

@@ -1,9 +1,13 @@
 /* gRPC over h2c on a Unix socket (see server.h). One poll() loop; each
  * connection has an nghttp2 server session; each stream collects its
- * request until END_STREAM, then the handler answers at once. */
+ * request until END_STREAM, then a call starts and its handler replies
+ * now or later. A call and its stream can part: the stream closes when
+ * the client goes, the call lives until the handler replies. */
 #include "grpc/server.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <time.h>
 #include <fcntl.h>
 #include <nghttp2/nghttp2.h>
 #include <poll.h>
@@ -18,6 +22,7 @@
 
 #define MAX_CONNECTIONS 64
 #define MAX_METHODS 64
+#define MAX_WATCHES 128
 
 typedef struct method {
     char *path;
@@ -25,9 +30,24 @@ typedef struct method {
     void *ctx;
 } method;
 
-typedef struct stream {
+typedef struct stream stream;
+typedef struct conn conn;
+
+struct bc_grpc_call {
+    bc_grpc_server *server;
+    conn *conn;
+    stream *stream;        /* NULL once the client can no longer get a reply */
+    char path[256];
+    int64_t deadline;      /* CLOCK_MONOTONIC ms; 0 = none */
+    void (*cancel)(void *);
+    void *cancel_arg;
+    bc_grpc_call *prev, *next; /* the server's calls in progress */
+};
+
+struct stream {
     int32_t id;
     char path[256];
+    int64_t timeout_ms;    /* grpc-timeout; 0 = none */
     int is_grpc;           /* content-type application/grpc[+proto] */
     int is_post;
     uint8_t *in;           /* request body (gRPC frames) */
@@ -37,25 +57,45 @@ typedef struct stream {
     size_t out_len, out_sent;
     int status;
     char message[512];
+    bc_grpc_call *call;    /* the call waiting for its handler, if any */
     struct stream *prev, *next; /* the connection's open streams */
-} stream;
+};
 
-typedef struct conn {
+struct conn {
     int fd;
     nghttp2_session *session;
     bc_grpc_server *server;
     /* nghttp2_session_del() frees its streams without closing them: the
      * streams still open when the connection goes are freed from here. */
     stream *streams;
-} conn;
+};
+
+typedef struct watch {
+    int fd;                /* -1: free slot */
+    bc_grpc_watch_fn fn;
+    void *ctx;
+} watch;
 
 struct bc_grpc_server {
-    int listen_fd;
+    int listen_fd;         /* -1 once draining */
     char *path;
     method methods[MAX_METHODS];
     size_t nmethods;
     conn *conns[MAX_CONNECTIONS];
+    watch watches[MAX_WATCHES];
+    void (*tick)(void *);
+    void *tick_ctx;
+    bc_grpc_call *calls;   /* in progress */
+    size_t ncalls;
+    int holds;             /* background work in progress */
 };
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* ---- setup ---------------------------------------------------------------- */
 
@@ -70,6 +110,8 @@ bc_status bc_grpc_server_new(const char *path, bc_grpc_server **out)
         free(s);
         return bc_error(BC_ERR_INTERNAL, "out of memory");
     }
+    for (size_t i = 0; i < MAX_WATCHES; i++)
+        s->watches[i].fd = -1;
     unlink(path);
     s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (s->listen_fd < 0 || bind(s->listen_fd, (struct sockaddr *)&addr, sizeof addr) != 0 ||
@@ -169,19 +211,122 @@ static int respond_status(conn *c, stream *st)
     return nghttp2_submit_response(c->session, st->id, only, n, NULL);
 }
 
-/* Decodes the request frame, runs the handler, submits the response. */
+/* Submits st's answer: body as the one response message when st->status
+ * is OK, else a trailers-only error. Takes body. */
+static int respond(conn *c, stream *st, uint8_t *body, size_t body_len)
+{
+    nghttp2_nv headers[] = {NV(":status", "200"), NV("content-type", "application/grpc")};
+    if (st->status == BC_GRPC_OK && !(st->out = malloc(body_len + 5)))
+        fail(st, BC_GRPC_RESOURCE_EXHAUSTED, "%s: out of memory", st->path);
+    if (st->status != BC_GRPC_OK) {
+        free(body);
+        return respond_status(c, st);
+    }
+    st->out[0] = 0;
+    st->out[1] = (uint8_t)(body_len >> 24);
+    st->out[2] = (uint8_t)(body_len >> 16);
+    st->out[3] = (uint8_t)(body_len >> 8);
+    st->out[4] = (uint8_t)body_len;
+    if (body_len)
+        memcpy(st->out + 5, body, body_len);
+    st->out_len = body_len + 5;
+    free(body);
+    nghttp2_data_provider data = {.source.ptr = st, .read_callback = read_body};
+    return nghttp2_submit_response(c->session, st->id, headers, 2, &data);
+}
+
+/* The client can no longer get a reply: unlink the stream, run the
+ * cancel hook (once). */
+static void call_abandon(bc_grpc_call *call)
+{
+    if (call->stream) {
+        call->stream->call = NULL;
+        call->stream = NULL;
+    }
+    void (*fn)(void *) = call->cancel;
+    call->cancel = NULL;
+    if (fn)
+        fn(call->cancel_arg);
+}
+
+void bc_grpc_call_reply(bc_grpc_call *call, bc_grpc_reply *reply)
+{
+    stream *st = call->stream;
+    if (st) {
+        st->call = NULL;
+        st->status = reply->status;
+        snprintf(st->message, sizeof st->message, "%s", reply->message);
+        if (respond(call->conn, st, reply->body, reply->body_len) != 0)
+            bc_log_warning("gRPC %s: cannot send the reply", call->path);
+    } else {
+        free(reply->body);
+        bc_log_info("gRPC %s: finished after the call was abandoned", call->path);
+    }
+    reply->body = NULL;
+    bc_grpc_server *s = call->server;
+    if (call->prev)
+        call->prev->next = call->next;
+    else
+        s->calls = call->next;
+    if (call->next)
+        call->next->prev = call->prev;
+    s->ncalls--;
+    free(call);
+}
+
+void bc_grpc_call_fail(bc_grpc_call *call, int status, const char *fmt, ...)
+{
+    bc_grpc_reply reply = {.status = status};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reply.message, sizeof reply.message, fmt, ap);
+    va_end(ap);
+    bc_grpc_call_reply(call, &reply);
+}
+
+void bc_grpc_call_on_cancel(bc_grpc_call *call, void (*fn)(void *arg), void *arg)
+{
+    call->cancel = fn;
+    call->cancel_arg = arg;
+}
+
+const char *bc_grpc_call_method(const bc_grpc_call *call)
+{
+    return call->path;
+}
+
+void bc_grpc_server_hold(bc_grpc_server *s, int delta)
+{
+    s->holds += delta;
+}
+
+int bc_grpc_server_draining(const bc_grpc_server *s)
+{
+    return s->listen_fd < 0;
+}
+
+size_t bc_grpc_server_pending(const bc_grpc_server *s)
+{
+    return s->ncalls;
+}
+
+/* Checks the request frame and starts a call, or answers with an error. */
 static int answer(conn *c, stream *st)
 {
     bc_grpc_server *s = c->server;
-    bc_grpc_reply reply = {.status = BC_GRPC_OK};
     const method *m = NULL;
     for (size_t i = 0; i < s->nmethods; i++)
         if (strcmp(s->methods[i].path, st->path) == 0)
             m = &s->methods[i];
 
+    uint32_t len = st->in_len < 5 ? 0 :
+        (uint32_t)st->in[1] << 24 | (uint32_t)st->in[2] << 16 | (uint32_t)st->in[3] << 8 | st->in[4];
+    bc_grpc_call *call = NULL;
     if (!st->is_post || !st->is_grpc)
         fail(st, BC_GRPC_INVALID_ARGUMENT, "%s: not a gRPC request (POST, application/grpc)",
              st->path);
+    else if (s->listen_fd < 0)
+        fail(st, BC_GRPC_UNAVAILABLE, "%s: the plugin is shutting down", st->path);
     else if (!m)
         fail(st, BC_GRPC_UNIMPLEMENTED, "unknown method %s", st->path);
     else if (st->too_large)
@@ -190,37 +335,50 @@ static int answer(conn *c, stream *st)
         fail(st, BC_GRPC_INVALID_ARGUMENT, "%s: malformed gRPC message frame", st->path);
     else if (st->in[0] == 1)
         fail(st, BC_GRPC_UNIMPLEMENTED, "%s: compressed messages are not supported", st->path);
-    else {
-        uint32_t len = (uint32_t)st->in[1] << 24 | (uint32_t)st->in[2] << 16 |
-                       (uint32_t)st->in[3] << 8 | st->in[4];
-        if ((size_t)len != st->in_len - 5)
-            fail(st, BC_GRPC_INVALID_ARGUMENT, "%s: one unary request message expected",
-                 st->path);
-        else {
-            m->fn(m->ctx, st->in + 5, len, &reply);
-            st->status = reply.status;
-            snprintf(st->message, sizeof st->message, "%s", reply.message);
-        }
-    }
-
-    nghttp2_nv headers[] = {NV(":status", "200"), NV("content-type", "application/grpc")};
-    if (st->status == BC_GRPC_OK && !(st->out = malloc(reply.body_len + 5)))
+    else if ((size_t)len != st->in_len - 5)
+        fail(st, BC_GRPC_INVALID_ARGUMENT, "%s: one unary request message expected", st->path);
+    else if (!(call = calloc(1, sizeof *call)))
         fail(st, BC_GRPC_RESOURCE_EXHAUSTED, "%s: out of memory", st->path);
-    if (st->status != BC_GRPC_OK) {
-        free(reply.body);
-        return respond_status(c, st);
+    if (!call)
+        return respond(c, st, NULL, 0);
+
+    call->server = s;
+    call->conn = c;
+    call->stream = st;
+    st->call = call;
+    snprintf(call->path, sizeof call->path, "%s", st->path);
+    call->deadline = st->timeout_ms ? now_ms() + st->timeout_ms : 0;
+    call->next = s->calls;
+    if (s->calls)
+        s->calls->prev = call;
+    s->calls = call;
+    s->ncalls++;
+    /* The handler may reply (and free the call) before it returns. */
+    m->fn(m->ctx, call, st->in + 5, len);
+    return 0;
+}
+
+/* grpc-timeout: up to 8 digits and a unit (H M S m u n); in ms, at least 1. */
+static int64_t parse_timeout(const uint8_t *v, size_t n)
+{
+    if (n < 2 || n > 9)
+        return 0;
+    int64_t x = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return 0;
+        x = x * 10 + (v[i] - '0');
     }
-    st->out[0] = 0;
-    st->out[1] = (uint8_t)(reply.body_len >> 24);
-    st->out[2] = (uint8_t)(reply.body_len >> 16);
-    st->out[3] = (uint8_t)(reply.body_len >> 8);
-    st->out[4] = (uint8_t)reply.body_len;
-    if (reply.body_len)
-        memcpy(st->out + 5, reply.body, reply.body_len);
-    st->out_len = reply.body_len + 5;
-    free(reply.body);
-    nghttp2_data_provider data = {.source.ptr = st, .read_callback = read_body};
-    return nghttp2_submit_response(c->session, st->id, headers, 2, &data);
+    switch (v[n - 1]) {
+    case 'H': x *= 3600000; break;
+    case 'M': x *= 60000; break;
+    case 'S': x *= 1000; break;
+    case 'm': break;
+    case 'u': x /= 1000; break;
+    case 'n': x /= 1000000; break;
+    default: return 0;
+    }
+    return x > 0 ? x : 1;
 }
 
 /* ---- nghttp2 callbacks ---------------------------------------------------- */
@@ -246,6 +404,8 @@ static void stream_free(conn *c, stream *st)
         c->streams = st->next;
     if (st->next)
         st->next->prev = st->prev;
+    if (st->call)
+        call_abandon(st->call);
     free(st->in);
     free(st->out);
     free(st);
@@ -282,6 +442,8 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
         st->is_post = valuelen == 4 && memcmp(value, "POST", 4) == 0;
     else if (namelen == 12 && memcmp(name, "content-type", 12) == 0)
         st->is_grpc = valuelen >= 16 && memcmp(value, "application/grpc", 16) == 0;
+    else if (namelen == 12 && memcmp(name, "grpc-timeout", 12) == 0)
+        st->timeout_ms = parse_timeout(value, valuelen);
     return 0;
 }
 
@@ -404,13 +566,86 @@ static int conn_io(conn *c, short revents)
                                                                                            : -1;
 }
 
+bc_status bc_grpc_server_watch(bc_grpc_server *s, int fd, bc_grpc_watch_fn fn, void *ctx)
+{
+    for (size_t i = 0; i < MAX_WATCHES; i++)
+        if (s->watches[i].fd < 0) {
+            s->watches[i] = (watch){fd, fn, ctx};
+            return BC_OK;
+        }
+    return bc_error(BC_ERR_INTERNAL, "too many file descriptors to watch");
+}
+
+void bc_grpc_server_unwatch(bc_grpc_server *s, int fd)
+{
+    for (size_t i = 0; i < MAX_WATCHES; i++)
+        if (s->watches[i].fd == fd)
+            s->watches[i].fd = -1;
+}
+
+void bc_grpc_server_on_tick(bc_grpc_server *s, void (*fn)(void *ctx), void *ctx)
+{
+    s->tick = fn;
+    s->tick_ctx = ctx;
+}
+
+/* Answers DEADLINE_EXCEEDED for calls past their deadline; returns the ms
+ * until the next deadline (at most 1000). */
+static int expire_calls(bc_grpc_server *s)
+{
+    int64_t now = now_ms(), wait = 1000;
+    for (bc_grpc_call *call = s->calls, *next; call; call = next) {
+        next = call->next;
+        if (!call->stream || !call->deadline)
+            continue;
+        if (call->deadline > now) {
+            if (call->deadline - now < wait)
+                wait = call->deadline - now;
+            continue;
+        }
+        stream *st = call->stream;
+        fail(st, BC_GRPC_DEADLINE_EXCEEDED, "%s: deadline exceeded", call->path);
+        respond_status(call->conn, st);
+        call_abandon(call);
+    }
+    return (int)wait;
+}
+
+/* Stops taking connections; the socket file goes so no client tries. */
+static void start_draining(bc_grpc_server *s)
+{
+    close(s->listen_fd);
+    s->listen_fd = -1;
+    unlink(s->path);
+    if (s->ncalls || s->holds > 0)
+        bc_log_info("draining: waiting for %zu call(s) and %d background task(s)", s->ncalls,
+                    s->holds);
+}
+
+/* Whether some connection still has frames to send (the last replies). */
+static int unsent(const bc_grpc_server *s)
+{
+    for (size_t i = 0; i < MAX_CONNECTIONS; i++)
+        if (s->conns[i] && nghttp2_session_want_write(s->conns[i]->session))
+            return 1;
+    return 0;
+}
+
 bc_status bc_grpc_server_run(bc_grpc_server *s, volatile sig_atomic_t *stop)
 {
-    while (!*stop) {
-        struct pollfd fds[MAX_CONNECTIONS + 1];
-        size_t owner[MAX_CONNECTIONS + 1];
-        nfds_t n = 0;
-        fds[n++] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
+    enum { MAX_FDS = MAX_CONNECTIONS + MAX_WATCHES + 1 };
+    while (!*stop || s->ncalls || s->holds > 0 || unsent(s)) {
+        if (*stop && s->listen_fd >= 0)
+            start_draining(s);
+        if (s->tick)
+            s->tick(s->tick_ctx);
+        int timeout = expire_calls(s);
+        struct pollfd fds[MAX_FDS];
+        size_t owner[MAX_FDS];
+        nfds_t n = 0, nconn;
+        if (s->listen_fd >= 0)
+            fds[n++] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
+        nfds_t first_conn = n;
         for (size_t i = 0; i < MAX_CONNECTIONS; i++)
             if (s->conns[i]) {
                 short ev = POLLIN;
@@ -419,16 +654,28 @@ bc_status bc_grpc_server_run(bc_grpc_server *s, volatile sig_atomic_t *stop)
                 owner[n] = i;
                 fds[n++] = (struct pollfd){.fd = s->conns[i]->fd, .events = ev};
             }
-        int rc = poll(fds, n, 1000);
+        nconn = n;
+        for (size_t i = 0; i < MAX_WATCHES; i++)
+            if (s->watches[i].fd >= 0) {
+                owner[n] = i;
+                fds[n++] = (struct pollfd){.fd = s->watches[i].fd, .events = POLLIN};
+            }
+        int rc = poll(fds, n, timeout);
         if (rc < 0 && errno != EINTR)
             return bc_error(BC_ERR_IO, "poll: %s", strerror(errno));
         if (rc <= 0)
             continue;
-        if (fds[0].revents & POLLIN)
+        if (first_conn && (fds[0].revents & POLLIN))
             conn_accept(s);
-        for (nfds_t k = 1; k < n; k++)
+        for (nfds_t k = first_conn; k < nconn; k++)
             if (fds[k].revents && conn_io(s->conns[owner[k]], fds[k].revents) != 0)
                 conn_close(s, owner[k]);
+        for (nfds_t k = nconn; k < n; k++) {
+            const watch *w = &s->watches[owner[k]];
+            /* a callback earlier in this turn may have unwatched it */
+            if (fds[k].revents && w->fd == fds[k].fd)
+                w->fn(w->ctx, w->fd, fds[k].revents);
+        }
     }
     return BC_OK;
 }
@@ -442,7 +689,8 @@ void bc_grpc_server_free(bc_grpc_server *s)
             conn_close(s, i);
     for (size_t i = 0; i < s->nmethods; i++)
         free(s->methods[i].path);
-    close(s->listen_fd);
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
     unlink(s->path);
     free(s->path);
     free(s);

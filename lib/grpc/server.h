@@ -3,6 +3,14 @@
  * nghttp2 for the HTTP/2 framing. Messages are opaque bytes here: the
  * handlers decode and encode them (protobuf-c).
  *
+ * A handler answers at once or later: it gets a call and finishes it with
+ * bc_grpc_call_reply() whenever its work (a child process) is done. The
+ * loop also watches other file descriptors and runs a tick, so that work
+ * needs no thread. A call's grpc-timeout is honoured: at the deadline the
+ * client gets DEADLINE_EXCEEDED and the call's cancel hook runs; the same
+ * happens when the client goes away. Stopping drains: no new calls are
+ * taken (UNAVAILABLE), the loop returns once every call has been finished.
+ *
  * What a client sees: grpc-status and grpc-message trailers on every
  * call; UNIMPLEMENTED for a method nobody registered; RESOURCE_EXHAUSTED
  * for a request larger than the limit; INVALID_ARGUMENT for a malformed
@@ -20,9 +28,19 @@
 /* gRPC status codes (grpc/status.h numbering). */
 enum {
     BC_GRPC_OK = 0,
+    BC_GRPC_CANCELLED = 1,
     BC_GRPC_INVALID_ARGUMENT = 3,
+    BC_GRPC_DEADLINE_EXCEEDED = 4,
+    BC_GRPC_NOT_FOUND = 5,
+    BC_GRPC_ALREADY_EXISTS = 6,
+    BC_GRPC_PERMISSION_DENIED = 7,
     BC_GRPC_RESOURCE_EXHAUSTED = 8,
+    BC_GRPC_FAILED_PRECONDITION = 9,
+    BC_GRPC_OUT_OF_RANGE = 11,
     BC_GRPC_UNIMPLEMENTED = 12,
+    BC_GRPC_INTERNAL = 13,
+    BC_GRPC_UNAVAILABLE = 14,
+    BC_GRPC_UNAUTHENTICATED = 16,
 };
 
 #define BC_GRPC_MAX_MESSAGE (4 * 1024 * 1024)
@@ -36,8 +54,24 @@ typedef struct bc_grpc_reply {
     size_t body_len;
 } bc_grpc_reply;
 
-typedef void (*bc_grpc_handler)(void *ctx, const uint8_t *request, size_t len,
-                                bc_grpc_reply *reply);
+/* One call in progress, from the handler's start to its reply. */
+typedef struct bc_grpc_call bc_grpc_call;
+
+/* Must finish the call with bc_grpc_call_reply(), now or later. */
+typedef void (*bc_grpc_handler)(void *ctx, bc_grpc_call *call, const uint8_t *request,
+                                size_t len);
+
+/* Sends the reply (or drops it when the client has gone or the deadline
+ * passed) and frees the call. reply->body is taken. */
+void bc_grpc_call_reply(bc_grpc_call *call, bc_grpc_reply *reply);
+/* Shorthand for an error reply (a printf format). */
+void bc_grpc_call_fail(bc_grpc_call *call, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Runs fn(arg) once if the call is abandoned before its reply (deadline,
+ * client gone); the handler must still reply, and that reply is dropped. */
+void bc_grpc_call_on_cancel(bc_grpc_call *call, void (*fn)(void *arg), void *arg);
+/* The method path, for messages. */
+const char *bc_grpc_call_method(const bc_grpc_call *call);
 
 /* Protobuf glue for handlers (protobuf-c): decodes a request, or sets
  * INVALID_ARGUMENT on reply and returns NULL (free with
@@ -55,8 +89,23 @@ bc_status bc_grpc_server_new(const char *path, bc_grpc_server **out);
 /* Registers "/package.Service/Method". */
 bc_status bc_grpc_server_add(bc_grpc_server *s, const char *method, bc_grpc_handler fn,
                              void *ctx);
-/* Serves until *stop becomes non-zero (checked at least every second). */
+/* Watches fd for input (and hang-up) in the loop; fn gets poll's revents.
+ * One watch per fd; unwatch before closing it. */
+typedef void (*bc_grpc_watch_fn)(void *ctx, int fd, short revents);
+bc_status bc_grpc_server_watch(bc_grpc_server *s, int fd, bc_grpc_watch_fn fn, void *ctx);
+void bc_grpc_server_unwatch(bc_grpc_server *s, int fd);
+/* fn(ctx) runs on every turn of the loop, at least once a second. */
+void bc_grpc_server_on_tick(bc_grpc_server *s, void (*fn)(void *ctx), void *ctx);
+/* Serves until *stop becomes non-zero (checked at least every second),
+ * then drains: closes the socket, waits for the calls in progress. */
 bc_status bc_grpc_server_run(bc_grpc_server *s, volatile sig_atomic_t *stop);
+/* Background work (not a call) the drain must also wait for: +1 when it
+ * starts, -1 when it ends. */
+void bc_grpc_server_hold(bc_grpc_server *s, int delta);
+/* Whether the server is draining (stop seen): start no new work. */
+int bc_grpc_server_draining(const bc_grpc_server *s);
+/* Calls in progress (started, not yet replied to). */
+size_t bc_grpc_server_pending(const bc_grpc_server *s);
 /* Closes every connection and removes the socket file. */
 void bc_grpc_server_free(bc_grpc_server *s);
 

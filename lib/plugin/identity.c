@@ -1,31 +1,16 @@
 /* CNPG-i Identity service: who the plugin is, what it serves, readiness. */
-#include "plugin/plugin.h"
-
-#include <protobuf-c/protobuf-c.h>
-#include <stdio.h>
-
 #include "identity.pb-c.h"
+#include "plugin/plugin_internal.h"
 
-#define NAME "barman-cloud.cloudnative-pg.io"
-
-/* Identity requests carry nothing: check that one decodes, then drop it. */
-static int decodes(const ProtobufCMessageDescriptor *type, const uint8_t *req, size_t len,
-                   bc_grpc_reply *reply)
-{
-    ProtobufCMessage *in = bc_grpc_decode(type, req, len, reply);
-    if (in)
-        protobuf_c_message_free_unpacked(in, NULL);
-    return in != NULL;
-}
-
-static void get_metadata(void *ctx, const uint8_t *req, size_t len, bc_grpc_reply *reply)
+static void get_metadata(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t len)
 {
     (void)ctx;
-    if (!decodes(&cnpgi__identity__v1__get_plugin_metadata_request__descriptor, req, len, reply))
+    if (!bc_plugin_empty_request(call, &cnpgi__identity__v1__get_plugin_metadata_request__descriptor,
+                                 req, len))
         return;
     Cnpgi__Identity__V1__GetPluginMetadataResponse out =
         CNPGI__IDENTITY__V1__GET_PLUGIN_METADATA_RESPONSE__INIT;
-    out.name = NAME;
+    out.name = BC_PLUGIN_NAME;
     out.version = BC_VERSION;
     out.display_name = "Barman Cloud (bc)";
     out.description = "Backups and WAL archiving to object stores, barman-cloud compatible, "
@@ -36,15 +21,16 @@ static void get_metadata(void *ctx, const uint8_t *req, size_t len, bc_grpc_repl
     out.license_url = "https://www.apache.org/licenses/LICENSE-2.0";
     out.maturity = "alpha";
     out.vendor = "bc";
-    bc_grpc_reply_message(reply, &out.base);
+    bc_plugin_reply(call, &out.base);
 }
 
-static void get_capabilities(void *ctx, const uint8_t *req, size_t len, bc_grpc_reply *reply)
+static void get_capabilities(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t len)
 {
     const bc_plugin *p = ctx;
-    if (!decodes(&cnpgi__identity__v1__get_plugin_capabilities_request__descriptor, req, len, reply))
+    if (!bc_plugin_empty_request(
+            call, &cnpgi__identity__v1__get_plugin_capabilities_request__descriptor, req, len))
         return;
-    /* Only the services this build answers: the operator would call the
+    /* Only the services this process answers: the operator would call the
      * others and get UNIMPLEMENTED. */
     Cnpgi__Identity__V1__PluginCapability__Service services[8];
     Cnpgi__Identity__V1__PluginCapability caps[8];
@@ -63,27 +49,23 @@ static void get_capabilities(void *ctx, const uint8_t *req, size_t len, bc_grpc_
         CNPGI__IDENTITY__V1__GET_PLUGIN_CAPABILITIES_RESPONSE__INIT;
     out.n_capabilities = n;
     out.capabilities = list;
-    bc_grpc_reply_message(reply, &out.base);
+    bc_plugin_reply(call, &out.base);
 }
 
-static void probe(void *ctx, const uint8_t *req, size_t len, bc_grpc_reply *reply)
+static void probe(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t len)
 {
     (void)ctx;
-    if (!decodes(&cnpgi__identity__v1__probe_request__descriptor, req, len, reply))
+    if (!bc_plugin_empty_request(call, &cnpgi__identity__v1__probe_request__descriptor, req, len))
         return;
     Cnpgi__Identity__V1__ProbeResponse out = CNPGI__IDENTITY__V1__PROBE_RESPONSE__INIT;
     out.ready = 1;
-    bc_grpc_reply_message(reply, &out.base);
+    bc_plugin_reply(call, &out.base);
 }
 
 bc_status bc_plugin_add_identity(bc_plugin *p, bc_grpc_server *s)
 {
-    bc_status st = bc_grpc_server_add(s, "/cnpgi.identity.v1.Identity/GetPluginMetadata",
-                                      get_metadata, p);
-    if (st == BC_OK)
-        st = bc_grpc_server_add(s, "/cnpgi.identity.v1.Identity/GetPluginCapabilities",
-                                get_capabilities, p);
-    if (st == BC_OK)
-        st = bc_grpc_server_add(s, "/cnpgi.identity.v1.Identity/Probe", probe, p);
-    return st;
+    static const bc_plugin_method methods[] = {
+        {"GetPluginMetadata", get_metadata}, {"GetPluginCapabilities", get_capabilities},
+        {"Probe", probe}, {NULL, NULL}};
+    return bc_plugin_register(p, s, "cnpgi.identity.v1.Identity", methods, 0);
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "store/gcs_internal.h"
+#include "util/timefmt.h"
 #include "util/log.h"
 
 #define DEFAULT_THRESHOLD (64 * GCS_MiB)
@@ -144,7 +145,7 @@ static bc_status gcs_head(void *backend, const char *key, bc_object_info *info)
         memset(info, 0, sizeof *info);
         info->key = key;
         info->size = bc_gcs_json_int(json_object_get(doc, "size"));
-        info->mtime = bc_gcs_parse_time(json_string_value(json_object_get(doc, "updated")));
+        info->mtime = bc_time_from_iso8601(json_string_value(json_object_get(doc, "updated")));
         if (info->size < 0)
             st = bc_error(BC_ERR_DATA, "head gs://%s/%s at %s: no object size in the reply",
                           b->bucket, key, b->base_url);
@@ -181,7 +182,7 @@ static bc_status list_page(json_t *doc, bc_list_fn fn, void *ctx, int *stopped)
     json_array_foreach(items, i, v) {
         e[k].key = json_string_value(json_object_get(v, "name"));
         e[k].size = bc_gcs_json_int(json_object_get(v, "size"));
-        e[k].mtime = bc_gcs_parse_time(json_string_value(json_object_get(v, "updated")));
+        e[k].mtime = bc_time_from_iso8601(json_string_value(json_object_get(v, "updated")));
         if (e[k].key)
             k++;
     }

@@ -81,9 +81,6 @@ bc_status bc_gcs_perform(const gcs_backend *b, bc_http_client *hc, gcs_call *c);
 /* A clearer message for a missing object or bucket. */
 bc_status bc_gcs_missing(const gcs_backend *b, bc_status st, const char *op, const char *loc);
 
-/* "2024-05-01T10:20:30.123Z" -> seconds since the epoch (0 if unreadable). */
-time_t bc_gcs_parse_time(const char *s);
-
 /* A JSON integer or a decimal string (GCS sends sizes as strings); -1 if neither. */
 int64_t bc_gcs_json_int(const void *json_value);
 

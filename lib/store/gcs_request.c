@@ -185,15 +185,6 @@ bc_status bc_gcs_missing(const gcs_backend *b, bc_status st, const char *op, con
     return bc_error(st, "%s %s at %s: no such object", op, loc, b->base_url);
 }
 
-time_t bc_gcs_parse_time(const char *s)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-    time_t t = end ? timegm(&tm) : 0;
-    return t < 0 ? 0 : t;
-}
-
 int64_t bc_gcs_json_int(const void *json_value)
 {
     const json_t *v = json_value;

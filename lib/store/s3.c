@@ -18,6 +18,7 @@
 
 #include "store/list_page.h"
 #include "store/s3_internal.h"
+#include "util/timefmt.h"
 #include "store/xml.h"
 #include "util/log.h"
 
@@ -194,20 +195,6 @@ static bc_status s3_head(void *backend, const char *key, bc_object_info *info)
 
 /* ---- list ------------------------------------------------------------- */
 
-/* "2009-10-12T17:50:30.000Z" */
-static time_t parse_iso8601(const char *s)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-               &tm.tm_min, &tm.tm_sec) != 6)
-        return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    time_t t = timegm(&tm);
-    return t < 0 ? 0 : t;
-}
-
 /* Reads one ListObjectsV2 page into p; sets *next_token (NULL when done). */
 static bc_status parse_list_page(const bc_http_response *r, bc_list_page *p, char **next_token)
 {
@@ -224,7 +211,7 @@ static bc_status parse_list_page(const bc_http_response *r, bc_list_page *p, cha
         if (bc_xml_child_text(span, "Size", num, sizeof num) >= 0)
             e.size = strtoll(num, NULL, 10);
         if (bc_xml_child_text(span, "LastModified", num, sizeof num) >= 0)
-            e.mtime = parse_iso8601(num);
+            e.mtime = bc_time_from_iso8601(num);
         if (bc_list_page_add(p, e) < 0) {
             free(e.key);
             return bc_s3_oom();

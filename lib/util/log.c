@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_SECRETS 16
+#define MAX_SECRETS 64
 
 static const char *log_program = "bc";
 static bc_log_format log_format = BC_LOG_TEXT;
@@ -124,6 +124,45 @@ void bc_log(bc_log_level level, const char *fmt, ...)
                 level == BC_LOG_ERROR ? "error: " :
                 level == BC_LOG_WARNING ? "warning: " : "", msg);
     }
+}
+
+static bc_log_level level_from_name(const char *name)
+{
+    for (bc_log_level l = BC_LOG_ERROR; l <= BC_LOG_DEBUG; l++)
+        if (name && strcmp(name, level_name(l)) == 0)
+            return l;
+    return BC_LOG_INFO;
+}
+
+bc_log_level bc_log_relay(const char *logger, long pid, const char *line, char *msg,
+                          size_t msglen)
+{
+    char clean[4096];
+    bc_log_redact(line, clean, sizeof clean);
+    json_t *obj = json_loads(clean, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        obj = json_pack("{s:s,s:s}", "level", "info", "msg", clean);
+        if (!obj)
+            return BC_LOG_INFO;
+    }
+    bc_log_level level = level_from_name(json_string_value(json_object_get(obj, "level")));
+    const char *text = json_string_value(json_object_get(obj, "msg"));
+    snprintf(msg, msglen, "%s", text ? text : clean);
+    if (log_format == BC_LOG_JSON) {
+        json_object_set_new(obj, "logger", json_string(logger));
+        json_object_set_new(obj, "pid", json_integer(pid));
+        char *out = json_dumps(obj, JSON_COMPACT);
+        if (out)
+            fprintf(stderr, "%s\n", out);
+        free(out);
+    } else {
+        fprintf(stderr, "%s[%ld]: %s%s\n", logger, pid,
+                level == BC_LOG_ERROR ? "error: " : level == BC_LOG_WARNING ? "warning: " : "",
+                msg);
+    }
+    json_decref(obj);
+    return level;
 }
 
 void bc_log_shutdown(void)

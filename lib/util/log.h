@@ -36,6 +36,14 @@ void bc_log(bc_log_level level, const char *fmt, ...)
 #define bc_log_info(...) bc_log(BC_LOG_INFO, __VA_ARGS__)
 #define bc_log_debug(...) bc_log(BC_LOG_DEBUG, __VA_ARGS__)
 
+/* Relays one line a child process wrote to stderr into this log: a JSON
+ * object line (a tool run with --log-format json) keeps its fields and
+ * gets logger and pid; other lines become an info message. Redacted like
+ * every message. The line's message goes to msg (for error replies);
+ * returns its level. */
+bc_log_level bc_log_relay(const char *logger, long pid, const char *line, char *msg,
+                          size_t msglen);
+
 void bc_log_shutdown(void);
 
 #endif

@@ -236,3 +236,80 @@ start_restored() {
     wait_for 300 promoted "$port"
 }
 promoted() { [ "$(psql_at "$1" "select pg_is_in_recovery()" 2>/dev/null)" = f ]; }
+
+# --- bc-plugin and its Kubernetes API stand-in ---
+
+# start_kube DIR: tests/helpers/kube_standin.py serving the objects in
+# DIR/objects/*.json (re-read when they change), journal in DIR/journal;
+# exports KUBECONFIG and KUBE_TOKEN (for kube_get).
+start_kube() {
+    local dir=$1
+    /usr/bin/python3 "$BC_TOP/tests/helpers/kube_standin.py" --dir "$dir" \
+        --journal "$dir/journal" >"$dir/standin.log" 2>&1 &
+    echo $! >"$dir/standin.pid"
+    wait_for 30 test -s "$dir/kubeconfig"
+    export KUBECONFIG="$dir/kubeconfig" KUBE_DIR="$dir"
+}
+# kube_get PATH: the object at the stand-in, as a client would see it.
+kube_get() {
+    curl -sf --cacert "$KUBE_DIR/ca.crt" -H "Authorization: Bearer $(cat "$KUBE_DIR/serviceaccount/token")" \
+        "https://127.0.0.1:$(cat "$KUBE_DIR/port")$1"
+}
+
+# cnpg_objects DIR NAME DESTINATION: a Secret with the s3rver keys, an
+# ObjectStore NAME on DESTINATION at S3_ENDPOINT, into DIR/objects.
+cnpg_objects() {
+    local dir=$1 name=$2 dest=$3
+    mkdir -p "$dir/objects"
+    cat >"$dir/objects/$name.json" <<JSON
+[{"apiVersion": "v1", "kind": "Secret",
+  "metadata": {"namespace": "default", "name": "$name-creds"},
+  "data": {"ACCESS_KEY_ID": "$(printf S3RVER | base64)", "ACCESS_SECRET_KEY": "$(printf S3RVER | base64)"}},
+ {"apiVersion": "barmancloud.cnpg.io/v1", "kind": "ObjectStore",
+  "metadata": {"namespace": "default", "name": "$name", "resourceVersion": "1"},
+  "spec": {"configuration": {"destinationPath": "$dest", "endpointURL": "$S3_ENDPOINT",
+     "s3Credentials": {"accessKeyId": {"name": "$name-creds", "key": "ACCESS_KEY_ID"},
+                       "secretAccessKey": {"name": "$name-creds", "key": "ACCESS_SECRET_KEY"}},
+     "wal": {"compression": "gzip"}, "data": {"compression": "gzip"}},
+   "retentionPolicy": "30d",
+   "instanceSidecarConfiguration": {"retentionPolicyIntervalSeconds": 1}}}]
+JSON
+}
+
+# cnpg_cluster FILE NAME STORE [CURRENT_PRIMARY [EXTRA_SPEC_JSON]]: a Cluster
+# using the plugin with barmanObjectName STORE (JSON, one line).
+cnpg_cluster() {
+    local file=$1 name=$2 store=$3 primary=${4-$2-1} extra=${5:-}
+    cat >"$file" <<JSON
+{"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
+ "metadata": {"namespace": "default", "name": "$name", "uid": "uid-$name"},
+ "spec": {"instances": 1${extra:+, $extra},
+   "plugins": [{"name": "barman-cloud.cloudnative-pg.io", "isWALArchiver": true,
+                "parameters": {"barmanObjectName": "$store"}}]},
+ "status": {"currentPrimary": "$primary"}}
+JSON
+}
+
+# start_plugin MODE DIR [VAR=VALUE...]: bc-plugin MODE on DIR/sock, log in
+# DIR/plugin.log, without the suite's AWS variables (credentials must come
+# from the ObjectStore's Secret); stubs for Python grpcio in DIR/stubs.
+start_plugin() {
+    local mode=$1 dir=$2
+    shift 2
+    mkdir -p "$dir/sock" "$dir/stubs"
+    /usr/bin/python3 -m grpc_tools.protoc -I "$BC_TOP/proto" --python_out="$dir/stubs" \
+        --grpc_python_out="$dir/stubs" "$BC_TOP"/proto/*.proto
+    env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY NAMESPACE=default "$@" \
+        "$BC_BIN/bc-plugin" "$mode" --plugin-path "$dir/sock" -v --log-format json \
+        2>"$dir/plugin.log" &
+    echo $! >"$dir/plugin.pid"
+    wait_for 30 test -S "$dir/sock/barman-cloud.cloudnative-pg.io"
+    chmod 755 "$dir/sock" "$dir/stubs"
+    chmod 666 "$dir/sock/barman-cloud.cloudnative-pg.io"
+}
+stop_plugin() { # DIR
+    local pid
+    pid=$(cat "$1/plugin.pid" 2>/dev/null) || return 0
+    kill "$pid" 2>/dev/null || true
+    wait_for 60 sh -c "! kill -0 $pid"
+}
