@@ -26,7 +26,8 @@ typedef struct child {
     size_t out_len;
     char err_buf[4096];    /* a stderr line being collected */
     size_t err_len;
-    char last_error[512];
+    char last_error[512];  /* the last error or warning the tool logged */
+    char last_line[512];   /* the last message of any level */
     bc_child_done done;
     void *ctx;
     struct child *next;
@@ -72,7 +73,8 @@ static void maybe_finish(child *c)
         .signal = WIFSIGNALED(c->status) ? WTERMSIG(c->status) : 0,
         .out = c->out ? c->out : "",
         .out_len = c->out_len,
-        .last_error = c->last_error,
+        /* a tool that fails quietly (a WAL not found) said why at info level */
+        .last_error = *c->last_error ? c->last_error : c->last_line,
     };
     bc_log_debug("%s[%ld] ended: exit %d, signal %d", c->tool, (long)c->pid, r.exit_code,
                  r.signal);
@@ -85,8 +87,11 @@ static void relay_line(child *c)
 {
     c->err_buf[c->err_len] = '\0';
     char msg[512];
-    if (c->err_len &&
-        bc_log_relay(c->tool, (long)c->pid, c->err_buf, msg, sizeof msg) <= BC_LOG_WARNING)
+    if (!c->err_len)
+        return;
+    bc_log_level level = bc_log_relay(c->tool, (long)c->pid, c->err_buf, msg, sizeof msg);
+    snprintf(c->last_line, sizeof c->last_line, "%s", msg);
+    if (level <= BC_LOG_WARNING)
         snprintf(c->last_error, sizeof c->last_error, "%s", msg);
     c->err_len = 0;
 }

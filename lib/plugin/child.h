@@ -17,7 +17,8 @@ typedef struct bc_child_result {
     int signal;           /* that signal, else 0 */
     const char *out;      /* stdout (NUL-terminated, at most 4 MiB kept) */
     size_t out_len;
-    const char *last_error; /* the last message the tool logged, or "" */
+    const char *last_error; /* the last error or warning the tool logged, else its
+                               last message, or "" */
 } bc_child_result;
 
 typedef void (*bc_child_done)(void *ctx, const bc_child_result *r);

@@ -270,7 +270,7 @@ cnpg_objects() {
   "spec": {"configuration": {"destinationPath": "$dest", "endpointURL": "$S3_ENDPOINT",
      "s3Credentials": {"accessKeyId": {"name": "$name-creds", "key": "ACCESS_KEY_ID"},
                        "secretAccessKey": {"name": "$name-creds", "key": "ACCESS_SECRET_KEY"}},
-     "wal": {"compression": "gzip"}, "data": {"compression": "gzip"}},
+     "wal": {"compression": "gzip"}, "data": {"compression": "gzip", "immediateCheckpoint": true}},
    "retentionPolicy": "30d",
    "instanceSidecarConfiguration": {"retentionPolicyIntervalSeconds": 1}}}]
 JSON
@@ -293,13 +293,22 @@ JSON
 # start_plugin MODE DIR [VAR=VALUE...]: bc-plugin MODE on DIR/sock, log in
 # DIR/plugin.log, without the suite's AWS variables (credentials must come
 # from the ObjectStore's Secret); stubs for Python grpcio in DIR/stubs.
+# With PLUGIN_USER set it runs as that user, as the sidecar shares the
+# postgres user with PostgreSQL in a pod.
 start_plugin() {
-    local mode=$1 dir=$2
+    local mode=$1 dir=$2 kubeconfig=$KUBECONFIG run=()
     shift 2
     mkdir -p "$dir/sock" "$dir/stubs"
     /usr/bin/python3 -m grpc_tools.protoc -I "$BC_TOP/proto" --python_out="$dir/stubs" \
         --grpc_python_out="$dir/stubs" "$BC_TOP"/proto/*.proto
-    env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY NAMESPACE=default "$@" \
+    if [ -n "${PLUGIN_USER:-}" ]; then
+        kubeconfig="$dir/kubeconfig"
+        install -m 600 -o "$PLUGIN_USER" "$KUBECONFIG" "$kubeconfig"
+        chown "$PLUGIN_USER" "$dir/sock"
+        run=(runuser -u "$PLUGIN_USER" --)
+    fi
+    "${run[@]}" env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY KUBECONFIG="$kubeconfig" \
+        NAMESPACE=default "$@" \
         "$BC_BIN/bc-plugin" "$mode" --plugin-path "$dir/sock" -v --log-format json \
         2>"$dir/plugin.log" &
     echo $! >"$dir/plugin.pid"

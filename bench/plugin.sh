@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# bc-plugin's footprint: idle RSS of `bc-plugin instance`, and what a
+# WAL.Archive call costs over running bc-wal-archive directly, on the same
+# segments and the same s3rver. The gRPC client is Python grpcio on one
+# channel (as the instance manager keeps one); the kube-apiserver is the
+# tests' stand-in (the ObjectStore and Secret are cached 10 s, as upstream).
+#   bench/plugin.sh [SEGMENTS]   (default 40 segments of 16 MiB)
+source "$(dirname "$0")/common.sh"
+n=${1:-40}
+start_s3rver
+
+kube="$work/kube"
+mkdir -p "$kube/objects" "$work/pgdata/pg_wal" "$work/sock" "$work/stubs"
+cat >"$kube/objects/store.json" <<JSON
+[{"apiVersion": "v1", "kind": "Secret", "metadata": {"namespace": "default", "name": "creds"},
+  "data": {"id": "$(printf S3RVER | base64)", "key": "$(printf S3RVER | base64)"}},
+ {"apiVersion": "barmancloud.cnpg.io/v1", "kind": "ObjectStore",
+  "metadata": {"namespace": "default", "name": "store"},
+  "spec": {"configuration": {"destinationPath": "s3://bench/plugin", "endpointURL": "$endpoint",
+    "s3Credentials": {"accessKeyId": {"name": "creds", "key": "id"},
+                      "secretAccessKey": {"name": "creds", "key": "key"}}}}}]
+JSON
+cat >"$work/cluster.json" <<JSON
+{"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
+ "metadata": {"namespace": "default", "name": "pg", "uid": "u"},
+ "spec": {"plugins": [{"name": "barman-cloud.cloudnative-pg.io", "parameters": {"barmanObjectName": "store"}}]},
+ "status": {"currentPrimary": "pg-1"}}
+JSON
+python3 "$top/tests/helpers/kube_standin.py" --dir "$kube" >/dev/null 2>&1 &
+pids+=($!)
+until [ -s "$kube/kubeconfig" ]; do sleep 0.1; done
+/usr/bin/python3 -m grpc_tools.protoc -I "$top/proto" --python_out="$work/stubs" \
+    --grpc_python_out="$work/stubs" "$top"/proto/*.proto
+
+for i in $(seq 1 "$n"); do
+    head -c 16777216 /dev/urandom >"$work/pgdata/pg_wal/$(printf '0000000100000000%08X' "$i")"
+done
+
+env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY KUBECONFIG="$kube/kubeconfig" NAMESPACE=default \
+    PGDATA="$work/pgdata" SPOOL_DIRECTORY="$work/spool" \
+    "$bin/bc-plugin" instance --plugin-path "$work/sock" -q 2>"$work/plugin.log" &
+plugin=$!
+pids+=($plugin)
+sock="$work/sock/barman-cloud.cloudnative-pg.io"
+until [ -S "$sock" ]; do sleep 0.1; done
+
+client() {
+    PYTHONPATH="$work/stubs" /usr/bin/python3 -c "
+import grpc, sys, time
+import identity_pb2 as I, identity_pb2_grpc as IG, wal_pb2 as W, wal_pb2_grpc as WG
+ch = grpc.insecure_channel('unix://$sock')
+cluster = open('$work/cluster.json', 'rb').read()
+$1"
+}
+status_kib() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$plugin/status"; }
+
+client 'IG.IdentityStub(ch).Probe(I.ProbeRequest(), timeout=5)'
+idle=$(status_kib VmRSS)
+
+# Interleaved halves, so server-side drift hits both alike.
+direct=0 viaplugin=0
+half=$((n / 2))
+run_direct() { # FIRST LAST
+    local t0 t1 i
+    t0=$(date +%s%N)
+    for i in $(seq "$1" "$2"); do
+        "$bin/bc-wal-archive" --endpoint-url "$endpoint" s3://bench/direct direct \
+            "$work/pgdata/pg_wal/$(printf '0000000100000000%08X' "$i")"
+    done
+    t1=$(date +%s%N)
+    direct=$((direct + t1 - t0))
+}
+run_plugin() { # FIRST LAST
+    local ns
+    ns=$(client "
+stub = WG.WALStub(ch)
+t = time.monotonic_ns()
+for i in range($1, $2 + 1):
+    stub.Archive(W.WALArchiveRequest(cluster_definition=cluster, source_file_name='pg_wal/0000000100000000%08X' % i), timeout=120)
+print(time.monotonic_ns() - t)")
+    viaplugin=$((viaplugin + ns))
+}
+# one call first: the ObjectStore and Secret reads are not per call
+client "WG.WALStub(ch).Status(W.WALStatusRequest(cluster_definition=cluster), timeout=60)" >/dev/null
+run_direct 1 "$half"
+run_plugin 1 "$half"
+run_plugin $((half + 1)) "$n"
+run_direct $((half + 1)) "$n"
+peak=$(status_kib VmHWM)
+after=$(status_kib VmRSS)
+
+python3 - "$n" "$direct" "$viaplugin" "$idle" "$after" "$peak" <<'PY'
+import sys
+n, direct, plugin, idle, after, peak = map(int, sys.argv[1:])
+print(f"segments                         {n} x 16 MiB, s3rver")
+print(f"bc-wal-archive direct            {direct / n / 1e6:8.1f} ms/segment")
+print(f"WAL.Archive through bc-plugin    {plugin / n / 1e6:8.1f} ms/segment")
+print(f"per-call overhead                {(plugin - direct) / n / 1e6:8.1f} ms   (plugin / direct = {plugin / direct:.3f})")
+print(f"bc-plugin RSS idle               {idle / 1024:8.1f} MiB")
+print(f"bc-plugin RSS after the calls    {after / 1024:8.1f} MiB (peak {peak / 1024:.1f} MiB)")
+PY
