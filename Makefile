@@ -14,6 +14,8 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread \
 	-DBC_VERSION='"$(VERSION)"' -Ilib $(shell pkg-config --cflags $(PKGS))
+# --as-needed: each tool loads only the libraries it calls (bc-plugin stays small).
+LDFLAGS += -Wl,--as-needed
 LDLIBS += $(shell pkg-config --libs $(PKGS)) -lbz2 -lsnappy -pthread
 
 BUILD := build

@@ -10,7 +10,7 @@ n=${1:-40}
 start_s3rver
 
 kube="$work/kube"
-mkdir -p "$kube/objects" "$work/pgdata/pg_wal" "$work/sock" "$work/stubs"
+mkdir -p "$kube/objects" "$work/pgdata/pg_wal" "$work/sock" "$work/stubs" "$work/files"
 cat >"$kube/objects/store.json" <<JSON
 [{"apiVersion": "v1", "kind": "Secret", "metadata": {"namespace": "default", "name": "creds"},
   "data": {"id": "$(printf S3RVER | base64)", "key": "$(printf S3RVER | base64)"}},
@@ -18,7 +18,10 @@ cat >"$kube/objects/store.json" <<JSON
   "metadata": {"namespace": "default", "name": "store"},
   "spec": {"configuration": {"destinationPath": "s3://bench/plugin", "endpointURL": "$endpoint",
     "s3Credentials": {"accessKeyId": {"name": "creds", "key": "id"},
-                      "secretAccessKey": {"name": "creds", "key": "key"}}}}}]
+                      "secretAccessKey": {"name": "creds", "key": "key"}}}}},
+ {"apiVersion": "barmancloud.cnpg.io/v1", "kind": "ObjectStore",
+  "metadata": {"namespace": "default", "name": "local"},
+  "spec": {"configuration": {"destinationPath": "file://$work/files"}}}]
 JSON
 cat >"$work/cluster.json" <<JSON
 {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
@@ -26,6 +29,7 @@ cat >"$work/cluster.json" <<JSON
  "spec": {"plugins": [{"name": "barman-cloud.cloudnative-pg.io", "parameters": {"barmanObjectName": "store"}}]},
  "status": {"currentPrimary": "pg-1"}}
 JSON
+sed 's/"store"/"local"/' "$work/cluster.json" >"$work/cluster-local.json"
 python3 "$top/tests/helpers/kube_standin.py" --dir "$kube" >/dev/null 2>&1 &
 pids+=($!)
 until [ -s "$kube/kubeconfig" ]; do sleep 0.1; done
@@ -38,7 +42,7 @@ done
 
 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY KUBECONFIG="$kube/kubeconfig" NAMESPACE=default \
     PGDATA="$work/pgdata" SPOOL_DIRECTORY="$work/spool" \
-    "$bin/bc-plugin" instance --plugin-path "$work/sock" -q 2>"$work/plugin.log" &
+    "$bin/bc-plugin" instance --plugin-path "$work/sock" ${BENCH_PLUGIN_LOG:--q} 2>"$work/plugin.log" &
 plugin=$!
 pids+=($plugin)
 sock="$work/sock/barman-cloud.cloudnative-pg.io"
@@ -53,49 +57,63 @@ cluster = open('$work/cluster.json', 'rb').read()
 $1"
 }
 status_kib() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$plugin/status"; }
+# Pss: RSS with each shared library page divided among the processes mapping it
+pss_kib() { awk '$1 == "Pss:" {print $2}' "/proc/$plugin/smaps_rollup"; }
 
 client 'IG.IdentityStub(ch).Probe(I.ProbeRequest(), timeout=5)'
-idle=$(status_kib VmRSS)
+idle=$(status_kib VmRSS) idle_pss=$(pss_kib)
+idle_private=$(awk '$1 ~ /^Private_(Clean|Dirty):$/ {t += $2} END {print t}' "/proc/$plugin/smaps_rollup")
 
-# Interleaved halves, so server-side drift hits both alike.
-direct=0 viaplugin=0
 half=$((n / 2))
-run_direct() { # FIRST LAST
-    local t0 t1 i
+run_direct() { # FIRST LAST DIRECT_ARGS...
+    local t0 t1 i first=$1 last=$2
+    shift 2
     t0=$(date +%s%N)
-    for i in $(seq "$1" "$2"); do
-        "$bin/bc-wal-archive" --endpoint-url "$endpoint" s3://bench/direct direct \
-            "$work/pgdata/pg_wal/$(printf '0000000100000000%08X' "$i")"
+    for i in $(seq "$first" "$last"); do
+        "$bin/bc-wal-archive" "$@" "$work/pgdata/pg_wal/$(printf '0000000100000000%08X' "$i")"
     done
     t1=$(date +%s%N)
     direct=$((direct + t1 - t0))
 }
-run_plugin() { # FIRST LAST
+run_plugin() { # FIRST LAST CLUSTER_FILE
     local ns
     ns=$(client "
 stub = WG.WALStub(ch)
+cl = open('$3', 'rb').read()
 t = time.monotonic_ns()
 for i in range($1, $2 + 1):
-    stub.Archive(W.WALArchiveRequest(cluster_definition=cluster, source_file_name='pg_wal/0000000100000000%08X' % i), timeout=120)
+    stub.Archive(W.WALArchiveRequest(cluster_definition=cl, source_file_name='pg_wal/0000000100000000%08X' % i), timeout=120)
 print(time.monotonic_ns() - t)")
     viaplugin=$((viaplugin + ns))
 }
-# one call first: the ObjectStore and Secret reads are not per call
-client "WG.WALStub(ch).Status(W.WALStatusRequest(cluster_definition=cluster), timeout=60)" >/dev/null
-run_direct 1 "$half"
-run_plugin 1 "$half"
-run_plugin $((half + 1)) "$n"
-run_direct $((half + 1)) "$n"
+# measure CLUSTER_FILE DIRECT_ARGS...: interleaved halves, so drift in the
+# store hits both alike; sets direct and viaplugin (ns in all).
+measure() {
+    local cl=$1
+    shift
+    direct=0 viaplugin=0
+    # one call first: the ObjectStore and Secret reads are not per call
+    client "WG.WALStub(ch).Status(W.WALStatusRequest(cluster_definition=open('$cl', 'rb').read()), timeout=60)" >/dev/null
+    run_direct 1 "$half" "$@"
+    run_plugin 1 "$half" "$cl"
+    run_plugin $((half + 1)) "$n" "$cl"
+    run_direct $((half + 1)) "$n" "$@"
+}
+measure "$work/cluster.json" --endpoint-url "$endpoint" s3://bench/direct direct
+s3_direct=$direct s3_plugin=$viaplugin
+measure "$work/cluster-local.json" "file://$work/files" direct
 peak=$(status_kib VmHWM)
+[ -n "${BENCH_PLUGIN_LOG:-}" ] && cp "$work/plugin.log" /tmp/bench-plugin.log
 after=$(status_kib VmRSS)
 
-python3 - "$n" "$direct" "$viaplugin" "$idle" "$after" "$peak" <<'PY'
+python3 - "$n" "$s3_direct" "$s3_plugin" "$direct" "$viaplugin" "$idle" "$after" "$peak" "$idle_pss" "$idle_private" <<'PY'
 import sys
-n, direct, plugin, idle, after, peak = map(int, sys.argv[1:])
-print(f"segments                         {n} x 16 MiB, s3rver")
-print(f"bc-wal-archive direct            {direct / n / 1e6:8.1f} ms/segment")
-print(f"WAL.Archive through bc-plugin    {plugin / n / 1e6:8.1f} ms/segment")
-print(f"per-call overhead                {(plugin - direct) / n / 1e6:8.1f} ms   (plugin / direct = {plugin / direct:.3f})")
-print(f"bc-plugin RSS idle               {idle / 1024:8.1f} MiB")
+n, s3d, s3p, fd, fp, idle, after, peak, idle_pss, idle_private = map(int, sys.argv[1:])
+print(f"segments                         {n} x 16 MiB per store")
+for store, direct, plugin in (("s3rver", s3d, s3p), ("file://", fd, fp)):
+    print(f"{store:8} bc-wal-archive direct   {direct / n / 1e6:8.1f} ms/segment")
+    print(f"{store:8} through WAL.Archive     {plugin / n / 1e6:8.1f} ms/segment")
+    print(f"{store:8} per-call overhead       {(plugin - direct) / n / 1e6:8.1f} ms   (plugin / direct = {plugin / direct:.3f})")
+print(f"bc-plugin RSS idle               {idle / 1024:8.1f} MiB (PSS {idle_pss / 1024:.1f} MiB, private {idle_private / 1024:.1f} MiB)")
 print(f"bc-plugin RSS after the calls    {after / 1024:8.1f} MiB (peak {peak / 1024:.1f} MiB)")
 PY

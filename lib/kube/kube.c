@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "kube/kube_internal.h"
@@ -15,6 +16,8 @@
 struct bc_kube {
     bc_kube_config cfg;
     bc_http_pool *pool;
+    int cache_seconds;
+    json_t *cache;         /* path -> {"at": time, "object": reply} */
 };
 
 bc_status bc_kube_new(bc_kube **out)
@@ -48,6 +51,7 @@ void bc_kube_free(bc_kube *k)
         return;
     bc_http_pool_free(k->pool);
     bc_kube_config_free(&k->cfg);
+    json_decref(k->cache);
     free(k);
 }
 
@@ -178,6 +182,38 @@ bc_status bc_kube_get(bc_kube *k, const char *path, json_t **out)
     return request(k, "GET", path, NULL, NULL, out);
 }
 
+void bc_kube_set_cache(bc_kube *k, int seconds)
+{
+    k->cache_seconds = seconds;
+}
+
+bc_status bc_kube_get_cached(bc_kube *k, const char *path, json_t **out)
+{
+    time_t now = time(NULL);
+    json_t *hit = json_object_get(k->cache, path);
+    if (hit && now - json_integer_value(json_object_get(hit, "at")) < k->cache_seconds) {
+        *out = json_object_get(hit, "object");
+        return BC_OK;
+    }
+    json_t *obj = NULL;
+    bc_status st = bc_kube_get(k, path, &obj);
+    if (st != BC_OK)
+        return st;
+    if (!k->cache && !(k->cache = json_object())) {
+        json_decref(obj);
+        return bc_kube_oom();
+    }
+    /* the entry owns the reply; an older one is released */
+    json_object_set_new(k->cache, path, json_pack("{s:I,s:o}", "at", (json_int_t)now, "object", obj));
+    *out = obj;
+    return BC_OK;
+}
+
+void bc_kube_uncache(bc_kube *k, const char *path)
+{
+    json_object_del(k->cache, path);
+}
+
 bc_status bc_kube_merge_patch(bc_kube *k, const char *path, const json_t *patch, json_t **out)
 {
     return request(k, "PATCH", path, patch, "application/merge-patch+json", out);
@@ -206,7 +242,7 @@ bc_status bc_kube_secret_value(bc_kube *k, const char *ns, const char *name, con
         return bc_error(BC_ERR_USAGE, "\"%s/%s\" is not a valid namespace/secret name", ns,
                         name ? name : "");
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets/%s", ns, name);
-    bc_status st = bc_kube_get(k, path, &secret);
+    bc_status st = bc_kube_get_cached(k, path, &secret);
     if (st != BC_OK)
         return st;
     json_t *data = json_object_get(secret, "data");
@@ -231,6 +267,5 @@ bc_status bc_kube_secret_value(bc_kube *k, const char *ns, const char *name, con
     } else {
         bc_log_add_secret(*value);
     }
-    json_decref(secret);
     return st;
 }

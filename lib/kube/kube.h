@@ -46,11 +46,20 @@ const char *bc_kube_namespace(const bc_kube *k);
  * is the parsed reply, to be released with json_decref(). */
 bc_status bc_kube_get(bc_kube *k, const char *path, json_t **out);
 
+/* Answers from memory a GET made less than `seconds` ago (0, the default:
+ * never). CloudNativePG's plugin reuses ObjectStores and Secrets 10 s. */
+void bc_kube_set_cache(bc_kube *k, int seconds);
+/* GET through that cache; *out is borrowed, valid until the next call on
+ * k for the same path. */
+bc_status bc_kube_get_cached(bc_kube *k, const char *path, json_t **out);
+/* Drops path from the cache (after changing the object). */
+void bc_kube_uncache(bc_kube *k, const char *path);
+
 /* PATCH with an RFC 7386 merge patch (application/merge-patch+json), for
  * instance {"status": {...}} to ".../NAME/status". out may be NULL. */
 bc_status bc_kube_merge_patch(bc_kube *k, const char *path, const json_t *patch, json_t **out);
 
-/* data[key] of a Secret, base64-decoded, NUL-terminated, its length in
+/* data[key] of a Secret (read through the cache), base64-decoded, NUL-terminated, its length in
  * *len (len may be NULL); free() it. ns NULL = the default namespace.
  * BC_ERR_NOTFOUND when the Secret or the key is missing. */
 bc_status bc_kube_secret_value(bc_kube *k, const char *ns, const char *name, const char *key,

@@ -32,8 +32,6 @@ bc_status bc_plugin_init(bc_plugin *p)
     s->spool_dir = env_or("SPOOL_DIRECTORY", "/controller/wal-restore-spool");
     s->cnpg_group = env_or("CUSTOM_CNPG_GROUP", "postgresql.cnpg.io");
     s->cnpg_version = env_or("CUSTOM_CNPG_VERSION", "v1");
-    if (!(p->cache = json_object()))
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
     /* Tools inherit the pod's environment (PG*, proxies, workload-identity
      * variables), as upstream's do; credentials are added per call. */
     for (char **e = environ; *e; e++)
@@ -54,7 +52,10 @@ bc_status bc_plugin_init(bc_plugin *p)
     if (!mkdtemp(p->private_dir))
         return bc_error(BC_ERR_IO, "cannot create a private directory in %s: %s",
                         env_or("TMPDIR", "/tmp"), strerror(errno));
-    return bc_kube_new(&p->kube);
+    bc_status st = bc_kube_new(&p->kube);
+    if (st == BC_OK)
+        bc_kube_set_cache(p->kube, CACHE_SECONDS);
+    return st;
 }
 
 static void remove_tree(const char *dir)
@@ -79,33 +80,10 @@ void bc_plugin_free(bc_plugin *p)
     if (*p->private_dir)
         remove_tree(p->private_dir);
     bc_kube_free(p->kube);
-    json_decref(p->cache);
     bc_strv_free(&p->base_env);
 }
 
 /* ---- Kubernetes objects ---------------------------------------------------- */
-
-bc_status bc_plugin_get(bc_plugin *p, const char *path, json_t **out)
-{
-    time_t now = time(NULL);
-    json_t *hit = json_object_get(p->cache, path);
-    if (hit && now - json_integer_value(json_object_get(hit, "at")) < CACHE_SECONDS) {
-        *out = json_object_get(hit, "object");
-        return BC_OK;
-    }
-    json_t *obj = NULL;
-    bc_status st = bc_kube_get(p->kube, path, &obj);
-    if (st != BC_OK)
-        return st;
-    json_object_set_new(p->cache, path, json_pack("{s:I,s:o}", "at", (json_int_t)now, "object", obj));
-    *out = obj;
-    return BC_OK;
-}
-
-void bc_plugin_forget(bc_plugin *p, const char *path)
-{
-    json_object_del(p->cache, path);
-}
 
 static void object_store_path(const char *ns, const char *name, char *out, size_t len)
 {
@@ -119,7 +97,7 @@ bc_status bc_plugin_object_store(bc_plugin *p, const char *ns, const char *name,
                                       "parameter barmanObjectName");
     char path[1024];
     object_store_path(ns, name, path, sizeof path);
-    return bc_plugin_get(p, path, out);
+    return bc_kube_get_cached(p->kube, path, out);
 }
 
 /* ---- tool command lines ---------------------------------------------------- */
@@ -276,7 +254,7 @@ bc_status bc_plugin_update_recovery_window(bc_plugin *p, const char *ns, const c
 {
     char path[1024];
     object_store_path(ns, object, path, sizeof path);
-    bc_plugin_forget(p, path);
+    bc_kube_uncache(p->kube, path);
     size_t n = strlen(path);
     snprintf(path + n, sizeof path - n, "/status");
     json_t *patch = json_pack("{s:{s:{s:O}}}", "status", "serverRecoveryWindow", server, fields);

@@ -68,7 +68,7 @@ static long start_cycle(bc_plugin *p, bc_grpc_server *s)
         return RETRY_INTERVAL;
     c->p = p;
     c->server = s;
-    bc_status st = bc_plugin_get(p, path, &cluster);
+    bc_status st = bc_kube_get_cached(p->kube, path, &cluster);
     if (st == BC_OK)
         st = bc_cluster_config_from(cluster, &c->cfg);
     if (st != BC_OK) {

@@ -31,8 +31,6 @@ typedef struct bc_plugin {
     char private_dir[PATH_MAX];
     /* the environment every tool starts from (PATH, PG*, HOME, TZ...) */
     bc_strv base_env;
-    /* Kubernetes objects read recently: reused for 10 s, as upstream */
-    json_t *cache;
     /* Capability service types (identity.proto's PluginCapability.Service.Type)
      * this process answers, reported by GetPluginCapabilities. */
     int services[8];

@@ -28,12 +28,8 @@ bc_status bc_cluster_config_parse(const void *json, size_t len, bc_cluster_confi
 bc_status bc_cluster_config_from(json_t *cluster, bc_cluster_config *cfg);
 void bc_cluster_config_free(bc_cluster_config *cfg);
 
-/* GET of a namespaced object through the 10-second cache; borrowed. */
-bc_status bc_plugin_get(bc_plugin *p, const char *path, json_t **out);
 /* The ObjectStore NAME in namespace ns (borrowed, cached). */
 bc_status bc_plugin_object_store(bc_plugin *p, const char *ns, const char *name, json_t **out);
-/* Forgets a cached object (after a status update). */
-void bc_plugin_forget(bc_plugin *p, const char *path);
 
 /* argv and environment for tool against ObjectStore os: argv[0], the
  * store options, --log-format json; the caller appends the rest. spool
