@@ -9,7 +9,8 @@ load helpers
 
 setup_file() {
     start_s3rver
-    export K=$(scratch_dir) P=$(scratch_dir) DATA=$(scratch_dir)/pg PORT=$(free_port)
+    # R: the recovery Job's directory (teardown_file sees only what setup_file exports)
+    export K=$(scratch_dir) P=$(scratch_dir) R=$(scratch_dir) DATA=$(scratch_dir)/pg PORT=$(free_port)
     cnpg_objects "$K" store "s3://test/pgplugin"
     cnpg_objects "$K" dead "s3://test/dead"
     sed -i "s|$S3_ENDPOINT|http://127.0.0.1:9|" "$K/objects/dead.json"
@@ -28,9 +29,9 @@ setup_file() {
 
 teardown_file() {
     stop_pg "$DATA"
-    stop_pg "${R:-/nonexistent}/pgdata"
+    stop_pg "$R/pgdata"
     stop_plugin "$P"
-    [ -n "${R:-}" ] && stop_plugin "$R"
+    stop_plugin "$R"
     kill "$(cat "$K/standin.pid")" "$(cat "$S3RVER_DIR/pid")" "$(cat "$S3RVER_DIR/gate.pid")" 2>/dev/null || true
 }
 
@@ -100,7 +101,6 @@ print(code_of(lambda: BG.BackupStub(channel).Backup(B.BackupRequest(cluster_defi
 }
 
 @test "the recovery Job: RestoreJobHooks.Restore bootstraps PGDATA, WAL.Restore feeds the replay" {
-    export R=$(scratch_dir)
     origin='"externalClusters": [{"name": "origin", "plugin": {"name": "barman-cloud.cloudnative-pg.io", "parameters": {"barmanObjectName": "store", "serverName": "pg"}}}], "bootstrap": {"recovery": {"source": "origin"}}'
     cnpg_cluster "$R/cluster.json" pg2 store "" "$origin"
     # its own store and server name: those of the cluster it restores

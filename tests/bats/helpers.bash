@@ -310,7 +310,7 @@ start_plugin() {
     "${run[@]}" env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY KUBECONFIG="$kubeconfig" \
         NAMESPACE=default "$@" \
         "$BC_BIN/bc-plugin" "$mode" --plugin-path "$dir/sock" -v --log-format json \
-        2>"$dir/plugin.log" &
+        2>"$dir/plugin.log" 3>&- &
     echo $! >"$dir/plugin.pid"
     wait_for 30 test -S "$dir/sock/barman-cloud.cloudnative-pg.io"
     chmod 755 "$dir/sock" "$dir/stubs"
