@@ -305,11 +305,6 @@ int bc_grpc_server_draining(const bc_grpc_server *s)
     return s->listen_fd < 0;
 }
 
-size_t bc_grpc_server_pending(const bc_grpc_server *s)
-{
-    return s->ncalls;
-}
-
 /* Checks the request frame and starts a call, or answers with an error. */
 static int answer(conn *c, stream *st)
 {

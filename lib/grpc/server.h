@@ -104,8 +104,7 @@ bc_status bc_grpc_server_run(bc_grpc_server *s, volatile sig_atomic_t *stop);
 void bc_grpc_server_hold(bc_grpc_server *s, int delta);
 /* Whether the server is draining (stop seen): start no new work. */
 int bc_grpc_server_draining(const bc_grpc_server *s);
-/* Calls in progress (started, not yet replied to). */
-size_t bc_grpc_server_pending(const bc_grpc_server *s);
+
 /* Closes every connection and removes the socket file. */
 void bc_grpc_server_free(bc_grpc_server *s);
 

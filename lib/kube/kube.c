@@ -262,7 +262,7 @@ bc_status bc_kube_secret_value(bc_kube *k, const char *ns, const char *name, con
         (void)ignored;
         st = bc_error(BC_ERR_NOTFOUND, "secret %s/%s has no key \"%s\" (%s%s)", ns, name, key,
                       used ? "it has " : "it has no data", keys);
-    } else if (bc_kube_base64_decode(b64, strlen(b64), value, len) < 0) {
+    } else if (bc_base64_decode(b64, strlen(b64), value, len) < 0) {
         st = bc_error(BC_ERR_DATA, "secret %s/%s: the value of \"%s\" is not base64", ns, name, key);
     } else {
         bc_log_add_secret(*value);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/base64.h"
 #include "util/status.h"
 
 typedef struct bc_kube_config {
@@ -44,9 +45,6 @@ void bc_kube_config_free(bc_kube_config *c);
  * On failure errno tells why (EFBIG when over the limit), no message. */
 int bc_kube_read_file(const char *path, size_t limit, char **out, size_t *len);
 
-/* Standard base64 into a NUL-terminated malloc'd buffer; -1 when the
- * text is not base64 (or out of memory). */
-int bc_kube_base64_decode(const char *in, size_t inlen, char **out, size_t *outlen);
 
 static inline bc_status bc_kube_oom(void)
 {

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -76,36 +75,6 @@ fail:;
     return -1;
 }
 
-int bc_kube_base64_decode(const char *in, size_t inlen, char **out, size_t *outlen)
-{
-    /* EVP_DecodeBlock wants neither line breaks nor a partial group. */
-    char *clean = malloc(inlen + 1);
-    unsigned char *buf = malloc(inlen / 4 * 3 + 1);
-    size_t n = 0;
-    int got = -1;
-    if (clean && buf) {
-        for (size_t i = 0; i < inlen; i++)
-            if (in[i] != ' ' && in[i] != '\t' && in[i] != '\r' && in[i] != '\n')
-                clean[n++] = in[i];
-        if (n % 4 == 0 && n < INT_MAX)
-            got = n ? EVP_DecodeBlock(buf, (const unsigned char *)clean, (int)n) : 0;
-        /* It decodes the padding as zero bytes: drop them. */
-        if (got > 0)
-            got -= (clean[n - 1] == '=') + (clean[n - 2] == '=');
-    }
-    if (clean)
-        explicit_bzero(clean, n);   /* it may be a private key */
-    free(clean);
-    if (got < 0) {
-        free(buf);
-        return -1;
-    }
-    buf[got] = '\0';
-    *out = (char *)buf;
-    if (outlen)
-        *outlen = (size_t)got;
-    return 0;
-}
 
 /* ---- kubeconfig ------------------------------------------------------- */
 
@@ -220,7 +189,7 @@ static bc_status pem(kubeconfig *c, yaml_node_t *map, const char *key, const cha
         (st = str(c, map, key, where, &file)) != BC_OK)
         return st;
     if (data) {
-        if (bc_kube_base64_decode(data, strlen(data), out, NULL) < 0)
+        if (bc_base64_decode(data, strlen(data), out, NULL) < 0)
             return bad(c, "%s: %s is not base64", where, data_key);
         return BC_OK;
     }

@@ -249,11 +249,3 @@ void bc_child_stop(pid_t pid)
         if (c->pid == pid && !c->exited)
             kill(pid, SIGTERM);
 }
-
-size_t bc_child_count(void)
-{
-    size_t n = 0;
-    for (child *c = children; c; c = c->next)
-        n++;
-    return n;
-}

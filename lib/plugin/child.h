@@ -31,8 +31,6 @@ bc_status bc_child_start(const char *tool, const bc_strv *argv, const bc_strv *e
                          bc_child_done done, void *ctx, pid_t *pid);
 /* Asks a running child to stop (SIGTERM); done still runs. */
 void bc_child_stop(pid_t pid);
-/* Children still running. */
-size_t bc_child_count(void);
 /* The directory the tools are taken from (bc-plugin's own). */
 const char *bc_child_tool_dir(void);
 

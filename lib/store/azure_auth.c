@@ -23,6 +23,7 @@
 
 #include "store/azure_internal.h"
 #include "store/sigv4.h"
+#include "util/base64.h"
 #include "util/buffer.h"
 #include "util/log.h"
 
@@ -48,18 +49,19 @@ static char *conn_value(const char *conn, const char *name)
 
 static bc_status set_key(azure_backend *b, const char *key64, const char *from)
 {
-    size_t len = strlen(key64);
-    unsigned char buf[128];
-    if (len == 0 || len % 4 || len > 4 * sizeof b->key / 3 + 4)
+    char *key;
+    size_t n;
+    if (bc_base64_decode(key64, strlen(key64), &key, &n) < 0)
         return bc_error(BC_ERR_USAGE, "the account key in %s is not base64", from);
-    int n = EVP_DecodeBlock(buf, (const unsigned char *)key64, (int)len);
-    if (n < 0)
-        return bc_error(BC_ERR_USAGE, "the account key in %s is not base64", from);
-    n -= (key64[len - 1] == '=') + (key64[len - 2] == '=');
-    if (n <= 0 || (size_t)n > sizeof b->key)
+    if (n == 0 || n > sizeof b->key) {
+        explicit_bzero(key, n);
+        free(key);
         return bc_error(BC_ERR_USAGE, "the account key in %s has a wrong length", from);
-    memcpy(b->key, buf, (size_t)n);
-    b->key_len = (size_t)n;
+    }
+    memcpy(b->key, key, n);
+    b->key_len = n;
+    explicit_bzero(key, n);
+    free(key);
     bc_log_add_secret(key64);
     b->auth = AZURE_AUTH_SHARED_KEY;
     return BC_OK;

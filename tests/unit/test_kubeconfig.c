@@ -281,17 +281,17 @@ static void test_base64(void)
 {
     char *out = NULL;
     size_t len = 0;
-    CHECK(bc_kube_base64_decode("aGVsbG8=", 8, &out, &len) == 0 && len == 5 && same(out, "hello"));
+    CHECK(bc_base64_decode("aGVsbG8=", 8, &out, &len) == 0 && len == 5 && same(out, "hello"));
     free(out);
-    CHECK(bc_kube_base64_decode("aGVs\nbG8h", 9, &out, &len) == 0 && len == 6 && same(out, "hello!"));
+    CHECK(bc_base64_decode("aGVs\nbG8h", 9, &out, &len) == 0 && len == 6 && same(out, "hello!"));
     free(out);
-    CHECK(bc_kube_base64_decode("", 0, &out, &len) == 0 && len == 0 && same(out, ""));
+    CHECK(bc_base64_decode("", 0, &out, &len) == 0 && len == 0 && same(out, ""));
     free(out);
-    CHECK(bc_kube_base64_decode("AAE=", 4, &out, &len) == 0 && len == 2 && out[0] == 0 && out[1] == 1);
+    CHECK(bc_base64_decode("AAE=", 4, &out, &len) == 0 && len == 2 && out[0] == 0 && out[1] == 1);
     free(out);
     out = NULL;
-    CHECK(bc_kube_base64_decode("aGVsbG8", 7, &out, &len) < 0 && out == NULL);
-    CHECK(bc_kube_base64_decode("aGV*bG8=", 8, &out, &len) < 0);
+    CHECK(bc_base64_decode("aGVsbG8", 7, &out, &len) < 0 && out == NULL);
+    CHECK(bc_base64_decode("aGV*bG8=", 8, &out, &len) < 0);
 }
 
 int main(void)
