@@ -51,33 +51,12 @@ static void get_capabilities(void *ctx, bc_grpc_call *call, const uint8_t *req, 
     bc_plugin_reply(call, &out.base);
 }
 
-/* A tool command against the job's store: tool options, then the words. */
-static bc_status command(backup_job *j, bc_tool tool, bc_strv *argv, bc_strv *env,
-                         const char *const *words)
+/* A tool against the job's store and server: options, words, URL, server, last. */
+static bc_status run(backup_job *j, bc_grpc_call *call, bc_tool kind, const char *const *words,
+                     const char *last, bc_plugin_tool_done done)
 {
-    bc_status st = bc_plugin_tool_command(j->p, j->os, tool, NULL, argv, env);
-    for (; st == BC_OK && *words; words++)
-        st = bc_strv_add(argv, *words);
-    const char *url = bc_objectstore_destination(
-        json_object_get(json_object_get(j->os, "spec"), "configuration"));
-    if (st == BC_OK && (bc_strv_add(argv, url) != BC_OK ||
-                        bc_strv_add(argv, j->cfg.server_name) != BC_OK))
-        st = BC_ERR_INTERNAL;
-    return st;
-}
-
-static bc_status run(backup_job *j, bc_grpc_call *call, const char *tool, bc_tool kind,
-                     const char *const *words, const char *last, bc_plugin_tool_done done)
-{
-    bc_strv argv = {0}, env = {0};
-    bc_status st = command(j, kind, &argv, &env, words);
-    if (st == BC_OK && last)
-        st = bc_strv_add(&argv, last);
-    if (st == BC_OK)
-        st = bc_plugin_run(call, tool, &argv, &env, done, j);
-    bc_strv_free(&argv);
-    bc_strv_free(&env);
-    return st;
+    const char *const tail[] = {last, NULL};
+    return bc_plugin_run_tool(j->p, call, j->os, kind, words, j->cfg.server_name, tail, done, j);
 }
 
 static void record_failure(backup_job *j)
@@ -213,7 +192,7 @@ static void show_done(void *ctx, bc_grpc_call *call, const bc_child_result *r)
         return;
     }
     static const char *const words[] = {"--report", NULL};
-    bc_status st = run(j, call, "bc-retention", BC_TOOL_RETENTION, words, NULL, report_done);
+    bc_status st = run(j, call, BC_TOOL_RETENTION, words, NULL, report_done);
     if (st != BC_OK) {
         bc_log_warning("recovery window not updated: %s", bc_error_msg());
         finish(j, call);
@@ -238,7 +217,7 @@ static void backup_done(void *ctx, bc_grpc_call *call, const bc_child_result *r)
     memcpy(j->id, r->out, n);
     j->id[n] = '\0';
     static const char *const words[] = {"show", "--format=json", NULL};
-    bc_status st = run(j, call, "bc-ls", BC_TOOL_LS, words, j->id, show_done);
+    bc_status st = run(j, call, BC_TOOL_LS, words, j->id, show_done);
     if (st != BC_OK)
         fail_job(j, call, st);
 }
@@ -271,7 +250,7 @@ static void backup(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t len
         strftime(j->name, sizeof j->name, "backup-%Y%m%d%H%M%S", &tm);
         const char *const words[] = {"--name", j->name, NULL};
         bc_log_info("starting backup %s of server %s", j->name, j->cfg.server_name);
-        st = run(j, call, "bc-backup", BC_TOOL_BACKUP, words, NULL, backup_done);
+        st = run(j, call, BC_TOOL_BACKUP, words, NULL, backup_done);
     }
     if (st != BC_OK)
         fail_job(j, call, st);

@@ -58,6 +58,10 @@ bc_status bc_cluster_config_from(json_t *cluster, bc_cluster_config *cfg)
         return bc_error(BC_ERR_USAGE, "the cluster definition has no metadata.name/namespace");
     }
     cfg->server_name = cfg->name;
+    const char *skip = json_string_value(json_object_get(
+        json_object_get(json_object_get(cluster, "metadata"), "annotations"),
+        "cnpg.io/skipEmptyWalArchiveCheck"));
+    cfg->skip_empty_check = skip && strcmp(skip, "enabled") == 0;
 
     size_t i;
     const json_t *plugin;

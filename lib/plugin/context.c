@@ -182,20 +182,42 @@ static void run_done(void *arg, const bc_child_result *res)
     free(r);
 }
 
-bc_status bc_plugin_run(bc_grpc_call *call, const char *tool, bc_strv *argv, bc_strv *env,
+bc_status bc_plugin_run(bc_grpc_call *call, bc_strv *argv, bc_strv *env,
                         bc_plugin_tool_done done, void *ctx)
 {
     run *r = calloc(1, sizeof *r);
     if (!r)
         return bc_error(BC_ERR_INTERNAL, "out of memory");
     *r = (run){.call = call, .done = done, .ctx = ctx};
-    bc_status st = bc_child_start(tool, argv, env, run_done, r, &r->pid);
+    bc_status st = bc_child_start(argv->v[0], argv, env, run_done, r, &r->pid);
     if (st != BC_OK) {
         free(r);
         return st;
     }
     bc_grpc_call_on_cancel(call, run_cancel, r);
     return BC_OK;
+}
+
+bc_status bc_plugin_run_tool(bc_plugin *p, bc_grpc_call *call, const json_t *os, bc_tool tool,
+                             const char *const *words, const char *server,
+                             const char *const *tail, bc_plugin_tool_done done, void *ctx)
+{
+    bc_strv argv = {0}, env = {0};
+    bc_status st = bc_plugin_tool_command(p, os, tool, NULL, &argv, &env);
+    for (; st == BC_OK && words && *words; words++)
+        st = bc_strv_add(&argv, *words);
+    if (st == BC_OK)
+        st = bc_strv_add(&argv, bc_objectstore_destination(json_object_get(
+                                    json_object_get(os, "spec"), "configuration")));
+    if (st == BC_OK)
+        st = bc_strv_add(&argv, server);
+    for (; st == BC_OK && tail && *tail; tail++)
+        st = bc_strv_add(&argv, *tail);
+    if (st == BC_OK)
+        st = bc_plugin_run(call, &argv, &env, done, ctx);
+    bc_strv_free(&argv);
+    bc_strv_free(&env);
+    return st;
 }
 
 void bc_plugin_fail(bc_grpc_call *call, bc_status st)

@@ -20,6 +20,7 @@ typedef struct bc_cluster_config {
     const char *replica_object;  /* replica.source's plugin parameters */
     const char *replica_server;
     int enabled;                 /* the plugin is listed and enabled */
+    int skip_empty_check;        /* annotation cnpg.io/skipEmptyWalArchiveCheck: enabled */
 } bc_cluster_config;
 
 /* Parses a Cluster given as JSON bytes (what every request carries). */
@@ -38,11 +39,17 @@ bc_status bc_plugin_object_store(bc_plugin *p, const char *ns, const char *name,
 bc_status bc_plugin_tool_command(bc_plugin *p, const json_t *os, bc_tool tool,
                                  const char *spool, bc_strv *argv, bc_strv *env);
 
-/* Runs tool for call: the call's cancellation stops the child; done runs
- * with the result (the call still to be replied to). */
+/* Runs argv (its argv[0] names the tool) for call: the call's cancellation
+ * stops the child; done runs with the result (the call still to be
+ * replied to). */
 typedef void (*bc_plugin_tool_done)(void *ctx, bc_grpc_call *call, const bc_child_result *r);
-bc_status bc_plugin_run(bc_grpc_call *call, const char *tool, bc_strv *argv, bc_strv *env,
+bc_status bc_plugin_run(bc_grpc_call *call, bc_strv *argv, bc_strv *env,
                         bc_plugin_tool_done done, void *ctx);
+/* bc_plugin_tool_command, then words, the ObjectStore's URL, server and
+ * tail (NULL-terminated lists, either may be NULL), run by bc_plugin_run. */
+bc_status bc_plugin_run_tool(bc_plugin *p, bc_grpc_call *call, const json_t *os, bc_tool tool,
+                             const char *const *words, const char *server,
+                             const char *const *tail, bc_plugin_tool_done done, void *ctx);
 
 /* A service's methods, for bc_plugin_register (a NULL name ends them). */
 typedef struct bc_plugin_method {

@@ -30,7 +30,6 @@
 #define RESTORE_COMMAND "/controller/manager wal-restore --log-destination " \
                         "/controller/log/postgres.json %f %p"
 #define WAL_VOLUME "/var/lib/postgresql/wal/pg_wal"
-#define SKIP_CHECK_ANNOTATION "cnpg.io/skipEmptyWalArchiveCheck"
 
 typedef struct restore_job {
     bc_plugin *p;
@@ -66,33 +65,6 @@ static void get_capabilities(void *ctx, bc_grpc_call *call, const uint8_t *req, 
     out.n_capabilities = 1;
     out.capabilities = &list;
     bc_plugin_reply(call, &out.base);
-}
-
-/* A tool against the recovery store: options, words, URL, server, tail. */
-static bc_status run(restore_job *j, bc_grpc_call *call, const json_t *os, const char *server,
-                     bc_tool kind, const char *const *words, const char *const *tail,
-                     bc_plugin_tool_done done)
-{
-    static const char *const tools[] = {
-        [BC_TOOL_WAL_RESTORE] = "bc-wal-restore", [BC_TOOL_RESTORE] = "bc-restore",
-        [BC_TOOL_LS] = "bc-ls",
-    };
-    bc_strv argv = {0}, env = {0};
-    bc_status st = bc_plugin_tool_command(j->p, os, kind, NULL, &argv, &env);
-    for (; st == BC_OK && words && *words; words++)
-        st = bc_strv_add(&argv, *words);
-    if (st == BC_OK)
-        st = bc_strv_add(&argv, bc_objectstore_destination(
-                                    json_object_get(json_object_get(os, "spec"), "configuration")));
-    if (st == BC_OK)
-        st = bc_strv_add(&argv, server);
-    for (; st == BC_OK && tail && *tail; tail++)
-        st = bc_strv_add(&argv, *tail);
-    if (st == BC_OK)
-        st = bc_plugin_run(call, tools[kind], &argv, &env, done, j);
-    bc_strv_free(&argv);
-    bc_strv_free(&env);
-    return st;
 }
 
 /* pg_wal onto the WAL volume (Cluster.spec.walStorage), as the instance
@@ -163,8 +135,8 @@ static void wal_check_done(void *ctx, bc_grpc_call *call, const bc_child_result 
         return;
     }
     const char *const tail[] = {j->id, j->p->settings.pgdata, NULL};
-    bc_status st = run(j, call, j->recovery_os, j->cfg.recovery_server, BC_TOOL_RESTORE, NULL,
-                       tail, restore_done);
+    bc_status st = bc_plugin_run_tool(j->p, call, j->recovery_os, BC_TOOL_RESTORE, NULL,
+                                      j->cfg.recovery_server, tail, restore_done, j);
     if (st != BC_OK) {
         bc_plugin_fail(call, st);
         job_free(j);
@@ -238,8 +210,8 @@ static void list_done(void *ctx, bc_grpc_call *call, const bc_child_result *r)
     char probe[PATH_MAX + 16];
     snprintf(probe, sizeof probe, "%s/first.wal", j->p->private_dir);
     const char *const tail[] = {j->begin_wal, probe, NULL};
-    bc_status st = run(j, call, j->recovery_os, j->cfg.recovery_server, BC_TOOL_WAL_RESTORE,
-                       NULL, tail, wal_check_done);
+    bc_status st = bc_plugin_run_tool(j->p, call, j->recovery_os, BC_TOOL_WAL_RESTORE, NULL,
+                                      j->cfg.recovery_server, tail, wal_check_done, j);
     if (st != BC_OK) {
         bc_plugin_fail(call, st);
         job_free(j);
@@ -249,8 +221,8 @@ static void list_done(void *ctx, bc_grpc_call *call, const bc_child_result *r)
 static bc_status list_backups(restore_job *j, bc_grpc_call *call)
 {
     const char *const words[] = {"backups", "--format=json", NULL};
-    return run(j, call, j->recovery_os, j->cfg.recovery_server, BC_TOOL_LS, words, NULL,
-               list_done);
+    return bc_plugin_run_tool(j->p, call, j->recovery_os, BC_TOOL_LS, words,
+                              j->cfg.recovery_server, NULL, list_done, j);
 }
 
 static void check_done(void *ctx, bc_grpc_call *call, const bc_child_result *r)
@@ -281,9 +253,7 @@ static bc_status start(restore_job *j, bc_grpc_call *call, const Cnpgi__Wal__V1_
             CNPGI__WAL__V1__RESTORE_REQUEST___CHECK_EMPTY_WAL_ARCHIVE_CHECK_EMPTY_WAL_ARCHIVE) {
             check = in->check_empty_wal_archive;
         } else {
-            const char *skip = json_string_value(json_object_get(json_object_get(
-                json_object_get(j->cfg.cluster, "metadata"), "annotations"), SKIP_CHECK_ANNOTATION));
-            check = !(skip && strcmp(skip, "enabled") == 0);
+            check = !j->cfg.skip_empty_check;
         }
     }
     if (!check)
@@ -292,7 +262,8 @@ static bc_status start(restore_job *j, bc_grpc_call *call, const Cnpgi__Wal__V1_
     if (st != BC_OK)
         return st;
     const char *const words[] = {"check-empty", NULL};
-    return run(j, call, own, j->cfg.server_name, BC_TOOL_LS, words, NULL, check_done);
+    return bc_plugin_run_tool(j->p, call, own, BC_TOOL_LS, words, j->cfg.server_name, NULL,
+                              check_done, j);
 }
 
 static void restore(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t len)

@@ -18,7 +18,6 @@
 /* Marker file in PGDATA: the instance manager creates it when a new
  * cluster must start with an empty WAL archive. */
 #define CHECK_EMPTY_MARKER ".check-empty-wal-archive"
-#define SKIP_CHECK_ANNOTATION "cnpg.io/skipEmptyWalArchiveCheck"
 
 typedef struct wal_job {
     bc_plugin *p;
@@ -124,7 +123,7 @@ static void check_done(void *ctx, bc_grpc_call *call, const bc_child_result *r)
         job_free(j);
         return;
     }
-    bc_status st = bc_plugin_run(call, "bc-wal-archive", &j->argv, &j->env, archive_done, j);
+    bc_status st = bc_plugin_run(call, &j->argv, &j->env, archive_done, j);
     if (st != BC_OK) {
         bc_plugin_fail(call, st);
         job_free(j);
@@ -140,10 +139,7 @@ static int must_check_empty(const Cnpgi__Wal__V1__WALArchiveRequest *in,
     if (in->_check_empty_wal_archive_case ==
         CNPGI__WAL__V1__WALARCHIVE_REQUEST___CHECK_EMPTY_WAL_ARCHIVE_CHECK_EMPTY_WAL_ARCHIVE)
         return in->check_empty_wal_archive;
-    const char *skip = json_string_value(json_object_get(
-        json_object_get(json_object_get(cfg->cluster, "metadata"), "annotations"),
-        SKIP_CHECK_ANNOTATION));
-    return !(skip && strcmp(skip, "enabled") == 0) && access(marker, F_OK) == 0;
+    return !cfg->skip_empty_check && access(marker, F_OK) == 0;
 }
 
 static bc_status start_archive(bc_plugin *p, bc_grpc_call *call, const void *request,
@@ -177,18 +173,11 @@ static bc_status start_archive(bc_plugin *p, bc_grpc_call *call, const void *req
     int check = st == BC_OK && must_check_empty(in, &cfg, marker);
     if (check) {
         snprintf(j->marker, sizeof j->marker, "%s", marker);
-        bc_strv argv = {0}, env = {0};
-        st = bc_plugin_tool_command(p, os, BC_TOOL_LS, NULL, &argv, &env);
-        if (st == BC_OK && (bc_strv_add(&argv, "check-empty") != BC_OK ||
-                            bc_strv_add(&argv, url) != BC_OK ||
-                            bc_strv_add(&argv, cfg.server_name) != BC_OK))
-            st = BC_ERR_INTERNAL;
-        if (st == BC_OK)
-            st = bc_plugin_run(call, "bc-ls", &argv, &env, check_done, j);
-        bc_strv_free(&argv);
-        bc_strv_free(&env);
+        static const char *const words[] = {"check-empty", NULL};
+        st = bc_plugin_run_tool(p, call, os, BC_TOOL_LS, words, cfg.server_name, NULL,
+                                check_done, j);
     } else if (st == BC_OK) {
-        st = bc_plugin_run(call, "bc-wal-archive", &j->argv, &j->env, archive_done, j);
+        st = bc_plugin_run(call, &j->argv, &j->env, archive_done, j);
     }
     bc_cluster_config_free(&cfg);
     return st;
@@ -254,7 +243,7 @@ static bc_status start_restore(bc_plugin *p, bc_grpc_call *call, const void *req
         st = BC_ERR_INTERNAL;
     if (st == BC_OK) {
         bc_log_info("restoring WAL %s from ObjectStore %s, server %s", wal, object, server);
-        st = bc_plugin_run(call, "bc-wal-restore", &j->argv, &j->env, restore_done, j);
+        st = bc_plugin_run(call, &j->argv, &j->env, restore_done, j);
     }
     bc_cluster_config_free(&cfg);
     return st;
@@ -302,28 +291,19 @@ static void status(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t len
     if (!in)
         return;
     bc_cluster_config cfg;
-    bc_strv argv = {0}, env = {0};
     json_t *os = NULL;
     bc_status st = bc_cluster_config_parse(in->cluster_definition.data,
                                            in->cluster_definition.len, &cfg);
     if (st == BC_OK) {
         st = bc_plugin_object_store(p, cfg.namespace, cfg.object_name, &os);
+        static const char *const words[] = {"wals", "--format=json", NULL};
         if (st == BC_OK)
-            st = bc_plugin_tool_command(p, os, BC_TOOL_LS, NULL, &argv, &env);
-        if (st == BC_OK && (bc_strv_add(&argv, "wals") != BC_OK ||
-                            bc_strv_add(&argv, "--format=json") != BC_OK ||
-                            bc_strv_add(&argv, bc_objectstore_destination(json_object_get(
-                                json_object_get(os, "spec"), "configuration"))) != BC_OK ||
-                            bc_strv_add(&argv, cfg.server_name) != BC_OK))
-            st = BC_ERR_INTERNAL;
-        if (st == BC_OK)
-            st = bc_plugin_run(call, "bc-ls", &argv, &env, status_done, NULL);
+            st = bc_plugin_run_tool(p, call, os, BC_TOOL_LS, words, cfg.server_name, NULL,
+                                    status_done, NULL);
         bc_cluster_config_free(&cfg);
     }
     if (st != BC_OK)
         bc_plugin_fail(call, st);
-    bc_strv_free(&argv);
-    bc_strv_free(&env);
     protobuf_c_message_free_unpacked(&in->base, NULL);
 }
 
