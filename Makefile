@@ -7,7 +7,7 @@
 
 PREFIX ?= /usr/local
 VERSION := 0.1.0
-PKGS := libcurl openssl zlib liblzma liblz4 libzstd jansson libpq libarchive libnghttp2 \
+PKGS := libcurl libssl openssl zlib liblzma liblz4 libzstd jansson libpq libarchive libnghttp2 \
 	libprotobuf-c yaml-0.1
 
 CC ?= cc

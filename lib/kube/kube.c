@@ -1,4 +1,5 @@
-/* Kubernetes API requests over the toolkit's HTTP layer. */
+/* Kubernetes API requests: paths, tokens, error Status objects, the cache.
+ * The bytes travel through transport.c. */
 #include "kube/kube.h"
 
 #include <errno.h>
@@ -8,14 +9,13 @@
 #include <string.h>
 
 #include "kube/kube_internal.h"
-#include "store/http.h"
 #include "util/log.h"
 
 #define TOKEN_LIMIT ((size_t)64 << 10)
 
 struct bc_kube {
     bc_kube_config cfg;
-    bc_http_pool *pool;
+    bc_kube_transport *transport;
     int cache_seconds;
     json_t *cache;         /* path -> {"at": time, "object": reply} */
 };
@@ -29,13 +29,7 @@ bc_status bc_kube_new(bc_kube **out)
     bc_status st = bc_kube_config_find(&k->cfg);
     if (st == BC_OK) {
         bc_log_add_secret(k->cfg.token);
-        bc_http_config hc = {
-            .ca_pem = k->cfg.ca_pem,
-            .client_cert_pem = k->cfg.cert_pem,
-            .client_key_pem = k->cfg.key_pem,
-            .insecure = k->cfg.insecure,
-        };
-        st = bc_http_pool_new(&hc, &k->pool);
+        st = bc_kube_transport_new(&k->cfg, &k->transport);
     }
     if (st != BC_OK) {
         bc_kube_free(k);
@@ -49,7 +43,7 @@ void bc_kube_free(bc_kube *k)
 {
     if (!k)
         return;
-    bc_http_pool_free(k->pool);
+    bc_kube_transport_free(k->transport);
     bc_kube_config_free(&k->cfg);
     json_decref(k->cache);
     free(k);
@@ -84,25 +78,30 @@ static bc_status bearer(bc_kube *k, char **out)
     return BC_OK;
 }
 
-/* A failed request's message: the apiserver's Status object when it sent
- * one ("404 NotFound: ..."), else what the HTTP layer said. */
-static bc_status api_error(bc_status st, const char *method, const char *path,
-                           const bc_http_response *resp)
+/* A reply other than 2xx as a one-line error, with the apiserver's Status
+ * object when it sent one ("404 NotFound: ..."). */
+static bc_status api_error(const char *method, const char *path, const bc_kube_reply *r)
 {
-    json_t *doc = resp->status && resp->body ? json_loadb(resp->body, resp->body_len, 0, NULL) : NULL;
+    long s = r->status;
+    bc_status code = s == 401 || s == 403 ? BC_ERR_AUTH
+                     : s == 404           ? BC_ERR_NOTFOUND
+                     : s == 409           ? BC_ERR_CONFLICT
+                     : s >= 500 || s == 429 ? BC_ERR_NET
+                     : s == 400 || s == 422 ? BC_ERR_USAGE
+                                            : BC_ERR_INTERNAL;
+    json_t *doc = r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
     const char *kind = json_string_value(json_object_get(doc, "kind"));
+    const char *reason = NULL, *message = NULL;
     if (kind && strcmp(kind, "Status") == 0) {
-        const char *reason = json_string_value(json_object_get(doc, "reason"));
-        const char *message = json_string_value(json_object_get(doc, "message"));
-        char attempts[64] = "";
-        if (resp->attempts > 1)
-            snprintf(attempts, sizeof attempts, " (after %d attempts)", resp->attempts);
-        st = bc_error(st, "kube-apiserver: %s %s: %ld%s%s%s%s%s", method, path, resp->status,
-                      reason ? " " : "", reason ? reason : "", message ? ": " : "",
-                      message ? message : "", attempts);
-    } else {
-        st = bc_error_context(st, "kube-apiserver: %s %s", method, path);
+        reason = json_string_value(json_object_get(doc, "reason"));
+        message = json_string_value(json_object_get(doc, "message"));
     }
+    char attempts[64] = "";
+    if (r->attempts > 1)
+        snprintf(attempts, sizeof attempts, " (after %d attempts)", r->attempts);
+    bc_status st = bc_error(code, "kube-apiserver: %s %s: %ld%s%s%s%s%s", method, path, s,
+                            reason ? " " : "", reason ? reason : "", message ? ": " : "",
+                            message ? message : "", attempts);
     json_decref(doc);
     return st;
 }
@@ -111,11 +110,8 @@ static bc_status api_error(bc_status st, const char *method, const char *path,
 static bc_status request(bc_kube *k, const char *method, const char *path, const json_t *body,
                          const char *content_type, json_t **out)
 {
-    bc_http_request req = { .method = method };
-    bc_http_response resp = { 0 };
-    bc_source src = { .fd = -1 };
-    bc_http_client *hc = NULL;
-    char *url = NULL, *token = NULL, *auth = NULL, *text = NULL;
+    bc_kube_reply reply = { 0 };
+    char *token = NULL, *auth = NULL, *text = NULL;
     bc_status st;
 
     if (out)
@@ -123,12 +119,6 @@ static bc_status request(bc_kube *k, const char *method, const char *path, const
     if (!path || path[0] != '/')
         return bc_error(BC_ERR_USAGE, "Kubernetes API path \"%s\" does not start with '/'",
                         path ? path : "");
-    if (asprintf(&url, "%s%s", k->cfg.server, path) < 0) {
-        url = NULL;
-        st = bc_kube_oom();
-        goto done;
-    }
-    req.url = url;
     if ((st = bearer(k, &token)) != BC_OK)
         goto done;
     if (token && asprintf(&auth, "Bearer %s", token) < 0) {
@@ -136,44 +126,27 @@ static bc_status request(bc_kube *k, const char *method, const char *path, const
         st = bc_kube_oom();
         goto done;
     }
-    if ((auth && (st = bc_http_headers_set(&req.headers, "Authorization", auth)) != BC_OK) ||
-        (st = bc_http_headers_set(&req.headers, "Accept", "application/json")) != BC_OK)
+    if (body && !(text = json_dumps(body, JSON_COMPACT))) {
+        st = bc_kube_oom();
         goto done;
-    if (body) {
-        if (!(text = json_dumps(body, JSON_COMPACT))) {
-            st = bc_kube_oom();
-            goto done;
-        }
-        src.mem = (const unsigned char *)text;
-        src.size = (int64_t)strlen(text);
-        req.body = &src;
-        req.body_length = src.size;
-        if ((st = bc_http_headers_set(&req.headers, "Content-Type", content_type)) != BC_OK)
-            goto done;
     }
-    if ((st = bc_http_client_acquire(k->pool, &hc)) != BC_OK)
-        goto done;
-    st = bc_http_perform(hc, &req, &resp);
+    st = bc_kube_send(k->transport, method, path, auth, content_type, text, &reply);
     if (st != BC_OK) {
-        st = api_error(st, method, path, &resp);
+        st = bc_error_context(st, "kube-apiserver: %s %s", method, path);
+    } else if (reply.status < 200 || reply.status > 299) {
+        st = api_error(method, path, &reply);
     } else if (out) {
         json_error_t err;
-        *out = json_loadb(resp.body ? resp.body : "", resp.body_len, 0, &err);
+        *out = json_loadb(reply.body, reply.len, 0, &err);
         if (!*out)
             st = bc_error(BC_ERR_DATA, "kube-apiserver: %s %s: the reply is not JSON (%s)",
                           method, path, err.text);
     }
 done:
-    bc_http_client_release(k->pool, hc);
-    bc_http_response_free(&resp);
-    char *sent = (char *)bc_http_headers_get(&req.headers, "Authorization");
-    if (sent)
-        explicit_bzero(sent, strlen(sent));
-    bc_http_headers_free(&req.headers);
+    bc_kube_reply_free(&reply);
     bc_kube_forget(token);
     bc_kube_forget(auth);
     free(text);
-    free(url);
     return st;
 }
 

@@ -41,6 +41,26 @@ bc_status bc_kube_config_in_cluster(const char *host, const char *port, const ch
 
 void bc_kube_config_free(bc_kube_config *c);
 
+/* HTTP/1.1 to the API server (transport.c): one request per connection,
+ * TLS by OpenSSL set up on the first request. cfg must outlive t. */
+typedef struct bc_kube_transport bc_kube_transport;
+typedef struct bc_kube_reply {
+    long status;  /* the HTTP status */
+    char *body;   /* NUL-terminated */
+    size_t len;
+    int attempts; /* 5xx, 429 and network failures are tried again */
+} bc_kube_reply;
+
+bc_status bc_kube_transport_new(const bc_kube_config *cfg, bc_kube_transport **out);
+void bc_kube_transport_free(bc_kube_transport *t);
+/* Sends path (under the server URL's own path) and reads the reply.
+ * BC_OK whatever the HTTP status; an error when no reply came.
+ * authorization ("Bearer ...") and body may be NULL. */
+bc_status bc_kube_send(bc_kube_transport *t, const char *method, const char *path,
+                       const char *authorization, const char *content_type, const char *body,
+                       bc_kube_reply *r);
+void bc_kube_reply_free(bc_kube_reply *r);
+
 /* A whole small file (under limit bytes), NUL-terminated; free() it.
  * On failure errno tells why (EFBIG when over the limit), no message. */
 int bc_kube_read_file(const char *path, size_t limit, char **out, size_t *len);
