@@ -4,9 +4,15 @@
 # segments and the same s3rver. The gRPC client is Python grpcio on one
 # channel (as the instance manager keeps one); the kube-apiserver is the
 # tests' stand-in (the ObjectStore and Secret are cached 10 s, as upstream).
-#   bench/plugin.sh [SEGMENTS]   (default 40 segments of 16 MiB)
+# The per-call overhead proper is measured apart, with files of a few bytes
+# into a file:// store on tmpfs, where the store costs next to nothing.
+#   bench/plugin.sh [SEGMENTS [SMALL_CALLS]]   (default 40 segments of 16 MiB,
+#                                               400 small calls)
 source "$(dirname "$0")/common.sh"
 n=${1:-40}
+small=${2:-400}
+shm=$(mktemp -d /dev/shm/bc-bench.XXXXXX)
+trap 'rm -rf "$shm"; bench_cleanup' EXIT
 start_s3rver
 
 kube="$work/kube"
@@ -21,7 +27,10 @@ cat >"$kube/objects/store.json" <<JSON
                       "secretAccessKey": {"name": "creds", "key": "key"}}}}},
  {"apiVersion": "barmancloud.cnpg.io/v1", "kind": "ObjectStore",
   "metadata": {"namespace": "default", "name": "local"},
-  "spec": {"configuration": {"destinationPath": "file://$work/files"}}}]
+  "spec": {"configuration": {"destinationPath": "file://$work/files"}}},
+ {"apiVersion": "barmancloud.cnpg.io/v1", "kind": "ObjectStore",
+  "metadata": {"namespace": "default", "name": "shm"},
+  "spec": {"configuration": {"destinationPath": "file://$shm/plugin"}}}]
 JSON
 cat >"$work/cluster.json" <<JSON
 {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
@@ -30,6 +39,7 @@ cat >"$work/cluster.json" <<JSON
  "status": {"currentPrimary": "pg-1"}}
 JSON
 sed 's/"store"/"local"/' "$work/cluster.json" >"$work/cluster-local.json"
+sed 's/"store"/"shm"/' "$work/cluster.json" >"$work/cluster-shm.json"
 python3 "$top/tests/helpers/kube_standin.py" --dir "$kube" >/dev/null 2>&1 &
 pids+=($!)
 until [ -s "$kube/kubeconfig" ]; do sleep 0.1; done
@@ -102,18 +112,47 @@ measure() {
 measure "$work/cluster.json" --endpoint-url "$endpoint" s3://bench/direct direct
 s3_direct=$direct s3_plugin=$viaplugin
 measure "$work/cluster-local.json" "file://$work/files" direct
+
+# Small files: timeline history files (a few bytes each, valid names for
+# WAL.Archive), one call at a time from one Python process, alternating the
+# direct run (a subprocess, as the instance manager would exec the tool)
+# and WAL.Archive, so drift hits both alike. Prints the medians in ns.
+for i in $(seq 2 $((small + 1))); do
+    printf '1\t0/%X\tno recovery target specified\n' "$i" >"$work/pgdata/pg_wal/$(printf '%08X' "$i").history"
+done
+read -r small_direct small_plugin < <(client "
+import subprocess, statistics
+stub = WG.WALStub(ch)
+cl = open('$work/cluster-shm.json', 'rb').read()
+stub.Status(W.WALStatusRequest(cluster_definition=cl), timeout=60)
+direct, plugin = [], []
+for i in range(2, $small + 2):
+    name = '%08X.history' % i
+    calls = [(direct, lambda: subprocess.run(['$bin/bc-wal-archive', 'file://$shm/direct', 'direct',
+                                                '$work/pgdata/pg_wal/' + name], check=True)),
+             (plugin, lambda: stub.Archive(W.WALArchiveRequest(cluster_definition=cl,
+                                                               source_file_name='pg_wal/' + name), timeout=60))]
+    for times, call in (calls if i % 2 else calls[::-1]):
+        t = time.monotonic_ns()
+        call()
+        times.append(time.monotonic_ns() - t)
+print(int(statistics.median(direct)), int(statistics.median(plugin)))")
 peak=$(status_kib VmHWM)
 [ -n "${BENCH_PLUGIN_LOG:-}" ] && cp "$work/plugin.log" /tmp/bench-plugin.log
 after=$(status_kib VmRSS)
 
-python3 - "$n" "$s3_direct" "$s3_plugin" "$direct" "$viaplugin" "$idle" "$after" "$peak" "$idle_pss" "$idle_private" <<'PY'
+python3 - "$n" "$s3_direct" "$s3_plugin" "$direct" "$viaplugin" "$idle" "$after" "$peak" "$idle_pss" "$idle_private" "$small" "$small_direct" "$small_plugin" <<'PY'
 import sys
-n, s3d, s3p, fd, fp, idle, after, peak, idle_pss, idle_private = map(int, sys.argv[1:])
+n, s3d, s3p, fd, fp, idle, after, peak, idle_pss, idle_private, small, sd, sp = map(int, sys.argv[1:])
 print(f"segments                         {n} x 16 MiB per store")
 for store, direct, plugin in (("s3rver", s3d, s3p), ("file://", fd, fp)):
     print(f"{store:8} bc-wal-archive direct   {direct / n / 1e6:8.1f} ms/segment")
     print(f"{store:8} through WAL.Archive     {plugin / n / 1e6:8.1f} ms/segment")
     print(f"{store:8} per-call overhead       {(plugin - direct) / n / 1e6:8.1f} ms   (plugin / direct = {plugin / direct:.3f})")
+print(f"small files ({small} calls, file:// on tmpfs, medians):")
+print(f"         bc-wal-archive direct   {sd / 1e6:8.2f} ms/call")
+print(f"         through WAL.Archive     {sp / 1e6:8.2f} ms/call")
+print(f"         per-call overhead       {(sp - sd) / 1e6:8.2f} ms")
 print(f"bc-plugin RSS idle               {idle / 1024:8.1f} MiB (PSS {idle_pss / 1024:.1f} MiB, private {idle_private / 1024:.1f} MiB)")
 print(f"bc-plugin RSS after the calls    {after / 1024:8.1f} MiB (peak {peak / 1024:.1f} MiB)")
 PY

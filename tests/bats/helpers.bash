@@ -242,10 +242,11 @@ promoted() { [ "$(psql_at "$1" "select pg_is_in_recovery()" 2>/dev/null)" = f ];
 # start_kube DIR: tests/helpers/kube_standin.py serving the objects in
 # DIR/objects/*.json (re-read when they change), journal in DIR/journal;
 # exports KUBECONFIG and KUBE_TOKEN (for kube_get).
-start_kube() {
+start_kube() { # DIR [STAND-IN OPTIONS...]
     local dir=$1
+    shift
     /usr/bin/python3 "$BC_TOP/tests/helpers/kube_standin.py" --dir "$dir" \
-        --journal "$dir/journal" >"$dir/standin.log" 2>&1 &
+        --journal "$dir/journal" "$@" >"$dir/standin.log" 2>&1 &
     echo $! >"$dir/standin.pid"
     wait_for 30 test -s "$dir/kubeconfig"
     export KUBECONFIG="$dir/kubeconfig" KUBE_DIR="$dir"

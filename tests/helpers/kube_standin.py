@@ -24,6 +24,15 @@ by rewriting its file; patches made since are then lost for that object.
 Written to --dir DIR: ca.crt; port; serviceaccount/{token,ca.crt,namespace}
 (a pod's service-account directory); kubeconfig-cert (a client certificate
 instead of a token); kubeconfig last, so a caller waits for it to appear.
+Options that mimic how real API servers and the proxies in front of them
+answer: --chunked sends every reply with Transfer-Encoding: chunked in
+small pieces (Go's server does so for replies it does not size first);
+--unavailable N answers the first N requests with a 503 Status (an
+apiserver that is restarting); --prefix /PATH serves everything under PATH
+(an API behind a path-routing proxy) and puts it in the kubeconfigs;
+--server-name NAME issues the server a certificate for NAME alone (in
+place of localhost and 127.0.0.1), for clients that must refuse it.
+
 --journal FILE gets one JSON line per request: method, path, content_type,
 token_ok, client_cert, status and, for PATCH and PUT, the body. The token
 is written only to kubeconfig and serviceaccount/token (both 0600), never
@@ -58,8 +67,9 @@ def pem_key(key):
                              serialization.NoEncryption())
 
 
-def issue(name, ca_key=None, ca_cert=None, server=False):
-    """A key and certificate for name; self-signed (a CA) without ca_key."""
+def issue(name, ca_key=None, ca_cert=None, server=False, server_name=None):
+    """A key and certificate for name; self-signed (a CA) without ca_key. A
+    server certificate names localhost and 127.0.0.1, or server_name only."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.timezone.utc)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
@@ -71,8 +81,9 @@ def issue(name, ca_key=None, ca_cert=None, server=False):
     if ca_key is None:
         b = b.add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
     elif server:
-        b = b.add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName("localhost"), x509.IPAddress(IPv4Address("127.0.0.1"))]), critical=False)
+        names = ([x509.DNSName(server_name)] if server_name else
+                 [x509.DNSName("localhost"), x509.IPAddress(IPv4Address("127.0.0.1"))])
+        b = b.add_extension(x509.SubjectAlternativeName(names), critical=False)
         b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
     else:
         b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
@@ -206,9 +217,17 @@ class Handler(BaseHTTPRequestHandler):
         body = json.dumps(obj).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        if self.server.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(0, len(body), 100):
+                piece = body[i:i + 100]
+                self.wfile.write(b"%x;piece=%d\r\n%s\r\n" % (len(piece), i, piece))
+            self.wfile.write(b"0\r\nX-Trailer: end\r\n\r\n")
+        else:
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
         return code
 
     def fail(self, code, reason, message, details=None):
@@ -227,8 +246,16 @@ class Handler(BaseHTTPRequestHandler):
             entry["body"] = json.loads(raw) if raw and self.command in ("PATCH", "PUT") else None
         except ValueError:
             entry["body"] = None
-        if not (token_ok or client_cert):
+        with self.server.journal_lock:
+            unavailable = self.server.unavailable > 0
+            self.server.unavailable -= unavailable
+        prefix = self.server.prefix
+        if unavailable:
+            code = self.fail(503, "ServiceUnavailable", "the apiserver is shutting down")
+        elif not (token_ok or client_cert):
             code = self.fail(401, "Unauthorized", "Unauthorized")
+        elif prefix and not self.path.startswith(prefix + "/"):
+            code = self.fail(404, "NotFound", "the server could not find the requested resource")
         else:
             with self.server.store.lock:
                 code = self.serve(raw, ctype)
@@ -243,7 +270,7 @@ class Handler(BaseHTTPRequestHandler):
             store.refresh()
         except (OSError, ValueError) as e:
             return self.fail(500, "InternalError", f"kube stand-in: cannot load objects: {e}")
-        where = parse_path(self.path)
+        where = parse_path(self.path[len(self.server.prefix):])
         if where is None:
             return self.fail(404, "NotFound", "the server could not find the requested resource")
         group, version, plural, ns, name, sub = where
@@ -303,6 +330,10 @@ def main():
     ap.add_argument("--dir", required=True, help="where ca.crt, port and kubeconfig are written")
     ap.add_argument("--port", type=int, default=0, help="0 (default) = a free port")
     ap.add_argument("--journal", help="append one JSON line per request to this file")
+    ap.add_argument("--chunked", action="store_true", help="chunked replies")
+    ap.add_argument("--unavailable", type=int, default=0, help="answer the first N requests 503")
+    ap.add_argument("--prefix", default="", help="serve under this path")
+    ap.add_argument("--server-name", help="the only name in the server certificate")
     ap.add_argument("objects", nargs="*", help="JSON files of Kubernetes objects")
     args = ap.parse_args()
 
@@ -315,7 +346,8 @@ def main():
         sys.exit(f"kube stand-in: {e}")
 
     ca_key, ca_cert = issue("kube stand-in CA")
-    srv_key, srv_cert = issue("127.0.0.1", ca_key, ca_cert, server=True)
+    srv_key, srv_cert = issue("127.0.0.1", ca_key, ca_cert, server=True,
+                              server_name=args.server_name)
     cli_key, cli_cert = issue("bc-test-client", ca_key, ca_cert)
     ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
     write_file(os.path.join(d, "ca.crt"), ca_pem, 0o644)
@@ -332,9 +364,12 @@ def main():
     httpd.store = store
     httpd.token = secrets.token_urlsafe(32)
     httpd.journal = args.journal
+    httpd.chunked = args.chunked
+    httpd.unavailable = args.unavailable
+    httpd.prefix = args.prefix.rstrip("/")
     httpd.journal_lock = threading.Lock()
     port = httpd.server_address[1]
-    server = f"https://127.0.0.1:{port}"
+    server = f"https://127.0.0.1:{port}{httpd.prefix}"
 
     sa = os.path.join(d, "serviceaccount")
     os.makedirs(sa, exist_ok=True)
