@@ -13,6 +13,7 @@ n=${1:-40}
 small=${2:-400}
 shm=$(mktemp -d /dev/shm/bc-bench.XXXXXX)
 trap 'rm -rf "$shm"; bench_cleanup' EXIT
+mkdir -p "$shm/plugin" "$shm/direct"
 start_s3rver
 
 kube="$work/kube"
