@@ -29,6 +29,11 @@ bc_status bc_cluster_config_parse(const void *json, size_t len, bc_cluster_confi
 bc_status bc_cluster_config_from(json_t *cluster, bc_cluster_config *cfg);
 void bc_cluster_config_free(bc_cluster_config *cfg);
 
+/* The backup a recovery starts from, in `bc-ls --format json`'s
+ * backups_list (oldest first): the one recoveryTarget.backupID names, else
+ * the last DONE backup that ended by targetTime and targetLSN, else NULL. */
+const json_t *bc_plugin_choose_backup(const json_t *list, const json_t *target);
+
 /* The ObjectStore NAME in namespace ns (borrowed, cached). */
 bc_status bc_plugin_object_store(bc_plugin *p, const char *ns, const char *name, json_t **out);
 

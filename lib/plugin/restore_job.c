@@ -149,18 +149,12 @@ static uint64_t lsn_value(const char *s)
     return s && sscanf(s, "%X/%X", &hi, &lo) == 2 ? (uint64_t)hi << 32 | lo : 0;
 }
 
-/* The backup bootstrap.recovery.recoveryTarget asks for, or NULL. */
-static const json_t *choose_backup(const json_t *list, const json_t *target)
+const json_t *bc_plugin_choose_backup(const json_t *list, const json_t *target)
 {
     const char *id = json_string_value(json_object_get(target, "backupID"));
-    char when_text[64] = "";
+    /* RFC 3339 or PostgreSQL's "YYYY-MM-DD hh:mm:ss[+hh]" */
     const char *when = json_string_value(json_object_get(target, "targetTime"));
-    if (when) { /* RFC 3339 or PostgreSQL's "YYYY-MM-DD hh:mm:ss" */
-        snprintf(when_text, sizeof when_text, "%s", when);
-        if (strlen(when_text) > 10 && when_text[10] == ' ')
-            when_text[10] = 'T';
-    }
-    time_t until = when ? bc_time_from_iso8601(when_text) : 0;
+    time_t until = when ? bc_time_from_iso8601(when) : 0;
     uint64_t lsn = lsn_value(json_string_value(json_object_get(target, "targetLSN")));
     const json_t *best = NULL, *b;
     size_t i;
@@ -193,7 +187,7 @@ static void list_done(void *ctx, bc_grpc_call *call, const bc_child_result *r)
     }
     const json_t *target = json_object_get(json_object_get(json_object_get(json_object_get(
         j->cfg.cluster, "spec"), "bootstrap"), "recovery"), "recoveryTarget");
-    const json_t *b = choose_backup(json_object_get(doc, "backups_list"), target);
+    const json_t *b = bc_plugin_choose_backup(json_object_get(doc, "backups_list"), target);
     if (b) {
         snprintf(j->id, sizeof j->id, "%s", json_string_value(json_object_get(b, "backup_id")));
         const char *wal = json_string_value(json_object_get(b, "begin_wal"));
