@@ -28,6 +28,9 @@ static const char help[] =
     "      --no-partial              never restore a .partial segment\n"
     "      --prefetch N              also download the next N-1 segments ...\n"
     "      --spool-dir DIR           ... into this directory (required with --prefetch)\n"
+    "      --end-of-wal-flag         with --prefetch, for standbys: after a prefetch\n"
+    "                                reaches the end of the archive, answer the next\n"
+    "                                request the spool cannot serve with \"not found\"\n"
     "Other:\n"
     "  -t, --test                    check the store is reachable and exit\n"
     "  -v, --verbose / -q, --quiet   more / less output\n"
@@ -39,12 +42,13 @@ static const char help[] =
     "unreachable, authentication failed or bucket missing; 3 bad command line\n"
     "or WAL name; 4 other errors. See bc-wal-restore(1).\n";
 
-enum { OPT_NO_PARTIAL = 2000, OPT_PREFETCH, OPT_SPOOL_DIR };
+enum { OPT_NO_PARTIAL = 2000, OPT_PREFETCH, OPT_SPOOL_DIR, OPT_END_OF_WAL_FLAG };
 
 static const struct option tool_options[] = {
     {"no-partial", no_argument, NULL, OPT_NO_PARTIAL},
     {"prefetch", required_argument, NULL, OPT_PREFETCH},
     {"spool-dir", required_argument, NULL, OPT_SPOOL_DIR},
+    {"end-of-wal-flag", no_argument, NULL, OPT_END_OF_WAL_FLAG},
     {0, 0, 0, 0},
 };
 
@@ -68,6 +72,7 @@ int main(int argc, char **argv)
             o.prefetch = (int)v;
             break;
         case OPT_SPOOL_DIR: o.spool_dir = optarg; break;
+        case OPT_END_OF_WAL_FLAG: o.end_of_wal_flag = 1; break;
         default: bc_cli_usage_error(c.program, "unknown or incomplete option");
         }
     }

@@ -1,7 +1,8 @@
 /* The Cluster's configuration of this plugin, as upstream reads it:
  * spec.plugins[] for our own store and server name; the external cluster
  * named by spec.bootstrap.recovery.source (recovery) or spec.replica.source
- * (replica) for the store to restore WAL from. */
+ * (replica) for the store to restore WAL from, and whether this is a replica
+ * cluster. */
 #include <stdio.h>
 #include <string.h>
 
@@ -21,8 +22,8 @@ static const char *str(const json_t *obj, const char *path)
     return json_string_value(v);
 }
 
-/* parameters of the external cluster named `source`, when its plugin is ours */
-static const json_t *source_parameters(const json_t *cluster, const char *source)
+/* the external cluster named `source`, or NULL */
+static const json_t *external_cluster(const json_t *cluster, const char *source)
 {
     if (!source || !*source)
         return NULL;
@@ -31,14 +32,34 @@ static const json_t *source_parameters(const json_t *cluster, const char *source
     json_array_foreach(json_object_get(json_object_get(cluster, "spec"), "externalClusters"), i,
                        ext) {
         const char *name = str(ext, "name");
-        if (name && strcmp(name, source) == 0) {
-            const char *plugin = str(ext, "plugin.name");
-            if (!plugin || strcmp(plugin, BC_PLUGIN_NAME) != 0)
-                return NULL;
-            return json_object_get(json_object_get(ext, "plugin"), "parameters");
-        }
+        if (name && strcmp(name, source) == 0)
+            return ext;
     }
     return NULL;
+}
+
+/* parameters of the external cluster named `source`, when its plugin is ours */
+static const json_t *source_parameters(const json_t *cluster, const char *source)
+{
+    const json_t *ext = external_cluster(cluster, source);
+    const char *plugin = str(ext, "plugin.name");
+    if (!plugin || strcmp(plugin, BC_PLUGIN_NAME) != 0)
+        return NULL;
+    return json_object_get(json_object_get(ext, "plugin"), "parameters");
+}
+
+/* CloudNativePG's rule: replica.enabled when given, else this cluster
+ * ("self", default its name) is not the one replica.primary names. */
+static int is_replica(const json_t *cluster, const char *name)
+{
+    const json_t *replica = json_object_get(json_object_get(cluster, "spec"), "replica");
+    if (!json_is_object(replica))
+        return 0;
+    const json_t *enabled = json_object_get(replica, "enabled");
+    if (json_is_boolean(enabled))
+        return json_is_true(enabled);
+    const char *self = str(replica, "self"), *primary = str(replica, "primary");
+    return strcmp(self && *self ? self : name, primary ? primary : "") != 0;
 }
 
 bc_status bc_cluster_config_from(json_t *cluster, bc_cluster_config *cfg)
@@ -83,7 +104,14 @@ bc_status bc_cluster_config_from(json_t *cluster, bc_cluster_config *cfg)
         if (!cfg->recovery_server || !*cfg->recovery_server)
             cfg->recovery_server = cfg->name;
     }
-    params = source_parameters(cluster, str(cluster, "spec.replica.source"));
+    const char *source = str(cluster, "spec.replica.source");
+    const char *token = str(cluster, "spec.replica.promotionToken");
+    const char *last = str(cluster, "status.lastPromotionToken");
+    cfg->is_replica = is_replica(cluster, cfg->name);
+    cfg->promoting = token && *token && strcmp(token, last ? last : "") != 0;
+    cfg->source_streams = json_is_object(json_object_get(external_cluster(cluster, source),
+                                                         "connectionParameters"));
+    params = source_parameters(cluster, source);
     if (params) {
         cfg->replica_object = str(params, "barmanObjectName");
         cfg->replica_server = str(params, "serverName");

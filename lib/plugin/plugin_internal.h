@@ -21,6 +21,9 @@ typedef struct bc_cluster_config {
     const char *replica_server;
     int enabled;                 /* the plugin is listed and enabled */
     int skip_empty_check;        /* annotation cnpg.io/skipEmptyWalArchiveCheck: enabled */
+    int is_replica;              /* a replica cluster (CloudNativePG's IsReplica) */
+    int promoting;               /* replica.promotionToken not yet applied */
+    int source_streams;          /* replica.source has connectionParameters */
 } bc_cluster_config;
 
 /* Parses a Cluster given as JSON bytes (what every request carries). */

@@ -209,15 +209,24 @@ static bc_status start_restore(bc_plugin *p, bc_grpc_call *call, const void *req
                                            in->cluster_definition.len, &cfg);
     if (st != BC_OK)
         return st;
+    /* Upstream's choice of store: the replica source while a promotion
+     * token is pending or on a replica cluster's designated primary; the
+     * recovery source while there is no primary yet; else our own. */
     const char *object = cfg.object_name, *server = cfg.server_name;
     const char *pod = p->settings.pod_name ? p->settings.pod_name : "";
-    if (strcmp(cfg.current_primary, pod) == 0 && cfg.replica_object && *cfg.replica_object) {
+    int designated = cfg.is_replica && strcmp(cfg.current_primary, pod) == 0;
+    if ((cfg.promoting || designated) && cfg.replica_object && *cfg.replica_object) {
         object = cfg.replica_object;
         server = cfg.replica_server;
     } else if (!*cfg.current_primary) {
         object = cfg.recovery_object;
         server = cfg.recovery_server;
     }
+    /* A standby that can stream may stop asking the store once a prefetch
+     * has seen where the archive ends. Not during a recovery (no primary
+     * yet): there "not found" ends the recovery. */
+    int can_stream = *cfg.current_primary &&
+                     (strcmp(cfg.current_primary, pod) != 0 || (designated && cfg.source_streams));
     json_t *os = NULL;
     st = bc_plugin_object_store(p, cfg.namespace, object, &os);
     const char *wal = in->source_wal_name, *dest = in->destination_file_name;
@@ -230,6 +239,8 @@ static bc_status start_restore(bc_plugin *p, bc_grpc_call *call, const void *req
         int rewind = in->mode == CNPGI__WAL__V1__WALRESTORE_REQUEST__MODE__MODE_REWIND;
         st = bc_plugin_tool_command(p, os, BC_TOOL_WAL_RESTORE, rewind ? NULL : "restore",
                                     &j->argv, &j->env);
+        if (st == BC_OK && can_stream && bc_strv_find(&j->argv, "--prefetch") >= 0)
+            st = bc_strv_add(&j->argv, "--end-of-wal-flag");
     }
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s%s%s", dest && dest[0] == '/' ? "" : p->settings.pgdata,

@@ -64,6 +64,14 @@ bc_status bc_strv_setenv(bc_strv *sv, const char *name, const char *value)
     return bc_strv_addf(sv, "%s=%s", name, value);
 }
 
+long bc_strv_find(const bc_strv *sv, const char *s)
+{
+    for (size_t i = 0; i < sv->n; i++)
+        if (strcmp(sv->v[i], s) == 0)
+            return (long)i;
+    return -1;
+}
+
 const char *bc_strv_getenv(const bc_strv *sv, const char *name)
 {
     ssize_t i = find_env(sv, name);

@@ -16,6 +16,8 @@ typedef struct bc_strv {
 bc_status bc_strv_add(bc_strv *sv, const char *s);
 /* Appends a printf-formatted string. */
 bc_status bc_strv_addf(bc_strv *sv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Argv: the index of the first string equal to s, or -1. */
+long bc_strv_find(const bc_strv *sv, const char *s);
 /* Environment: sets NAME=VALUE, replacing an earlier NAME. */
 bc_status bc_strv_setenv(bc_strv *sv, const char *name, const char *value);
 /* Environment: the value of NAME, or NULL. */

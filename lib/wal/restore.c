@@ -6,7 +6,15 @@
  * renaming the spooled file. The spool records which store and server it
  * was filled from (file ".source"); a spool filled from anything else is
  * emptied before use. Spooled files carry full WAL names, timeline
- * included, so a file is only ever served for the exact name requested. */
+ * included, so a file is only ever served for the exact name requested.
+ *
+ * End of the archive (--end-of-wal-flag, for standbys that can stream):
+ * when a prefetch finds fewer following segments in the store than it
+ * wanted, and fetched all it found, the archive ends within reach. A flag
+ * file in the spool then makes the next request the spool cannot serve
+ * answer "not found" at once, without asking the store, and removes the
+ * flag: PostgreSQL switches to streaming replication a round trip sooner,
+ * and asks the store again on its next attempt. */
 #include "wal/wal.h"
 
 #include <dirent.h>
@@ -24,6 +32,7 @@
 
 #define MAX_PREFETCH 64
 #define SOURCE_FILE ".source"
+#define END_OF_WAL_FILE "end-of-wal-stream"
 
 /* Makes sure the spool belongs to this source, emptying it otherwise. */
 static bc_status claim_spool(const char *spool, const char *source_id)
@@ -154,6 +163,11 @@ static bc_status restore_with_prefetch(bc_store *store, const char *name, const 
         bc_log_info("restored %s from the prefetch spool", name);
         return BC_OK;
     }
+    char flag[4096];
+    snprintf(flag, sizeof flag, "%s/" END_OF_WAL_FILE, o->spool_dir);
+    if (o->end_of_wal_flag && unlink(flag) == 0)
+        return bc_error(BC_ERR_NOTFOUND, "WAL file %s: the last prefetch reached the end of "
+                        "the archive (end-of-WAL-stream flag, now reset)", name);
 
     bc_wal_object obj;
     st = bc_wal_find(store, o->server, name, !o->no_partial, &obj);
@@ -163,11 +177,14 @@ static bc_status restore_with_prefetch(bc_store *store, const char *name, const 
     next_ctx *next = calloc(1, sizeof *next);
     prefetcher *workers = calloc(MAX_PREFETCH, sizeof *workers);
     size_t started = 0;
+    int listed = 0;
     if (next && workers && !obj.partial) {
         next->after = name;
         next->max = (size_t)o->prefetch - 1 < MAX_PREFETCH ? (size_t)o->prefetch - 1 : MAX_PREFETCH;
         if (find_next(store, o->server, name, next) != BC_OK)
             next->n = 0; /* prefetching is an optimisation: carry on */
+        else
+            listed = 1;
         for (size_t i = 0; i < next->n; i++) {
             prefetcher *p = &workers[started];
             *p = (prefetcher){.config = o->store_config, .obj = &next->objs[i]};
@@ -180,11 +197,22 @@ static bc_status restore_with_prefetch(bc_store *store, const char *name, const 
         }
     }
     st = bc_wal_fetch(store, &obj, dest, 0);
+    int all_fetched = next && workers && !obj.partial && listed;
     for (size_t i = 0; i < started; i++) {
         pthread_join(workers[i].thread, NULL);
-        if (workers[i].status != BC_OK)
+        if (workers[i].status != BC_OK) {
+            all_fetched = 0;
             bc_log_warning("prefetching %s failed: %s", bc_wal_basename(workers[i].path),
                            workers[i].message);
+        }
+    }
+    /* Only a listing that came back short, with every segment it named now
+     * in the spool, says where the archive ends. */
+    if (st == BC_OK && o->end_of_wal_flag && all_fetched && next->n < next->max) {
+        FILE *f = fopen(flag, "w");
+        if (f && fclose(f) == 0)
+            bc_log_info("the archive ends within %zu segments after %s: end-of-WAL-stream "
+                        "flag set", next->n + 1, name);
     }
     free(workers);
     free(next);

@@ -63,6 +63,7 @@ typedef struct bc_wal_restore_opts {
     int no_partial;
     int prefetch;               /* > 1 with spool_dir: download ahead */
     const char *spool_dir;
+    int end_of_wal_flag;        /* with prefetch: mark where the archive ends */
     const bc_store_config *store_config;
 } bc_wal_restore_opts;
 

@@ -164,3 +164,59 @@ setup() {
     [ ! -f "$T/spool/000000010000000000000004" ]
     [ ! -f "$T/spool/000000010000000000000005" ]
 }
+
+@test "end-of-WAL flag: a prefetch that reaches the end of the archive answers the next miss at once" {
+    for i in 1 2 3; do
+        make_segment "$T/seg$i" "$i"
+        cp "$T/seg$i" "$T/00000001000000000000000$i"
+        bc-wal-archive "$STORE" srv "$T/00000001000000000000000$i"
+    done
+    # without the option, no flag
+    run bc-wal-restore --prefetch 4 --spool-dir "$T/plain" "$STORE" srv 000000010000000000000001 "$T/out"
+    [ "$status" -eq 0 ]
+    [ ! -e "$T/plain/end-of-wal-stream" ]
+    # 3 more wanted after segment 1, 2 found: the archive ends within reach
+    run bc-wal-restore -v --end-of-wal-flag --prefetch 4 --spool-dir "$T/spool" "$STORE" srv \
+        000000010000000000000001 "$T/out1"
+    [ "$status" -eq 0 ]
+    [ -e "$T/spool/end-of-wal-stream" ]
+    # what the spool holds is still served, the flag stays
+    run bc-wal-restore --end-of-wal-flag --prefetch 4 --spool-dir "$T/spool" "$STORE" srv \
+        000000010000000000000003 "$T/out3"
+    [ "$status" -eq 0 ]
+    cmp "$T/out3" "$T/seg3"
+    [ -e "$T/spool/end-of-wal-stream" ]
+    # the next miss is "not found" without asking the store: segment 4 is
+    # archived now, and still not found this once
+    make_segment "$T/seg4" 4
+    cp "$T/seg4" "$T/000000010000000000000004"
+    bc-wal-archive "$STORE" srv "$T/000000010000000000000004"
+    run bc-wal-restore -v --end-of-wal-flag --prefetch 4 --spool-dir "$T/spool" "$STORE" srv \
+        000000010000000000000004 "$T/out4"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"end of the archive (end-of-WAL-stream flag, now reset)"* ]]
+    [ ! -e "$T/out4" ]
+    [ ! -e "$T/spool/end-of-wal-stream" ]
+    # the attempt after that asks the store again
+    run bc-wal-restore --end-of-wal-flag --prefetch 4 --spool-dir "$T/spool" "$STORE" srv \
+        000000010000000000000004 "$T/out4"
+    [ "$status" -eq 0 ]
+    cmp "$T/out4" "$T/seg4"
+    # nothing follows segment 4 yet: the flag is set again
+    [ -e "$T/spool/end-of-wal-stream" ]
+    rm "$T/spool/end-of-wal-stream"
+    # a prefetch that could not fetch what it listed does not set the flag
+    make_segment "$T/seg5" 5
+    make_segment "$T/seg6" 6
+    cp "$T/seg5" "$T/000000010000000000000005"
+    cp "$T/seg6" "$T/000000010000000000000006"
+    bc-wal-archive "$STORE" srv "$T/000000010000000000000005"
+    bc-wal-archive --lz4 "$STORE" srv "$T/000000010000000000000006"
+    truncate -s 100 "$T/store/prefix/srv/wals/0000000100000000/000000010000000000000006.lz4"
+    run bc-wal-restore --end-of-wal-flag --prefetch 4 --spool-dir "$T/spool" "$STORE" srv \
+        000000010000000000000005 "$T/out5"
+    [ "$status" -eq 0 ]
+    cmp "$T/out5" "$T/seg5"
+    [[ "$output" == *"prefetching 000000010000000000000006 failed"* ]]
+    [ ! -e "$T/spool/end-of-wal-stream" ]
+}

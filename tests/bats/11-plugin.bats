@@ -145,6 +145,40 @@ print(code_of(req))'
     ! cmp -s "$P/kept" "$P/other" || false
 }
 
+@test "WAL.Restore on a standby prefetches and stops at the end of the archive; on the primary it does not" {
+    cnpg_objects "$K" ahead "s3://test/ahead"
+    sed -i 's/"wal": {"compression": "gzip"}/"wal": {"compression": "gzip", "maxParallel": 3}/' "$K/objects/ahead.json"
+    cnpg_cluster "$P/ahead.json" pg ahead            # primary pg-1: this pod (pg-2) is a standby
+    cnpg_cluster "$P/ahead-self.json" pg ahead pg-2  # this pod is the primary
+    for i in 1 2; do
+        make_segment "$P/ahead$i" "$i"
+        cp "$P/ahead$i" "$P/00000001000000000000000$i"
+        bc-wal-archive --endpoint-url "$S3_ENDPOINT" s3://test/ahead pg "$P/00000001000000000000000$i"
+    done
+    restore() { # CLUSTER WAL
+        "$BC_TOP/tests/helpers/cnpgi_wal.py" --socket "$P/sock/barman-cloud.cloudnative-pg.io" \
+            --stubs "$P/stubs" --cluster "$1" restore "$2" pg_wal/RECOVERYXLOG
+    }
+    run restore "$P/ahead.json" 000000010000000000000001
+    [ "$status" -eq 0 ]
+    cmp "$PGD/pg_wal/RECOVERYXLOG" "$P/ahead1"
+    # two wanted after segment 1, one found and fetched: the end is in sight
+    [ -f "$P/spool/restore/000000010000000000000002" ]
+    [ -e "$P/spool/restore/end-of-wal-stream" ]
+    run restore "$P/ahead.json" 000000010000000000000002
+    [ "$status" -eq 0 ]
+    cmp "$PGD/pg_wal/RECOVERYXLOG" "$P/ahead2"
+    # the next miss is answered at once, so the standby turns to streaming
+    run restore "$P/ahead.json" 000000010000000000000003
+    [ "$status" -eq 1 ]
+    [[ "$output" == *NOT_FOUND*"end-of-WAL-stream flag"* ]]
+    [ ! -e "$P/spool/restore/end-of-wal-stream" ]
+    # the primary cannot stream from anyone: no flag
+    run restore "$P/ahead-self.json" 000000010000000000000001
+    [ "$status" -eq 0 ]
+    [ ! -e "$P/spool/restore/end-of-wal-stream" ]
+}
+
 @test "WAL.Status reports the archive; SetFirstRequired checks its WAL name" {
     run client '
 s = wal.Status(W.WALStatusRequest(cluster_definition=CLUSTER), timeout=60)
