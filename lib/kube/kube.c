@@ -192,6 +192,11 @@ bc_status bc_kube_merge_patch(bc_kube *k, const char *path, const json_t *patch,
     return request(k, "PATCH", path, patch, "application/merge-patch+json", out);
 }
 
+bc_status bc_kube_delete(bc_kube *k, const char *path)
+{
+    return request(k, "DELETE", path, NULL, NULL, NULL);
+}
+
 /* A Kubernetes object name (DNS subdomain): safe to put in a path as is. */
 static int valid_name(const char *s)
 {

@@ -60,6 +60,9 @@ void bc_kube_uncache(bc_kube *k, const char *path);
  * instance {"status": {...}} to ".../NAME/status". out may be NULL. */
 bc_status bc_kube_merge_patch(bc_kube *k, const char *path, const json_t *patch, json_t **out);
 
+/* DELETE an object. BC_ERR_NOTFOUND when it is already gone. */
+bc_status bc_kube_delete(bc_kube *k, const char *path);
+
 /* data[key] of a Secret (read through the cache), base64-decoded, NUL-terminated, its length in
  * *len (len may be NULL); free() it. ns NULL = the default namespace.
  * BC_ERR_NOTFOUND when the Secret or the key is missing. */

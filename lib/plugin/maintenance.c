@@ -1,8 +1,9 @@
 /* Retention, as upstream's catalog maintenance: on the pod that is the
  * Cluster's current primary, every retentionPolicyIntervalSeconds of the
  * ObjectStore (default 1800; 300 while the Cluster cannot be read), run
- * bc-retention with the ObjectStore's retentionPolicy and --report, and
- * merge the recovery window it reports into the ObjectStore status. */
+ * bc-retention with the ObjectStore's retentionPolicy and --report, merge
+ * the recovery window it reports into the ObjectStore status, and delete
+ * the Cluster's Backup resources whose backup has left the store. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,70 @@ static void cycle_end(cycle *c)
     free(c);
 }
 
+/* 1 if the JSON array of strings holds s. */
+static int holds(const json_t *list, const char *s)
+{
+    size_t i;
+    const json_t *v;
+    json_array_foreach(list, i, v) {
+        const char *t = json_string_value(v);
+        if (t && strcmp(t, s) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Upstream's rule: a completed Backup of this Cluster, taken by this
+ * plugin for this very Cluster (its uid), while the Cluster has a backup
+ * section, and whose backup id is no longer in the store. */
+static int is_stale(const cycle *c, const json_t *backup, const json_t *in_store)
+{
+    const json_t *spec = json_object_get(backup, "spec");
+    const json_t *status = json_object_get(backup, "status");
+    const json_t *meta = json_object_get(status, "pluginMetadata");
+    const char *cluster = json_string_value(json_object_get(json_object_get(spec, "cluster"), "name"));
+    const char *phase = json_string_value(json_object_get(status, "phase"));
+    const char *method = json_string_value(json_object_get(status, "method"));
+    const char *uid = json_string_value(json_object_get(meta, "clusterUID"));
+    const char *plugin = json_string_value(json_object_get(meta, "pluginName"));
+    const char *id = json_string_value(json_object_get(status, "backupId"));
+    return cluster && strcmp(cluster, c->cfg.name) == 0 && phase &&
+           strcmp(phase, "completed") == 0 &&
+           json_is_object(json_object_get(json_object_get(c->cfg.cluster, "spec"), "backup")) &&
+           method && strcmp(method, "plugin") == 0 && uid && c->cfg.uid &&
+           strcmp(uid, c->cfg.uid) == 0 && plugin && strcmp(plugin, BC_PLUGIN_NAME) == 0 &&
+           id && !holds(in_store, id);
+}
+
+static void delete_stale_backups(cycle *c, const json_t *in_store)
+{
+    const bc_plugin_settings *set = &c->p->settings;
+    char path[1024];
+    snprintf(path, sizeof path, "/apis/%s/%s/namespaces/%s/backups", set->cnpg_group,
+             set->cnpg_version, c->cfg.namespace);
+    json_t *list = NULL;
+    if (bc_kube_get(c->p->kube, path, &list) != BC_OK) {
+        bc_log_error("retention: cannot list the Backup resources: %s", bc_error_msg());
+        return;
+    }
+    size_t i;
+    const json_t *b;
+    json_array_foreach(json_object_get(list, "items"), i, b) {
+        const char *name = json_string_value(json_object_get(json_object_get(b, "metadata"), "name"));
+        if (!name || !is_stale(c, b, in_store))
+            continue;
+        char one[1400];
+        snprintf(one, sizeof one, "%s/%s", path, name);
+        bc_status st = bc_kube_delete(c->p->kube, one);
+        if (st == BC_OK)
+            bc_log_info("retention: deleted Backup %s: its backup %s is no longer in the store",
+                        name, json_string_value(json_object_get(json_object_get(b, "status"), "backupId")));
+        else if (st != BC_ERR_NOTFOUND)
+            bc_log_error("retention: cannot delete Backup %s: %s", name, bc_error_msg());
+    }
+    json_decref(list);
+}
+
 static void retention_done(void *ctx, const bc_child_result *r)
 {
     cycle *c = ctx;
@@ -50,6 +115,10 @@ static void retention_done(void *ctx, const bc_child_result *r)
             bc_log_info("recovery window of server %s: from %s", c->cfg.server_name,
                         frp ? frp : "(no backup)");
         json_decref(fields);
+        /* only a run that read the store says what left it */
+        const json_t *in_store = json_object_get(report, "backups_in_store");
+        if ((r->exit_code == 0 || r->exit_code == 1) && json_is_array(in_store))
+            delete_stale_backups(c, in_store);
     }
     json_decref(report);
     cycle_end(c);

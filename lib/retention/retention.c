@@ -296,6 +296,13 @@ static json_t *id_list(const bc_retention *r, int (*pick)(const bc_retention *, 
     return list;
 }
 
+/* Still in the store after this run: readable or not, finished or not. A
+ * dry run removed nothing. */
+static int is_in_store(const bc_retention *r, size_t i)
+{
+    return !r->backups[i].removed || r->opts.dry_run;
+}
+
 static int is_unreadable(const bc_retention *r, size_t i)
 {
     return !r->backups[i].readable && r->dirs[i].has_info_key;
@@ -352,7 +359,7 @@ bc_status bc_retention_report(const bc_retention *r, const bc_retention_policy *
     for (size_t i = 0; deleted && i < r->ndeleted; i++)
         json_array_append_new(deleted, json_string(r->deleted[i]));
     json_t *doc = json_pack(
-        "{s:s, s:o, s:b, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}, s:o, s:I, s:o, s:o}",
+        "{s:s, s:o, s:b, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}, s:o, s:I, s:o, s:o, s:o}",
         "server_name", r->opts.server,
         "retention_policy", policy ? json_string(policy_text) : json_null(),
         "dry_run", r->opts.dry_run,
@@ -363,7 +370,8 @@ bc_status bc_retention_report(const bc_retention *r, const bc_retention_policy *
         "deleted_backups", deleted ? deleted : json_null(),
         "deleted_wal_files", (json_int_t)r->deleted_wals,
         "unreadable_backups", id_list(r, is_unreadable),
-        "backups_in_progress", id_list(r, is_in_progress));
+        "backups_in_progress", id_list(r, is_in_progress),
+        "backups_in_store", id_list(r, is_in_store));
     if (!doc)
         return bc_error(BC_ERR_INTERNAL, "out of memory building the report");
     int rc = json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

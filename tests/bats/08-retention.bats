@@ -124,6 +124,8 @@ r = json.load(open(sys.argv[1]))
 assert r["retention_policy"] == "RECOVERY WINDOW OF 10 DAYS", r
 assert r["deleted_backups"] == ["20261001T000000", "20261020T000000"], r
 assert r["backups"] == {"done": 5, "kept": 2, "failed": 1, "other": 0}, r
+assert r["backups_in_store"] == ["20261010T000000", "20261025T000000", "20261101T000000",
+                                 "20261110T000000", "20261115T000000", "20261120T000000"], r
 for k in ("first_recoverability_point", "last_successful_backup_time", "last_failed_backup_time"):
     assert r[k].endswith("Z"), r
 assert r["first_recoverability_point"] < r["last_failed_backup_time"] < r["last_successful_backup_time"], r

@@ -96,6 +96,37 @@ print(code_of(lambda: BG.BackupStub(channel).Backup(B.BackupRequest(cluster_defi
     wait_for 60 grep -q 'retention: applying 30d to server pg' "$P/plugin.log"
     wait_for 60 grep -q 'recovery window of server pg: from 2' "$P/plugin.log"
     grep -q '"method": "PATCH", "path": "/apis/barmancloud.cnpg.io/v1/namespaces/default/objectstores/store/status", "content_type": "application/merge-patch+json", "token_ok": true' "$K/journal"
+    # Backup resources whose backup left the store are deleted, upstream's
+    # way: only completed plugin backups of this very Cluster, and only
+    # while the Cluster has a backup section
+    local kept lists
+    kept=$(cat "$P/backup_id")
+    lists=$(grep -c '"path": "/apis/postgresql.cnpg.io/v1/namespaces/default/backups"' "$K/journal" || true)
+    python3 - "$K/objects/backups.json" "$kept" <<'PY'
+import json, sys
+def backup(name, backup_id, cluster="pg", phase="completed", uid="uid-pg"):
+    return {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Backup",
+            "metadata": {"namespace": "default", "name": name},
+            "spec": {"cluster": {"name": cluster}, "method": "plugin"},
+            "status": {"phase": phase, "method": "plugin", "backupId": backup_id,
+                       "pluginMetadata": {"clusterUID": uid,
+                                          "pluginName": "barman-cloud.cloudnative-pg.io"}}}
+json.dump([backup("in-store", sys.argv[2]), backup("gone", "20200101T000000"),
+           backup("running", "20200101T000001", phase="running"),
+           backup("other-cluster", "20200101T000002", cluster="other"),
+           backup("other-uid", "20200101T000003", uid="uid-other")], open(sys.argv[1], "w"))
+PY
+    # two listings later, with no backup section in the Cluster yet, nothing
+    # was deleted
+    wait_for 60 sh -c "[ \$(grep -c '\"path\": \"/apis/postgresql.cnpg.io/v1/namespaces/default/backups\"' '$K/journal') -ge $((lists + 2)) ]"
+    ! grep -q '"method": "DELETE"' "$K/journal" || false
+    cnpg_cluster "$K/objects/cluster.json" pg store pg-1 '"backup": {}'
+    wait_for 60 grep -q 'retention: deleted Backup gone: its backup 20200101T000000 is no longer in the store' "$P/plugin.log"
+    grep -q '"method": "DELETE", "path": "/apis/postgresql.cnpg.io/v1/namespaces/default/backups/gone"' "$K/journal"
+    [ "$(grep -c '"method": "DELETE"' "$K/journal")" -eq 1 ]
+    for b in in-store running other-cluster other-uid; do
+        kube_get "/apis/postgresql.cnpg.io/v1/namespaces/default/backups/$b" >/dev/null
+    done
     # nothing secret in what the plugin logged
     ! grep -q S3RVER "$P/plugin.log" || false
 }

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """A stand-in for kube-apiserver, for the tests. It is NOT a real apiserver:
-no etcd, no watch, no lists, no admission, no RBAC, no schemas. It holds a
-few namespaced objects in memory and serves what bc's Kubernetes client
-uses, over HTTPS with a CA it makes at start:
+no etcd, no watch, no selectors or paging, no admission, no RBAC, no
+schemas. It holds a few namespaced objects in memory and serves what bc's
+Kubernetes client uses, over HTTPS with a CA it makes at start:
 
-  GET   /api/v1/namespaces/NS/PLURAL/NAME[/status]               (core kinds)
-  GET   /apis/GROUP/VERSION/namespaces/NS/PLURAL/NAME[/status]
-  PATCH .../NAME and .../NAME/status, application/merge-patch+json (RFC 7386)
-  PUT   .../NAME/status (replaces .status)
+  GET    /api/v1/namespaces/NS/PLURAL/NAME[/status]              (core kinds)
+  GET    /apis/GROUP/VERSION/namespaces/NS/PLURAL/NAME[/status]
+  GET    .../namespaces/NS/PLURAL                  (a KINDList of all of them)
+  PATCH  .../NAME and .../NAME/status, application/merge-patch+json (RFC 7386)
+  PUT    .../NAME/status (replaces .status)
+  DELETE .../NAME (answers a Success Status; the object is gone until its
+         file changes)
 
 PLURAL is the lowercase kind plus "s" (secrets, clusters, objectstores,
 backups). A status patch or PUT changes only .status, a patch of the object
@@ -201,9 +204,10 @@ def parse_path(path):
         group, version, rest = parts[1], parts[2], parts[3:]
     else:
         return None
-    if len(rest) not in (4, 5) or rest[0] != "namespaces" or (len(rest) == 5 and rest[4] != "status"):
+    if len(rest) not in (3, 4, 5) or rest[0] != "namespaces" or (len(rest) == 5 and rest[4] != "status"):
         return None
-    return group, version, rest[2], rest[1], rest[3], rest[4] if len(rest) == 5 else ""
+    return (group, version, rest[2], rest[1], rest[3] if len(rest) > 3 else None,
+            rest[4] if len(rest) == 5 else "")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -275,16 +279,31 @@ class Handler(BaseHTTPRequestHandler):
             return self.fail(404, "NotFound", "the server could not find the requested resource")
         group, version, plural, ns, name, sub = where
         resource = f"{plural}.{group}" if group else plural
+        if name is None:
+            if self.command != "GET":
+                return self.fail(405, "MethodNotAllowed", "the stand-in only lists collections")
+            items = [o for (g, v, p, n, _), o in sorted(store.objects.items())
+                     if (g, v, p, n) == (group, version, plural, ns)]
+            kind = items[0]["kind"] if items else plural[:-1].capitalize()
+            return self.reply(200, {"apiVersion": f"{group}/{version}" if group else version,
+                                    "kind": kind + "List",
+                                    "metadata": {"resourceVersion": str(store.version)},
+                                    "items": items})
         obj = store.objects.get((group, version, plural, ns, name))
         if obj is None:
             return self.fail(404, "NotFound", f'{resource} "{name}" not found',
                              {"name": name, "group": group, "kind": plural})
         if self.command == "GET":
             return self.reply(200, obj)
+        if self.command == "DELETE" and not sub:
+            del store.objects[(group, version, plural, ns, name)]
+            return self.reply(200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
+                                    "status": "Success",
+                                    "details": {"name": name, "group": group, "kind": plural}})
         if self.command not in ("PATCH", "PUT") or (self.command == "PUT" and sub != "status"):
             return self.fail(405, "MethodNotAllowed",
                              "the server does not allow this method on the requested resource "
-                             "(the stand-in does GET, PATCH, and PUT of status)")
+                             "(the stand-in does GET, PATCH, DELETE, and PUT of status)")
         wanted = MERGE_PATCH if self.command == "PATCH" else "application/json"
         if ctype != wanted:
             return self.fail(415, "UnsupportedMediaType",
