@@ -95,7 +95,8 @@ run-suite: all $(UNIT_BIN)
 # Fuzz targets (clang + libFuzzer): FUZZ_SECONDS each, starting from the seeds.
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_LIB := lib/store/xml.c lib/layout/backup_info.c lib/util/pyliteral.c lib/util/status.c
+FUZZ_LIB := lib/store/xml.c lib/layout/backup_info.c lib/util/pyliteral.c lib/util/status.c \
+	lib/kube/reply.c
 fuzz:
 	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); mkdir -p build/fuzz; \
 	  clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib -D_GNU_SOURCE -o build/fuzz/$$n $$f $(FUZZ_LIB); \

@@ -61,6 +61,16 @@ bc_status bc_kube_send(bc_kube_transport *t, const char *method, const char *pat
                        bc_kube_reply *r);
 void bc_kube_reply_free(bc_kube_reply *r);
 
+/* Reply parsing (reply.c). Replies are read into memory up to this size. */
+#define BC_KUBE_REPLY_LIMIT ((size_t)64 << 20)
+/* Where the header block in buf ends (after its blank line), 0 if not yet. */
+size_t bc_kube_header_end(const char *buf, size_t len);
+/* Whether the reply in buf[0..len) (NUL-terminated; headers end at head)
+ * is complete: 1 yes, the body's length in *body_len and a chunked body
+ * decoded in place at buf + head; 0 not yet; -1 a malformed chunked body;
+ * -2 out of memory. eof: the server closed the connection. */
+int bc_kube_reply_complete(char *buf, size_t head, size_t len, int eof, size_t *body_len);
+
 /* A whole small file (under limit bytes), NUL-terminated; free() it.
  * On failure errno tells why (EFBIG when over the limit), no message. */
 int bc_kube_read_file(const char *path, size_t limit, char **out, size_t *len);

@@ -34,7 +34,6 @@
 #define CONNECT_TIMEOUT_MS 10000
 #define IO_TIMEOUT_S 30
 #define MAX_ATTEMPTS 3
-#define REPLY_LIMIT ((size_t)64 << 20)
 
 struct bc_kube_transport {
     const bc_kube_config *cfg;
@@ -341,106 +340,38 @@ static ssize_t conn_read(conn *c, char *buf, size_t len)
     return SSL_get_error(c->ssl, 0) == SSL_ERROR_ZERO_RETURN ? 0 : -1;
 }
 
-/* Where the header block ends (after its blank line), or 0 if not yet. */
-static size_t header_end(const char *buf, size_t len)
-{
-    for (size_t i = 3; i < len; i++)
-        if (buf[i] == '\n' && buf[i - 1] == '\r' && buf[i - 2] == '\n' && buf[i - 3] == '\r')
-            return i + 1;
-    return 0;
-}
-
-/* The value of header `name` in a header block, or NULL. */
-static const char *header_value(const char *head, size_t len, const char *name, size_t *vlen)
-{
-    size_t nlen = strlen(name);
-    const char *end = head + len;
-    for (const char *line = memchr(head, '\n', len); line && line + 1 < end;
-         line = memchr(line + 1, '\n', (size_t)(end - line - 1))) {
-        const char *p = line + 1;
-        if ((size_t)(end - p) > nlen && strncasecmp(p, name, nlen) == 0 && p[nlen] == ':') {
-            p += nlen + 1;
-            while (p < end && (*p == ' ' || *p == '\t'))
-                p++;
-            const char *e = memchr(p, '\r', (size_t)(end - p));
-            *vlen = e ? (size_t)(e - p) : 0;
-            return p;
-        }
-    }
-    return NULL;
-}
-
-/* Decodes the chunked body in[0..n) into out (room for n bytes).
- * 1 complete (*outlen set), 0 more is needed, -1 malformed. in is
- * NUL-terminated, so the sizes can be read with strtoull. */
-static int dechunk(const char *in, size_t n, char *out, size_t *outlen)
-{
-    size_t i = 0, o = 0;
-    for (;;) {
-        const char *eol = memchr(in + i, '\n', n - i);
-        if (!eol)
-            return 0;
-        char *after;
-        errno = 0;
-        unsigned long long size = strtoull(in + i, &after, 16);
-        if (after == in + i || errno || size > REPLY_LIMIT)
-            return -1;
-        i = (size_t)(eol - in) + 1;
-        if (size == 0) { /* trailers, if any, then a blank line */
-            for (;;) {
-                eol = memchr(in + i, '\n', n - i);
-                if (!eol)
-                    return 0;
-                size_t line = (size_t)(eol - in) - i;
-                i += line + 1;
-                if (line <= 1)
-                    break;
-            }
-            *outlen = o;
-            return 1;
-        }
-        if (n - i < size + 2)
-            return 0;
-        memcpy(out + o, in + i, size);
-        o += size;
-        i += size + 2;
-    }
-}
-
 /* Reads a whole reply; fills r->status and r->body. */
 static bc_status read_reply(bc_kube_transport *t, conn *c, bc_kube_reply *r)
 {
-    size_t cap = 16384, len = 0, head = 0;
+    size_t cap = 16384, len = 0, head = 0, body = 0;
     char *buf = malloc(cap);
+    bc_status st = BC_OK;
     if (!buf)
         return bc_kube_oom();
     for (;;) {
         if (len + 4096 > cap) {
-            if (cap >= REPLY_LIMIT) {
-                free(buf);
-                return bc_error(BC_ERR_DATA, "the reply from %s is over %zu MiB", t->host_header,
-                                REPLY_LIMIT >> 20);
-            }
-            char *bigger = realloc(buf, cap * 2);
+            char *bigger = cap < BC_KUBE_REPLY_LIMIT ? realloc(buf, cap * 2) : NULL;
             if (!bigger) {
-                free(buf);
-                return bc_kube_oom();
+                st = cap < BC_KUBE_REPLY_LIMIT ? bc_kube_oom()
+                                       : bc_error(BC_ERR_DATA, "the reply from %s is over %zu MiB",
+                                                  t->host_header, BC_KUBE_REPLY_LIMIT >> 20);
+                break;
             }
             buf = bigger;
             cap *= 2;
         }
         ssize_t n = conn_read(c, buf + len, cap - len - 1);
         if (n < 0) {
-            free(buf);
-            return bc_error(BC_ERR_NET, "reading the reply from %s failed: %s", t->host_header,
-                            errno == EAGAIN ? "timed out" : "the connection broke");
+            st = bc_error(BC_ERR_NET, "reading the reply from %s failed: %s", t->host_header,
+                          errno == EAGAIN ? "timed out" : "the connection broke");
+            break;
         }
         len += (size_t)n;
         buf[len] = '\0';
-        if (!head && (head = header_end(buf, len))) {
+        if (!head && (head = bc_kube_header_end(buf, len))) {
             if (sscanf(buf, "HTTP/1.%*1d %3ld", &r->status) != 1 || r->status < 100) {
-                free(buf);
-                return bc_error(BC_ERR_DATA, "%s did not answer in HTTP/1.1", t->host_header);
+                st = bc_error(BC_ERR_DATA, "%s did not answer in HTTP/1.1", t->host_header);
+                break;
             }
             if (r->status < 200) { /* 100 Continue and the like: a reply follows */
                 memmove(buf, buf + head, len - head);
@@ -449,50 +380,30 @@ static bc_status read_reply(bc_kube_transport *t, conn *c, bc_kube_reply *r)
                 continue;
             }
         }
-        if (head) {
-            size_t vlen, body = len - head;
-            const char *te = header_value(buf, head, "Transfer-Encoding", &vlen);
-            const char *cl = header_value(buf, head, "Content-Length", &vlen);
-            int done;
-            if (te && vlen >= 7 && strncasecmp(te + vlen - 7, "chunked", 7) == 0) {
-                char *plain = malloc(body + 1);
-                if (!plain) {
-                    free(buf);
-                    return bc_kube_oom();
-                }
-                done = dechunk(buf + head, body, plain, &body);
-                if (done == 1) {
-                    memcpy(buf + head, plain, body);
-                    len = head + body;
-                }
-                free(plain);
-                if (done < 0) {
-                    free(buf);
-                    return bc_error(BC_ERR_DATA, "%s sent a malformed chunked reply", t->host_header);
-                }
-            } else if (cl) {
-                done = body >= strtoull(cl, NULL, 10);
-                if (n == 0 && !done) {
-                    free(buf);
-                    return bc_error(BC_ERR_NET, "the reply from %s was cut short", t->host_header);
-                }
-                if (done)
-                    len = head + strtoull(cl, NULL, 10);
-            } else {
-                done = n == 0;
-            }
-            if (done)
-                break;
+        int done = head ? bc_kube_reply_complete(buf, head, len, n == 0, &body) : 0;
+        if (done < 0) {
+            st = done == -2 ? bc_kube_oom()
+                            : bc_error(BC_ERR_DATA, "%s sent a malformed chunked reply",
+                                       t->host_header);
+            break;
         }
+        if (done)
+            break;
         if (n == 0) {
-            free(buf);
-            return bc_error(BC_ERR_NET, "%s closed the connection before replying", t->host_header);
+            st = bc_error(BC_ERR_NET, head ? "the reply from %s was cut short"
+                                           : "%s closed the connection before replying",
+                          t->host_header);
+            break;
         }
     }
-    memmove(buf, buf + head, len - head);
-    r->len = len - head;
-    buf[r->len] = '\0';
+    if (st != BC_OK) {
+        free(buf);
+        return st;
+    }
+    memmove(buf, buf + head, body);
+    buf[body] = '\0';
     r->body = buf;
+    r->len = body;
     return BC_OK;
 }
 
