@@ -38,12 +38,14 @@ time_t bc_time_from_iso8601(const char *s)
     if (*p == '+' || *p == '-') { /* +hh, +hhmm or +hh:mm east of UTC */
         int sign = *p == '-' ? -1 : 1;
         int hh = two_digits(p + 1), mm = 0;
+        if (hh < 0)
+            return 0;
         p += 3;
         if (*p == ':')
             p++;
         if (isdigit((unsigned char)*p) && (mm = two_digits(p)) < 0)
             return 0;
-        if (hh < 0 || hh > 23 || mm > 59)
+        if (hh > 23 || mm > 59)
             return 0;
         offset = sign * (hh * 3600L + mm * 60L);
     }
