@@ -277,6 +277,45 @@ static void test_in_cluster(void)
     bc_kube_config_free(&c);
 }
 
+/* bc_kube_new with a kubeconfig whose cluster has this server URL. */
+static bc_status client_for(const char *server)
+{
+    char text[1024], path[300];
+    snprintf(text, sizeof text,
+             "current-context: c\nclusters:\n- name: c\n  cluster: {server: '%s'}\n"
+             "contexts:\n- name: c\n  context: {cluster: c, user: u}\n"
+             "users:\n- name: u\n  user: {token: t}\n", server);
+    put("urls", text);
+    snprintf(path, sizeof path, "%s/urls", dir);
+    setenv("KUBECONFIG", path, 1);
+    bc_kube *k = NULL;
+    bc_status st = bc_kube_new(&k);
+    bc_kube_free(k);
+    unsetenv("KUBECONFIG");
+    return st;
+}
+
+static void test_server_urls(void)
+{
+    static const char *const good[] = {
+        "https://kube.example", "https://kube.example:6443", "https://10.0.0.1:443/",
+        "https://[fd00::1]:6443", "https://[fd00::1]", "http://127.0.0.1:8001/k8s/clusters/c-1/",
+    };
+    static const char *const bad[] = {
+        "https://:6443", "https://kube.example:", "https://kube.example:64x3",
+        "https://[fd00::1", "https://[fd00::1]6443", "https://kube.example:123456789",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        CHECK(client_for(good[i]) == BC_OK);
+    CHECK(client_for("https://") == BC_ERR_USAGE); /* no host at all: the parser says so */
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        bc_status st = client_for(bad[i]);
+        CHECK(st == BC_ERR_USAGE && strstr(bc_error_msg(), "cannot read host and port"));
+        if (st != BC_ERR_USAGE || !strstr(bc_error_msg(), "cannot read host and port"))
+            printf("  %s: %s %s\n", bad[i], bc_status_name(st), bc_error_msg());
+    }
+}
+
 static void test_base64(void)
 {
     char *out = NULL;
@@ -312,6 +351,7 @@ int main(void)
     test_tls();
     test_malformed();
     test_in_cluster();
+    test_server_urls();
     test_base64();
 
     char cmd[300];
