@@ -36,10 +36,25 @@ static const char replica_source[] =
     "  \"plugin\": {\"name\": \"" BC_PLUGIN_NAME "\","
     "    \"parameters\": {\"barmanObjectName\": \"theirs\", \"serverName\": \"origin\"}}}]";
 
+/* is_replica, promoting and source_streams as three digits ("101") for
+ * the Cluster with replica_source, this spec.replica and status members;
+ * "parse error" if it does not parse. */
+static const char *replica_flags(const char *replica, const char *status)
+{
+    static char flags[16];
+    char spec[2048];
+    bc_cluster_config c;
+    snprintf(spec, sizeof spec, "%s, \"replica\": %s", replica_source, replica);
+    if (parse(spec, status, &c) != BC_OK)
+        return "parse error";
+    snprintf(flags, sizeof flags, "%d%d%d", c.is_replica, c.promoting, c.source_streams);
+    bc_cluster_config_free(&c);
+    return flags;
+}
+
 static void check_cluster_config(void)
 {
     bc_cluster_config c;
-    char spec[2048];
 
     CHECK(parse("", "\"currentPrimary\": \"pg-1\"", &c) == BC_OK);
     CHECK(c.enabled && strcmp(c.object_name, "own") == 0 && strcmp(c.server_name, "pg") == 0);
@@ -47,38 +62,27 @@ static void check_cluster_config(void)
     CHECK(!c.is_replica && !c.promoting && !c.source_streams && !c.replica_object);
     bc_cluster_config_free(&c);
 
-    /* a replica cluster, old style (enabled) and new style (self/primary) */
-    snprintf(spec, sizeof spec, "%s, \"replica\": {\"enabled\": true, \"source\": \"origin\"}",
-             replica_source);
+    /* the replica source's store and server */
+    char spec[2048];
+    snprintf(spec, sizeof spec, "%s, \"replica\": {\"source\": \"origin\"}", replica_source);
     CHECK(parse(spec, "", &c) == BC_OK);
-    CHECK(c.is_replica && c.source_streams && !c.promoting);
-    CHECK(strcmp(c.replica_object, "theirs") == 0 && strcmp(c.replica_server, "origin") == 0);
-    bc_cluster_config_free(&c);
-    snprintf(spec, sizeof spec, "%s, \"replica\": {\"enabled\": false, \"source\": \"origin\"}",
-             replica_source);
-    CHECK(parse(spec, "", &c) == BC_OK);
-    CHECK(!c.is_replica && c.replica_object);
-    bc_cluster_config_free(&c);
-    snprintf(spec, sizeof spec, "%s, \"replica\": {\"self\": \"pg\", \"primary\": \"origin\", "
-             "\"source\": \"origin\"}", replica_source);
-    CHECK(parse(spec, "", &c) == BC_OK);
-    CHECK(c.is_replica);
-    bc_cluster_config_free(&c);
-    snprintf(spec, sizeof spec, "%s, \"replica\": {\"primary\": \"pg\", \"source\": \"origin\"}",
-             replica_source);
-    CHECK(parse(spec, "", &c) == BC_OK);
-    CHECK(!c.is_replica); /* this cluster is the primary one */
+    CHECK(c.replica_object && strcmp(c.replica_object, "theirs") == 0 &&
+          strcmp(c.replica_server, "origin") == 0);
     bc_cluster_config_free(&c);
 
+    /* a replica cluster, old style (enabled) and new style (self/primary) */
+    CHECK(strcmp(replica_flags("{\"enabled\": true, \"source\": \"origin\"}", ""), "101") == 0);
+    CHECK(strcmp(replica_flags("{\"enabled\": false, \"source\": \"origin\"}", ""), "001") == 0);
+    CHECK(strcmp(replica_flags("{\"self\": \"pg\", \"primary\": \"origin\", \"source\": \"origin\"}",
+                               ""), "101") == 0);
+    /* this cluster is the primary one */
+    CHECK(strcmp(replica_flags("{\"primary\": \"pg\", \"source\": \"origin\"}", ""), "001") == 0);
+
     /* a promotion token not yet applied, then applied */
-    snprintf(spec, sizeof spec, "%s, \"replica\": {\"primary\": \"pg\", \"source\": \"origin\", "
-             "\"promotionToken\": \"tok\"}", replica_source);
-    CHECK(parse(spec, "\"lastPromotionToken\": \"older\"", &c) == BC_OK);
-    CHECK(c.promoting);
-    bc_cluster_config_free(&c);
-    CHECK(parse(spec, "\"lastPromotionToken\": \"tok\"", &c) == BC_OK);
-    CHECK(!c.promoting);
-    bc_cluster_config_free(&c);
+    static const char promoted[] =
+        "{\"primary\": \"pg\", \"source\": \"origin\", \"promotionToken\": \"tok\"}";
+    CHECK(strcmp(replica_flags(promoted, "\"lastPromotionToken\": \"older\""), "011") == 0);
+    CHECK(strcmp(replica_flags(promoted, "\"lastPromotionToken\": \"tok\""), "001") == 0);
 
     /* a source reached only through its archive cannot stream */
     CHECK(parse("\"externalClusters\": [{\"name\": \"origin\"}],"
