@@ -15,10 +15,11 @@
  *
  * Requests are HTTP/1.1 over OpenSSL (transport.c), one per connection,
  * with a 10 s connect and 30 s read timeout; 5xx, 429 and network failures
- * are tried three times in all. Proxy variables are not used. The bearer token is read again from its file
- * before each request (service-account tokens rotate), is sent only in the
- * Authorization header and never appears in a message. One bc_kube may
- * serve several threads at once.
+ * are tried three times in all. Proxy variables are not used. The bearer
+ * token is read again from its file before each request (service-account
+ * tokens rotate), is sent only in the Authorization header and never
+ * appears in a message. A bc_kube serves one thread at a time: its cache
+ * is not locked.
  *
  * Failures are one-line messages such as
  *   kube-apiserver: GET /apis/barmancloud.cnpg.io/v1/namespaces/ns/objectstores/x:

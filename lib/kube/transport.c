@@ -18,7 +18,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -42,7 +41,6 @@ struct bc_kube_transport {
     char host_header[300];
     char port[8];
     char prefix[512];    /* path the server URL ends with, no trailing '/' */
-    pthread_mutex_t lock;
     SSL_CTX *ctx;        /* built on the first request */
 };
 
@@ -103,7 +101,6 @@ bc_status bc_kube_transport_new(const bc_kube_config *cfg, bc_kube_transport **o
     size_t n = strlen(t->prefix);
     while (n > 0 && t->prefix[n - 1] == '/')
         t->prefix[--n] = '\0';
-    pthread_mutex_init(&t->lock, NULL);
     *out = t;
     return BC_OK;
 }
@@ -113,7 +110,6 @@ void bc_kube_transport_free(bc_kube_transport *t)
     if (!t)
         return;
     SSL_CTX_free(t->ctx);
-    pthread_mutex_destroy(&t->lock);
     free(t);
 }
 
@@ -275,9 +271,7 @@ static bc_status conn_open(bc_kube_transport *t, conn *c)
     if (!t->tls)
         return BC_OK;
 
-    pthread_mutex_lock(&t->lock);
     bc_status st = t->ctx ? BC_OK : make_ctx(t);
-    pthread_mutex_unlock(&t->lock);
     if (st != BC_OK)
         return st;
     char why[256];

@@ -230,8 +230,8 @@ static void backup(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t len
     if (!in)
         return;
     backup_job *j = calloc(1, sizeof *j);
-    bc_status st = j ? bc_cluster_config_parse(in->cluster_definition.data,
-                                               in->cluster_definition.len, &j->cfg)
+    json_t *os = NULL;
+    bc_status st = j ? bc_plugin_cluster_store(p, in->cluster_definition, &j->cfg, &os)
                      : bc_error(BC_ERR_INTERNAL, "out of memory");
     protobuf_c_message_free_unpacked(&in->base, NULL);
     if (!j) {
@@ -239,9 +239,6 @@ static void backup(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t len
         return;
     }
     j->p = p;
-    json_t *os = NULL;
-    if (st == BC_OK)
-        st = bc_plugin_object_store(p, j->cfg.namespace, j->cfg.object_name, &os);
     if (st == BC_OK) {
         j->os = json_incref(os);
         time_t now = time(NULL);

@@ -100,6 +100,16 @@ bc_status bc_plugin_object_store(bc_plugin *p, const char *ns, const char *name,
     return bc_kube_get_cached(p->kube, path, out);
 }
 
+bc_status bc_plugin_cluster_store(bc_plugin *p, ProtobufCBinaryData cluster,
+                                  bc_cluster_config *cfg, json_t **os)
+{
+    *os = NULL;
+    bc_status st = bc_cluster_config_parse(cluster.data, cluster.len, cfg);
+    if (st == BC_OK && (st = bc_plugin_object_store(p, cfg->namespace, cfg->object_name, os)) != BC_OK)
+        bc_cluster_config_free(cfg);
+    return st;
+}
+
 /* ---- tool command lines ---------------------------------------------------- */
 
 typedef struct secret_ctx {

@@ -71,18 +71,11 @@ static void collect(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t le
     if (!in)
         return;
     bc_cluster_config cfg;
-    json_t *os = NULL;
-    bc_status st = bc_cluster_config_parse(in->cluster_definition.data,
-                                           in->cluster_definition.len, &cfg);
+    json_t *os;
+    bc_status st = bc_plugin_cluster_store(p, in->cluster_definition, &cfg, &os);
     protobuf_c_message_free_unpacked(&in->base, NULL);
     if (st != BC_OK) {
         bc_plugin_fail(call, st);
-        return;
-    }
-    st = bc_plugin_object_store(p, cfg.namespace, cfg.object_name, &os);
-    if (st != BC_OK) {
-        bc_plugin_fail(call, st);
-        bc_cluster_config_free(&cfg);
         return;
     }
     /* no window yet for this server: every gauge is 0 */

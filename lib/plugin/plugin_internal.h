@@ -26,6 +26,11 @@ typedef struct bc_cluster_config {
     int source_streams;          /* replica.source has connectionParameters */
 } bc_cluster_config;
 
+/* The Cluster a request carries and the ObjectStore of its own store
+ * (barmanObjectName; *os is borrowed from the cache). On an error cfg is
+ * left empty, nothing to free. */
+bc_status bc_plugin_cluster_store(bc_plugin *p, ProtobufCBinaryData cluster,
+                                  bc_cluster_config *cfg, json_t **os);
 /* Parses a Cluster given as JSON bytes (what every request carries). */
 bc_status bc_cluster_config_parse(const void *json, size_t len, bc_cluster_config *cfg);
 /* The same from a parsed Cluster (a reference is taken). */

@@ -147,14 +147,12 @@ static bc_status start_archive(bc_plugin *p, bc_grpc_call *call, const void *req
 {
     const Cnpgi__Wal__V1__WALArchiveRequest *in = request;
     bc_cluster_config cfg;
-    bc_status st = bc_cluster_config_parse(in->cluster_definition.data,
-                                           in->cluster_definition.len, &cfg);
+    json_t *os;
+    bc_status st = bc_plugin_cluster_store(p, in->cluster_definition, &cfg, &os);
     if (st != BC_OK)
         return st;
-    json_t *os = NULL;
-    st = bc_plugin_object_store(p, cfg.namespace, cfg.object_name, &os);
     const char *name = in->source_file_name;
-    if (st == BC_OK && (!name || !*name))
+    if (!name || !*name)
         st = bc_error(BC_ERR_USAGE, "WAL.Archive: no source_file_name");
     if (st == BC_OK) {
         /* PostgreSQL gives %p relative to PGDATA, our cwd is elsewhere */
@@ -302,15 +300,12 @@ static void status(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t len
     if (!in)
         return;
     bc_cluster_config cfg;
-    json_t *os = NULL;
-    bc_status st = bc_cluster_config_parse(in->cluster_definition.data,
-                                           in->cluster_definition.len, &cfg);
+    json_t *os;
+    bc_status st = bc_plugin_cluster_store(p, in->cluster_definition, &cfg, &os);
     if (st == BC_OK) {
-        st = bc_plugin_object_store(p, cfg.namespace, cfg.object_name, &os);
         static const char *const words[] = {"wals", "--format=json", NULL};
-        if (st == BC_OK)
-            st = bc_plugin_run_tool(p, call, os, BC_TOOL_LS, words, cfg.server_name, NULL,
-                                    status_done, NULL);
+        st = bc_plugin_run_tool(p, call, os, BC_TOOL_LS, words, cfg.server_name, NULL,
+                                status_done, NULL);
         bc_cluster_config_free(&cfg);
     }
     if (st != BC_OK)
