@@ -48,7 +48,8 @@ start_azurite() {
     local port
     port=$(free_port)
     node "$top/tests/node_modules/azurite/dist/src/blob/main.js" --blobHost 127.0.0.1 \
-        --blobPort "$port" --location "$work/azurite" --skipApiVersionCheck --silent >/dev/null 2>&1 &
+        --blobPort "$port" --location "$work/azurite" --skipApiVersionCheck --silent \
+        --disableTelemetry >/dev/null 2>&1 &
     pids+=($!)
     until python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null; do sleep 0.1; done
     azurite="http://127.0.0.1:$port/devstoreaccount1"

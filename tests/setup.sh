@@ -10,10 +10,12 @@ packages="build-essential pkg-config ca-certificates curl
   libzstd-dev libsnappy-dev libjansson-dev libpq-dev libarchive-dev
   libnghttp2-dev libprotobuf-c-dev libyaml-dev protobuf-c-compiler python3-grpcio python3-grpc-tools
   postgresql postgresql-contrib barman-cli-cloud python3-snappy python3-boto3 python3-crcmod
-  python3-cryptography
+  python3-cryptography python3-jsonpatch python3-jsonschema
   bats mandoc gzip bzip2 xz-utils lz4 zstd time"
 # Node.js may come from elsewhere than Debian; ask apt only if it is missing.
 command -v node >/dev/null && command -v npm >/dev/null || packages="$packages nodejs npm"
+# kubectl (for `kubectl kustomize` of deploy/): Debian's kubernetes-client when none is installed.
+command -v kubectl >/dev/null || packages="$packages kubernetes-client"
 
 missing=""
 for p in $packages; do
@@ -34,5 +36,5 @@ fi
 if [ ! -x "$here/node_modules/.bin/s3rver" ] || [ ! -x "$here/node_modules/.bin/azurite-blob" ] ||
     [ ! -d "$here/node_modules/@azure/storage-blob" ]; then
     echo "setup: installing test servers with npm into tests/node_modules"
-    (cd "$here" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+    (cd "$here" && npm install --no-audit --no-fund --no-update-notifier --loglevel=error >/dev/null)
 fi

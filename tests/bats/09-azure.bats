@@ -250,3 +250,28 @@ EOF2
     az_blobs az-batch/srv/wals/ | head -1 | grep -q "000000010000000400000038$"
     ! az_blobs az-batch/srv/base/20261101T000000/ | grep -q . || false
 }
+
+@test "Azurite stays on this machine: --disableTelemetry, and no outside lookup or connection" {
+    # the running Azurite got the flag, and tried nothing (no-egress.js logs
+    # and refuses any lookup or connection off loopback)
+    tr '\0' ' ' <"/proc/$(cat "$AZURITE_DIR/pid")/cmdline" | grep -q -- --disableTelemetry
+    [ ! -s "$AZURITE_DIR/egress.log" ]
+    # every Azurite the suite or the benchmarks start is given the flag
+    run grep -rlE 'azurite/dist/src/blob/main.js|azurite-blob' "$BC_TOP/tests/bats" "$BC_TOP/bench"
+    [ -n "$output" ]
+    for f in $output; do grep -q -- --disableTelemetry "$f"; done
+}
+
+@test "the egress guard sees what Azurite sends without --disableTelemetry (and refuses it)" {
+    local dir port
+    dir=$(scratch_dir)
+    port=$(free_port)
+    BC_EGRESS_LOG="$dir/egress.log" node -r "$BC_TOP/tests/helpers/no-egress.js" \
+        "$BC_TOP/tests/node_modules/azurite/dist/src/blob/main.js" --blobHost 127.0.0.1 \
+        --blobPort "$port" --location "$dir/data" --skipApiVersionCheck --silent \
+        >"$dir/azurite.log" 2>&1 3>&- &
+    local pid=$!
+    wait_for 30 grep -q "applicationinsights.azure.com" "$dir/egress.log"
+    # its shutdown waits on the telemetry it cannot send: no grace
+    kill -9 "$pid"
+}

@@ -50,7 +50,8 @@ start_s3rver() {
     gate=$(free_port)
     # --openssl-legacy-provider: s3rver's listing continuation tokens use DES.
     # --service-endpoint localhost: <bucket>.s3.localhost is virtual-hosted.
-    node --openssl-legacy-provider "$BC_TOP/tests/node_modules/s3rver/bin/s3rver.js" \
+    BC_EGRESS_LOG="$dir/egress.log" node --openssl-legacy-provider \
+        -r "$BC_TOP/tests/helpers/no-egress.js" "$BC_TOP/tests/node_modules/s3rver/bin/s3rver.js" \
         --directory "$dir/data" --address 127.0.0.1 --port "$port" \
         --configure-bucket test --service-endpoint localhost --silent >"$dir/s3rver.log" 2>&1 &
     echo $! >"$dir/pid"
@@ -73,8 +74,11 @@ start_azurite() {
     dir=$(scratch_dir)
     port=$(free_port)
     # --skipApiVersionCheck: the SDK speaks a newer API version than this Azurite.
-    node "$BC_TOP/tests/node_modules/azurite/dist/src/blob/main.js" --blobHost 127.0.0.1 \
-        --blobPort "$port" --location "$dir/data" --skipApiVersionCheck --silent \
+    # --disableTelemetry: Azurite reports usage to an outside host unless told
+    # not to; no-egress.js refuses (and logs) any attempt all the same.
+    BC_EGRESS_LOG="$dir/egress.log" node -r "$BC_TOP/tests/helpers/no-egress.js" \
+        "$BC_TOP/tests/node_modules/azurite/dist/src/blob/main.js" --blobHost 127.0.0.1 \
+        --blobPort "$port" --location "$dir/data" --skipApiVersionCheck --silent --disableTelemetry \
         >"$dir/azurite.log" 2>&1 &
     echo $! >"$dir/pid"
     export AZURITE_DIR=$dir AZURITE="http://127.0.0.1:$port/devstoreaccount1"
