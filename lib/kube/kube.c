@@ -1,5 +1,5 @@
-/* Kubernetes API requests: paths, tokens, error Status objects, the cache.
- * The bytes travel through transport.c. */
+/* Kubernetes API requests: paths, tokens, error Status objects, the cache,
+ * the optimistic update loop. The bytes travel through transport.c. */
 #include "kube/kube.h"
 
 #include <errno.h>
@@ -12,12 +12,19 @@
 #include "util/log.h"
 
 #define TOKEN_LIMIT ((size_t)64 << 10)
+/* client-go's retry.DefaultRetry: 5 steps 10 ms apart (10% jitter). A
+ * conflict means another writer has just written and the next GET sees
+ * it, so a short pause is enough; the bound keeps an object that keeps
+ * changing from holding the caller. */
+#define UPDATE_ATTEMPTS 5
+#define UPDATE_DELAY_NS 10000000L
 
 struct bc_kube {
     bc_kube_config cfg;
     bc_kube_transport *transport;
     int cache_seconds;
     json_t *cache;         /* path -> {"at": time, "object": reply} */
+    char reason[64];       /* the Status reason of the last failed reply, or "" */
 };
 
 bc_status bc_kube_new(bc_kube **out)
@@ -79,8 +86,9 @@ static bc_status bearer(bc_kube *k, char **out)
 }
 
 /* A reply other than 2xx as a one-line error, with the apiserver's Status
- * object when it sent one ("404 NotFound: ..."). */
-static bc_status api_error(const char *method, const char *path, const bc_kube_reply *r)
+ * object when it sent one ("404 NotFound: ..."); its reason in k->reason. */
+static bc_status api_error(bc_kube *k, const char *method, const char *path,
+                           const bc_kube_reply *r)
 {
     long s = r->status;
     bc_status code = s == 401 || s == 403 ? BC_ERR_AUTH
@@ -96,6 +104,7 @@ static bc_status api_error(const char *method, const char *path, const bc_kube_r
         reason = json_string_value(json_object_get(doc, "reason"));
         message = json_string_value(json_object_get(doc, "message"));
     }
+    snprintf(k->reason, sizeof k->reason, "%s", reason ? reason : "");
     char attempts[64] = "";
     if (r->attempts > 1)
         snprintf(attempts, sizeof attempts, " (after %d attempts)", r->attempts);
@@ -104,6 +113,65 @@ static bc_status api_error(const char *method, const char *path, const bc_kube_r
                             message ? message : "", attempts);
     json_decref(doc);
     return st;
+}
+
+/* Whether path can go into the request line as it is: it starts with '/'
+ * and has no space, control character or non-ASCII byte, any of which
+ * would end the line early or smuggle a header in. */
+static int sendable_path(const char *path)
+{
+    if (!path || path[0] != '/')
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+        if (*p <= ' ' || *p >= 0x7f)
+            return 0;
+    return 1;
+}
+
+/* Whether key is base itself or below it: base followed by '/' or '?'. */
+static int at_or_under(const char *key, const char *base, size_t len)
+{
+    return strncmp(key, base, len) == 0 && (!key[len] || key[len] == '/' || key[len] == '?');
+}
+
+/* Whether key is the collection (len bytes of coll) or a query of it. */
+static int list_of(const char *key, const char *coll, size_t len)
+{
+    return len && strncmp(key, coll, len) == 0 && (!key[len] || key[len] == '?');
+}
+
+/* Drops the cache entries a write to the object at path may have made
+ * stale: the object and anything under it, and the lists of its
+ * collection, in its namespace and across namespaces. Dropping too much
+ * costs a GET; dropping too little would answer from a stale copy. */
+static void uncache_written(bc_kube *k, const char *path)
+{
+    if (!k->cache || !json_object_size(k->cache))
+        return;
+    size_t obj = strcspn(path, "?");
+    if (obj > 7 && strncmp(path + obj - 7, "/status", 7) == 0)
+        obj -= 7; /* the subresource's object */
+    size_t coll = obj;
+    while (coll > 0 && path[coll - 1] != '/')
+        coll--;
+    coll = coll ? coll - 1 : 0;
+    /* ".../namespaces/NS/PLURAL" is listed cluster-wide as ".../PLURAL" */
+    char wide[1024] = "";
+    const char *end = path + coll;
+    const char *ns = memmem(path, coll, "/namespaces/", 12);
+    const char *plural = ns ? memchr(ns + 12, '/', (size_t)(end - ns - 12)) : NULL;
+    if (plural && !memchr(plural + 1, '/', (size_t)(end - plural - 1)))
+        snprintf(wide, sizeof wide, "%.*s%.*s", (int)(ns - path), path, (int)(end - plural),
+                 plural);
+    const char *key;
+    json_t *entry;
+    void *next;
+    json_object_foreach_safe(k->cache, next, key, entry) {
+        if (at_or_under(key, path, obj) || list_of(key, path, coll) ||
+            list_of(key, wide, strlen(wide)))
+            json_object_del(k->cache, key);
+    }
+    (void)entry;
 }
 
 /* One request; body (sent as content_type) and out may be NULL. */
@@ -116,9 +184,15 @@ static bc_status request(bc_kube *k, const char *method, const char *path, const
 
     if (out)
         *out = NULL;
-    if (!path || path[0] != '/')
-        return bc_error(BC_ERR_USAGE, "Kubernetes API path \"%s\" does not start with '/'",
-                        path ? path : "");
+    k->reason[0] = '\0';
+    if (!sendable_path(path))
+        return bc_error(BC_ERR_USAGE, "Kubernetes API path \"%s\" %s", path ? path : "",
+                        path && path[0] == '/' ? "has a space, control character or non-ASCII "
+                                                 "byte (percent-encode it)"
+                                               : "does not start with '/'");
+    /* Before sending: a write that fails may still have been applied. */
+    if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+        uncache_written(k, path);
     if ((st = bearer(k, &token)) != BC_OK)
         goto done;
     if (token && asprintf(&auth, "Bearer %s", token) < 0) {
@@ -134,7 +208,7 @@ static bc_status request(bc_kube *k, const char *method, const char *path, const
     if (st != BC_OK) {
         st = bc_error_context(st, "kube-apiserver: %s %s", method, path);
     } else if (reply.status < 200 || reply.status > 299) {
-        st = api_error(method, path, &reply);
+        st = api_error(k, method, path, &reply);
     } else if (out) {
         json_error_t err;
         *out = json_loadb(reply.body, reply.len, 0, &err);
@@ -185,6 +259,93 @@ bc_status bc_kube_get_cached(bc_kube *k, const char *path, json_t **out)
 void bc_kube_uncache(bc_kube *k, const char *path)
 {
     json_object_del(k->cache, path);
+}
+
+bc_status bc_kube_create(bc_kube *k, const char *collection_path, const json_t *obj, json_t **out)
+{
+    /* The object will be at COLLECTION/NAME (no name: generateName, and
+     * only the collection's lists are stale). */
+    const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+    if (sendable_path(collection_path) && !strchr(collection_path, '?')) {
+        char *at = NULL;
+        if (asprintf(&at, "%s/%s", collection_path, name && !strchr(name, '/') ? name : "") < 0)
+            return bc_kube_oom();
+        uncache_written(k, at);
+        free(at);
+    }
+    bc_status st = request(k, "POST", collection_path, obj, "application/json", out);
+    /* A POST carries no resourceVersion, so the one 409 that says
+     * something a caller can act on is AlreadyExists; keeping the others
+     * apart keeps BC_ERR_CONFLICT meaning "it exists". */
+    if (st == BC_ERR_CONFLICT && strcmp(k->reason, "AlreadyExists") != 0)
+        st = BC_ERR_INTERNAL;
+    return st;
+}
+
+bc_status bc_kube_replace(bc_kube *k, const char *path, const json_t *obj, json_t **out)
+{
+    return request(k, "PUT", path, obj, "application/json", out);
+}
+
+/* Sleeps about d nanoseconds, up to 10% more: two writers that conflicted
+ * do not come back in step. */
+static void pause_jittered(long d)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long ns = d + now.tv_nsec % (d / 10 + 1);
+    nanosleep(&(struct timespec){ ns / 1000000000L, ns % 1000000000L }, NULL);
+}
+
+bc_status bc_kube_update(bc_kube *k, const char *path, bc_kube_mutate_fn fn, void *ctx,
+                         json_t **out)
+{
+    if (out)
+        *out = NULL;
+    if (!fn)
+        return bc_error(BC_ERR_USAGE, "updating %s: no change function", path ? path : "");
+    bc_status st = BC_OK;
+    for (int attempt = 1; attempt <= UPDATE_ATTEMPTS; attempt++) {
+        if (attempt > 1)
+            pause_jittered(UPDATE_DELAY_NS);
+        json_t *obj = NULL;
+        if ((st = bc_kube_get(k, path, &obj)) != BC_OK)
+            return st;
+        /* The version read, kept apart: fn may rewrite metadata. */
+        const char *seen = json_string_value(
+            json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+        char *version = seen ? strdup(seen) : NULL;
+        int changed = 0;
+        if (!seen)
+            st = bc_error(BC_ERR_DATA, "kube-apiserver: GET %s: the object has no "
+                          "metadata.resourceVersion to update it against", path);
+        else if (!version)
+            st = bc_kube_oom();
+        else
+            st = fn(ctx, obj, &changed);
+        json_t *meta = json_object_get(obj, "metadata");
+        if (st != BC_OK || !changed) {
+            /* fn's own failure is final, whatever its status */
+        } else if (!json_is_object(meta)) {
+            st = bc_error(BC_ERR_USAGE, "updating %s: the change left no metadata", path);
+        } else if (json_object_set_new(meta, "resourceVersion", json_string(version)) < 0) {
+            st = bc_kube_oom();
+        } else {
+            st = bc_kube_replace(k, path, obj, out);
+            if (st == BC_ERR_CONFLICT) {
+                free(version);
+                json_decref(obj);
+                continue;
+            }
+        }
+        free(version);
+        if (st == BC_OK && !changed && out)
+            *out = obj;
+        else
+            json_decref(obj);
+        return st;
+    }
+    return bc_error_context(st, "%d attempts to update %s conflicted", UPDATE_ATTEMPTS, path);
 }
 
 bc_status bc_kube_merge_patch(bc_kube *k, const char *path, const json_t *patch, json_t **out)

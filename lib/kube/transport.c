@@ -3,7 +3,7 @@
  * Why not libcurl, which the stores use: this client lives in bc-plugin,
  * the sidecar that idles in every PostgreSQL pod. Debian's libcurl brings
  * gnutls, Kerberos, LDAP, RTMP and SSH libraries into the process (about
- * 4 MiB resident) for one kind of request: a small JSON GET or PATCH to
+ * 4 MiB resident) for one kind of request: a small JSON GET or write to
  * one server. Here that is one request per connection ("Connection:
  * close"), a reply framed by Content-Length, chunked encoding or the end of
  * the connection, and TLS with OpenSSL, which verifies the server's name
@@ -431,8 +431,15 @@ bc_status bc_kube_send(bc_kube_transport *t, const char *method, const char *pat
                      authorization ? "\r\n" : "", content, body ? body : "");
     if (n < 0)
         return bc_kube_oom();
-    /* 5xx, 429 and network failures are retried; PATCHes here are merge
-     * patches of the same document, so sending one again is harmless. */
+    /* 5xx, 429 and network failures are retried, writes too. A write
+     * whose reply was lost may have been applied, and sending it again
+     * then meets its own effect: a merge patch applies the same document
+     * again (harmless), a DELETE finds nothing (404), a PUT naming a
+     * resourceVersion finds it moved on (409, which bc_kube_update
+     * resolves by reading again), a POST finds the object it made (409
+     * AlreadyExists, which callers of bc_kube_create take as "exists").
+     * An idempotent create is all the plugin does, so no write is told
+     * apart here. */
     static const int backoff_ms[MAX_ATTEMPTS] = { 0, 250, 1000 };
     bc_status st = BC_OK;
     for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
