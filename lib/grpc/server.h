@@ -1,6 +1,8 @@
-/* A small gRPC server: unary calls over HTTP/2 without TLS (h2c, prior
- * knowledge, as gRPC clients speak on a Unix socket), one poll() loop,
- * nghttp2 for the HTTP/2 framing. Messages are opaque bytes here: the
+/* A small gRPC server: unary calls over HTTP/2, one poll() loop, nghttp2
+ * for the HTTP/2 framing. Two transports: h2c (prior knowledge, no TLS) on
+ * a Unix socket, as the CNPG instance manager talks to a sidecar; and TLS
+ * on TCP with client certificates (mutual TLS), as the CNPG operator talks
+ * to a plugin's operator side. Messages are opaque bytes here: the
  * handlers decode and encode them (protobuf-c).
  *
  * A handler answers at once or later: it gets a call and finishes it with
@@ -15,7 +17,10 @@
  * call; UNIMPLEMENTED for a method nobody registered; RESOURCE_EXHAUSTED
  * for a request larger than the limit; INVALID_ARGUMENT for a malformed
  * gRPC frame; a connection whose HTTP/2 is malformed is closed, and the
- * server goes on. */
+ * server goes on. On TCP, a client that fails the TLS handshake (no
+ * certificate, one the client CA does not verify, TLS below 1.3, ALPN
+ * without "h2") is refused before any HTTP/2; so is one that has not
+ * finished its handshake within 10 s. A server is used from one thread. */
 #ifndef BC_GRPC_SERVER_H
 #define BC_GRPC_SERVER_H
 
@@ -86,6 +91,32 @@ typedef struct bc_grpc_server bc_grpc_server;
 
 /* Listens on a Unix socket at path (an old socket file there is replaced). */
 bc_status bc_grpc_server_new(const char *path, bc_grpc_server **out);
+
+/* The TLS files of a TCP server (paths; copied by bc_grpc_server_new_tcp). */
+typedef struct bc_grpc_tls {
+    const char *cert_file;      /* server certificate chain, PEM */
+    const char *key_file;       /* its private key, PEM (not encrypted) */
+    const char *client_ca_file; /* PEM: a client must present a certificate that verifies
+                                   against it; every certificate in it is a trust anchor,
+                                   so it may be the client's own self-signed certificate */
+} bc_grpc_tls;
+/* Listens on a TCP address ":9090", "0.0.0.0:9090", "127.0.0.1:0",
+ * "[::]:9090", "[::1]:9090" (an empty host is every address: IPv6
+ * dual-stack if possible, else IPv4; a host name is resolved once, now).
+ * TLS 1.3 only, a client certificate required and verified against
+ * client_ca_file, ALPN "h2" (a client offering no ALPN gets HTTP/2 all the
+ * same), no session resumption. The three files are read again for every
+ * connection, so a rotated certificate (cert-manager) is used without a
+ * restart; a connection for which they cannot be read or do not match is
+ * closed (one warning line naming the file) and the server goes on.
+ * Errors: a bad address or files that are unreadable or do not match now
+ * are BC_ERR_USAGE naming the address or file; a socket that cannot be
+ * bound (port in use) is BC_ERR_IO. */
+bc_status bc_grpc_server_new_tcp(const char *address, const bc_grpc_tls *tls,
+                                 bc_grpc_server **out);
+/* The TCP port listened on (the one the system chose for ":0"); 0 for a
+ * Unix socket. */
+int bc_grpc_server_port(const bc_grpc_server *s);
 /* Registers "/package.Service/Method". */
 bc_status bc_grpc_server_add(bc_grpc_server *s, const char *method, bc_grpc_handler fn,
                              void *ctx);
@@ -97,7 +128,8 @@ void bc_grpc_server_unwatch(bc_grpc_server *s, int fd);
 /* fn(ctx) runs on every turn of the loop, at least once a second. */
 void bc_grpc_server_on_tick(bc_grpc_server *s, void (*fn)(void *ctx), void *ctx);
 /* Serves until *stop becomes non-zero (checked at least every second),
- * then drains: closes the socket, waits for the calls in progress. */
+ * then drains: closes the listening socket, waits for the calls in
+ * progress (not for connections still in their TLS handshake). */
 bc_status bc_grpc_server_run(bc_grpc_server *s, volatile sig_atomic_t *stop);
 /* Background work (not a call) the drain must also wait for: +1 when it
  * starts, -1 when it ends. */
@@ -105,7 +137,7 @@ void bc_grpc_server_hold(bc_grpc_server *s, int delta);
 /* Whether the server is draining (stop seen): start no new work. */
 int bc_grpc_server_draining(const bc_grpc_server *s);
 
-/* Closes every connection and removes the socket file. */
+/* Closes every connection and removes the socket file (Unix). */
 void bc_grpc_server_free(bc_grpc_server *s);
 
 #endif
