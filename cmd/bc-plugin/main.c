@@ -1,46 +1,104 @@
-/* bc-plugin: the CloudNativePG plugin (CNPG-i over gRPC on a Unix socket).
- * `instance` is the sidecar of every instance pod (WAL, backups, metrics,
- * retention); `restore` is the sidecar of the recovery Job. */
+/* bc-plugin: the CloudNativePG plugin (CNPG-i over gRPC). `operator` is
+ * the operator side (TCP + mutual TLS: sidecar injection, RBAC, Cluster
+ * validation); `instance` is the sidecar of every instance pod (WAL,
+ * backups, metrics, retention, in-pod recovery); `restore` is the sidecar
+ * of the recovery Job; `healthcheck unix` is the sidecar's startup probe. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "grpc/client.h"
 #include "plugin/child.h"
+#include "plugin/operator.h"
 #include "plugin/plugin.h"
 #include "util/cli.h"
 #include "util/log.h"
 
 static const char help[] =
-    "usage: bc-plugin instance|restore [--plugin-path DIR] [options]\n"
+    "usage: bc-plugin operator --server-address ADDR --server-cert FILE --server-key FILE\n"
+    "                          --client-cert FILE [--leader-elect] [options]\n"
+    "       bc-plugin instance|restore [--plugin-path DIR] [options]\n"
+    "       bc-plugin healthcheck unix [--plugin-path DIR]\n"
     "\n"
-    "Serve CloudNativePG's plugin interface (CNPG-i, gRPC) on the Unix socket\n"
-    "DIR/" BC_PLUGIN_NAME " until SIGTERM or SIGINT, then finish the calls in\n"
-    "progress. Each call runs one of the bc tools found beside bc-plugin.\n"
+    "Serve CloudNativePG's plugin interface (CNPG-i, gRPC) until SIGTERM or\n"
+    "SIGINT, then finish the calls in progress.\n"
     "\n"
-    "  instance    the instance pod's sidecar: WAL archive and restore, backups,\n"
-    "              metrics, and retention on the current primary\n"
+    "  operator    the operator side, for CloudNativePG's operator: injects the\n"
+    "              sidecar into instance Pods and recovery Jobs, keeps each\n"
+    "              Cluster's Role and RoleBinding, validates Clusters\n"
+    "  instance    the instance pod's sidecar on DIR/" BC_PLUGIN_NAME ": WAL\n"
+    "              archive and restore, backups, metrics, retention, recovery\n"
     "  restore     the recovery Job's sidecar: restores PGDATA from a backup\n"
+    "  healthcheck unix   exit 0 when the sidecar answers Identity.Probe\n"
     "\n"
-    "      --plugin-path DIR         where the socket goes (default /plugins)\n"
+    "Operator side:\n"
+    "      --server-address [HOST]:PORT  TCP address (default: the Unix socket)\n"
+    "      --server-cert FILE, --server-key FILE   its TLS certificate and key\n"
+    "      --client-cert FILE        the certificate(s) a client must present\n"
+    "      --leader-elect            serve only while holding the Lease\n"
+    "      --health-probe-bind-address ADDR   /healthz and /readyz (default :8081; 0 off)\n"
+    "      --metrics-bind-address 0, --metrics-secure, --enable-http2[=BOOL]\n"
+    "                                accepted for upstream's manifests; no effect\n"
+    "Common:\n"
+    "      --plugin-path DIR         where the Unix socket is (default /plugins)\n"
+    "      --log-level error|warning|info|debug|trace\n"
     "  -v, --verbose / -q, --quiet   more / less output\n"
     "      --log-format text|json    message format on stderr\n"
     "  -V, --version, --help\n"
     "\n"
-    "Environment: NAMESPACE, CLUSTER_NAME, POD_NAME, PGDATA, SPOOL_DIRECTORY,\n"
-    "CUSTOM_CNPG_GROUP, CUSTOM_CNPG_VERSION; the Kubernetes API from the pod's\n"
-    "service account or KUBECONFIG; PostgreSQL from the libpq variables.\n"
+    "Environment: SIDECAR_IMAGE (operator); NAMESPACE, CLUSTER_NAME, POD_NAME,\n"
+    "PGDATA, SPOOL_DIRECTORY, CUSTOM_CNPG_GROUP, CUSTOM_CNPG_VERSION (sidecars);\n"
+    "the Kubernetes API from the pod's service account or KUBECONFIG.\n"
     "\n"
-    "Exit status: 0 stopped by a signal; 3 bad command line or configuration;\n"
-    "2 the Kubernetes API is unusable; 4 the socket could not be served.\n"
-    "See bc-plugin(1).\n";
+    "Exit status: 0 stopped by a signal (healthcheck: the sidecar answered);\n"
+    "1 healthcheck: the sidecar did not answer; 3 bad command line or\n"
+    "configuration; 2 the Kubernetes API is unusable; 4 the socket could not be\n"
+    "served, or the operator lost its leader lease. See bc-plugin(1).\n";
 
-enum { OPT_PLUGIN_PATH = 2000 };
+enum {
+    OPT_PLUGIN_PATH = 2000,
+    OPT_LOG_LEVEL,
+    OPT_SERVER_CERT,
+    OPT_SERVER_KEY,
+    OPT_CLIENT_CERT,
+    OPT_SERVER_ADDRESS,
+    OPT_LEADER_ELECT,
+    OPT_HEALTH,
+    OPT_METRICS,
+    OPT_METRICS_SECURE,
+    OPT_HTTP2,
+};
 
 static const struct option tool_options[] = {
     {"plugin-path", required_argument, NULL, OPT_PLUGIN_PATH},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"server-cert", required_argument, NULL, OPT_SERVER_CERT},
+    {"server-key", required_argument, NULL, OPT_SERVER_KEY},
+    {"client-cert", required_argument, NULL, OPT_CLIENT_CERT},
+    {"server-address", required_argument, NULL, OPT_SERVER_ADDRESS},
+    {"leader-elect", optional_argument, NULL, OPT_LEADER_ELECT},
+    {"health-probe-bind-address", required_argument, NULL, OPT_HEALTH},
+    {"metrics-bind-address", required_argument, NULL, OPT_METRICS},
+    {"metrics-secure", optional_argument, NULL, OPT_METRICS_SECURE},
+    {"enable-http2", optional_argument, NULL, OPT_HTTP2},
     {0, 0, 0, 0},
 };
+
+/* The common options bc-plugin has (no store options: it opens no store). */
+static const char *const common_kept[] = {"help", "version", "verbose", "quiet", "log-format", NULL};
+
+static void build_options(struct option *out, size_t cap)
+{
+    size_t n = 0;
+    for (const struct option *o = bc_cli_common_long; o->name; o++)
+        for (const char *const *k = common_kept; *k; k++)
+            if (strcmp(o->name, *k) == 0 && n + 1 < cap)
+                out[n++] = *o;
+    for (const struct option *o = tool_options; o->name && n + 1 < cap; o++)
+        out[n++] = *o;
+    memset(&out[n], 0, sizeof out[n]);
+}
 
 static volatile sig_atomic_t stop;
 
@@ -50,14 +108,38 @@ static void on_signal(int sig)
     stop = 1;
 }
 
+/* --log-level as upstream spells it, onto our verbosity. */
+static int log_level(const char *v)
+{
+    static const char *const names[] = {"error", "warning", "info", "debug", "trace", NULL};
+    static const int verbosity[] = {-1, 0, 1, 2, 2};
+    for (int i = 0; names[i]; i++)
+        if (strcmp(v, names[i]) == 0)
+            return verbosity[i];
+    bc_cli_usage_error("bc-plugin", "--log-level must be error, warning, info, debug or trace, "
+                                    "not '%s'", v);
+}
+
+static int flag_value(const char *opt, const char *v)
+{
+    if (!v || strcmp(v, "true") == 0)
+        return 1;
+    if (strcmp(v, "false") == 0)
+        return 0;
+    bc_cli_usage_error("bc-plugin", "--%s takes true or false, not '%s'", opt, v);
+}
+
 static bc_status serve(bc_plugin *plugin, bc_grpc_server *server, int restore)
 {
     bc_status st = bc_child_init(server);
     if (st == BC_OK)
         st = bc_plugin_add_identity(plugin, server);
+    /* the instance sidecar also restores: CloudNativePG 1.31 bootstraps a
+     * recovery in the instance Pod instead of a Job */
     if (st == BC_OK)
-        st = restore ? bc_plugin_add_restore_job(plugin, server)
-                     : bc_plugin_add_backup(plugin, server);
+        st = bc_plugin_add_restore_job(plugin, server);
+    if (st == BC_OK && !restore)
+        st = bc_plugin_add_backup(plugin, server);
     if (st == BC_OK)
         st = bc_plugin_add_wal(plugin, server);
     if (st == BC_OK && !restore)
@@ -67,35 +149,10 @@ static bc_status serve(bc_plugin *plugin, bc_grpc_server *server, int restore)
     return st;
 }
 
-int main(int argc, char **argv)
+static bc_status run_sidecar(const char *dir, int restore, const char *mode)
 {
-    bc_cli_common c = {.program = "bc-plugin"};
-    const char *dir = "/plugins";
-    struct option longopts[64];
-    int opt;
-
-    bc_cli_merge(tool_options, longopts, 64);
-    while ((opt = getopt_long(argc, argv, BC_CLI_COMMON_SHORT, longopts, NULL)) != -1) {
-        if (bc_cli_common_option(&c, opt, optarg, help))
-            continue;
-        if (opt == OPT_PLUGIN_PATH)
-            dir = optarg;
-        else
-            bc_cli_usage_error(c.program, "unknown or incomplete option");
-    }
-    bc_cli_start_logging(&c);
-    const char *mode = argc - optind == 1 ? argv[optind] : "";
-    int restore = strcmp(mode, "restore") == 0;
-    if (!restore && strcmp(mode, "instance") != 0)
-        bc_cli_usage_error(c.program, "expected the mode: instance or restore");
-
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, BC_PLUGIN_NAME);
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
     bc_plugin plugin = {0};
     bc_grpc_server *server = NULL;
     bc_status st = bc_plugin_init(&plugin);
@@ -111,6 +168,101 @@ int main(int argc, char **argv)
         bc_log_error("%s", bc_error_msg());
     bc_grpc_server_free(server);
     bc_plugin_free(&plugin);
+    return st;
+}
+
+/* The startup probe: Identity.Probe on the socket, ready = true. */
+static int healthcheck(const char *dir)
+{
+    char path[4096], msg[256] = "";
+    snprintf(path, sizeof path, "%s/%s", dir, BC_PLUGIN_NAME);
+    int code = -1;
+    uint8_t *resp = NULL;
+    size_t len = 0;
+    bc_status st = bc_grpc_unary(path, "/cnpgi.identity.v1.Identity/Probe", NULL, 0, 5000, &code,
+                                 msg, sizeof msg, &resp, &len);
+    /* ProbeResponse{ready = true} is the two bytes 08 01 */
+    int ready = st == BC_OK && code == 0 && len == 2 && resp[0] == 0x08 && resp[1] == 0x01;
+    free(resp);
+    if (ready)
+        return BC_EXIT_OK;
+    if (st != BC_OK)
+        fprintf(stderr, "bc-plugin healthcheck: %s\n", bc_error_msg());
+    else if (code != 0)
+        fprintf(stderr, "bc-plugin healthcheck: %s: Probe failed with gRPC status %d: %s\n",
+                path, code, msg);
+    else
+        fprintf(stderr, "bc-plugin healthcheck: %s: the sidecar is not ready\n", path);
+    return BC_EXIT_OPERATION;
+}
+
+int main(int argc, char **argv)
+{
+    bc_cli_common c = {.program = "bc-plugin"};
+    bc_operator_options op = {.plugin_path = "/plugins", .health_address = ":8081"};
+    struct option longopts[32];
+    int opt, level = -100;
+
+    build_options(longopts, 32);
+    opterr = 0; /* our own one-line message names the argument */
+    while ((opt = getopt_long(argc, argv, ":vqV", longopts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_PLUGIN_PATH: op.plugin_path = optarg; break;
+        case OPT_LOG_LEVEL: level = log_level(optarg); break;
+        case OPT_SERVER_CERT: op.server_cert = optarg; break;
+        case OPT_SERVER_KEY: op.server_key = optarg; break;
+        case OPT_CLIENT_CERT: op.client_cert = optarg; break;
+        case OPT_SERVER_ADDRESS: op.server_address = optarg; break;
+        case OPT_LEADER_ELECT: op.leader_elect = flag_value("leader-elect", optarg); break;
+        case OPT_HEALTH: op.health_address = optarg; break;
+        case OPT_METRICS:
+            if (strcmp(optarg, "0") != 0)
+                bc_cli_usage_error(c.program, "--metrics-bind-address %s: the operator side "
+                                   "serves no metrics; use 0", optarg);
+            break;
+        case OPT_METRICS_SECURE: flag_value("metrics-secure", optarg); break;
+        case OPT_HTTP2: flag_value("enable-http2", optarg); break;
+        case '?':
+            bc_cli_usage_error(c.program, "unknown option '%s' (an additionalContainerArgs "
+                               "entry of the ObjectStore?)", argv[optind - 1]);
+        case ':':
+            bc_cli_usage_error(c.program, "option '%s' needs a value", argv[optind - 1]);
+        default:
+            if (!bc_cli_common_option(&c, opt, optarg, help))
+                bc_cli_usage_error(c.program, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (level != -100)
+        c.verbosity = level;
+    const char *mode = optind < argc ? argv[optind] : "";
+    int nargs = argc - optind;
+    if (strcmp(mode, "healthcheck") == 0) {
+        if (nargs != 2 || strcmp(argv[optind + 1], "unix") != 0)
+            bc_cli_usage_error(c.program, "expected: healthcheck unix");
+        return healthcheck(op.plugin_path);
+    }
+    int restore = strcmp(mode, "restore") == 0, instance = strcmp(mode, "instance") == 0;
+    int operator = strcmp(mode, "operator") == 0;
+    if (!restore && !instance && !operator)
+        bc_cli_usage_error(c.program, "expected the mode: operator, instance, restore or "
+                                      "healthcheck%s%s", *mode ? ", not " : "", mode);
+    if (nargs != 1)
+        bc_cli_usage_error(c.program, "unexpected argument '%s' after %s", argv[optind + 1], mode);
+    bc_cli_start_logging(&c);
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    bc_status st;
+    if (operator) {
+        st = bc_plugin_operator_run(&op, &stop);
+        if (st != BC_OK)
+            bc_log_error("%s", bc_error_msg());
+    } else {
+        st = run_sidecar(op.plugin_path, restore, mode);
+    }
     bc_log_shutdown();
     return bc_status_exit_code(st);
 }

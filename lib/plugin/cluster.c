@@ -89,7 +89,12 @@ bc_status bc_cluster_config_from(json_t *cluster, bc_cluster_config *cfg)
     json_array_foreach(json_object_get(json_object_get(cluster, "spec"), "plugins"), i, plugin) {
         const char *name = str(plugin, "name");
         const json_t *enabled = json_object_get(plugin, "enabled");
-        if (!name || strcmp(name, BC_PLUGIN_NAME) != 0 || json_is_false(enabled))
+        if (!name || strcmp(name, BC_PLUGIN_NAME) != 0)
+            continue;
+        cfg->listed = 1;
+        cfg->listed_object = str(plugin, "parameters.barmanObjectName");
+        cfg->listed_params = json_object_get(plugin, "parameters");
+        if (json_is_false(enabled))
             continue;
         cfg->enabled = 1;
         cfg->object_name = str(plugin, "parameters.barmanObjectName");
@@ -97,7 +102,10 @@ bc_status bc_cluster_config_from(json_t *cluster, bc_cluster_config *cfg)
         if (server && *server)
             cfg->server_name = server;
     }
-    const json_t *params = source_parameters(cluster, str(cluster, "spec.bootstrap.recovery.source"));
+    const char *recovery = str(cluster, "spec.bootstrap.recovery.source");
+    const char *recovery_plugin = str(external_cluster(cluster, recovery), "plugin.name");
+    cfg->recovery_ours = recovery_plugin && strcmp(recovery_plugin, BC_PLUGIN_NAME) == 0;
+    const json_t *params = source_parameters(cluster, recovery);
     if (params) {
         cfg->recovery_object = str(params, "barmanObjectName");
         cfg->recovery_server = str(params, "serverName");

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "plugin/plugin_internal.h"
+#include "plugin/sidecar.h"
 #include "util/log.h"
 
 #define CACHE_SECONDS 10
@@ -32,6 +33,7 @@ bc_status bc_plugin_init(bc_plugin *p)
     s->spool_dir = env_or("SPOOL_DIRECTORY", "/controller/wal-restore-spool");
     s->cnpg_group = env_or("CUSTOM_CNPG_GROUP", "postgresql.cnpg.io");
     s->cnpg_version = env_or("CUSTOM_CNPG_VERSION", "v1");
+    p->certificates_dir = env_or("BC_CERTIFICATES_DIR", BC_SIDECAR_CERTS_PATH);
     /* Tools inherit the pod's environment (PG*, proxies, workload-identity
      * variables), as upstream's do; credentials are added per call. */
     for (char **e = environ; *e; e++)
@@ -47,11 +49,22 @@ bc_status bc_plugin_init(bc_plugin *p)
     if ((mkdir(s->spool_dir, 0700) != 0 && errno != EEXIST) ||
         (mkdir(spool, 0700) != 0 && errno != EEXIST))
         bc_log_warning("cannot create the spool directory %s: %s", spool, strerror(errno));
-    snprintf(p->private_dir, sizeof p->private_dir, "%s/bc-plugin.XXXXXX",
-             env_or("TMPDIR", "/tmp"));
-    if (!mkdtemp(p->private_dir))
-        return bc_error(BC_ERR_IO, "cannot create a private directory in %s: %s",
-                        env_or("TMPDIR", "/tmp"), strerror(errno));
+    /* The injected sidecar has a read-only root filesystem and only the
+     * main container's mounts: /tmp may not be writable, /controller (an
+     * emptyDir CloudNativePG mounts) is. */
+    const char *const dirs[] = {env_or("TMPDIR", "/tmp"), "/controller/tmp", "/controller"};
+    int made = 0, err = 0;
+    for (size_t i = 0; i < sizeof dirs / sizeof *dirs && !made; i++) {
+        snprintf(p->private_dir, sizeof p->private_dir, "%s/bc-plugin.XXXXXX", dirs[i]);
+        made = mkdtemp(p->private_dir) != NULL;
+        if (!made && i == 0)
+            err = errno;
+    }
+    if (!made) {
+        p->private_dir[0] = '\0';
+        return bc_error(BC_ERR_IO, "cannot create a private directory in %s (nor in /controller): "
+                        "%s; set TMPDIR to a writable directory", dirs[0], strerror(err));
+    }
     bc_status st = bc_kube_new(&p->kube);
     if (st == BC_OK)
         bc_kube_set_cache(p->kube, CACHE_SECONDS);
@@ -139,7 +152,11 @@ bc_status bc_plugin_tool_command(bc_plugin *p, const json_t *os, bc_tool tool,
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return bc_error(BC_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
     secret_ctx sc = {p, ns};
+    char mounted_ca[PATH_MAX + 300];
+    snprintf(mounted_ca, sizeof mounted_ca, "%s/%s/" BC_SIDECAR_CA_FILE, p->certificates_dir,
+             name ? name : "_");
     bc_objectstore_env ose = {
+        .mounted_ca = mounted_ca,
         .configuration = json_object_get(json_object_get(os, "spec"), "configuration"),
         .read_secret = read_secret,
         .secret_ctx = &sc,

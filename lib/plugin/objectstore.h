@@ -42,6 +42,11 @@ typedef struct bc_objectstore_env {
      * their files; NULL leaves wal.maxParallel unused (one WAL a call, as
      * upstream does when restoring for pg_rewind). */
     const char *spool_dir;
+    /* Where the operator side's projected volume puts this store's
+     * endpointCA (/barman-certificates/STORE/barman-ca.crt): used when the
+     * file exists, so the Secret need not be readable (neither operator
+     * grants it); NULL or a missing file: the Secret is read. */
+    const char *mounted_ca;
 } bc_objectstore_env;
 
 /* Appends to argv the store options of `tool` (--cloud-provider,

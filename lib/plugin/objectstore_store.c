@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "util/fileio.h"
@@ -309,6 +310,9 @@ bc_status bc_os_store_args(const bc_objectstore_env *os, bc_strv *argv, bc_strv 
     /* The CA bundle is a file path, not a secret: --ca-bundle, which every
      * provider's backend honours (AWS_CA_BUNDLE reaches only S3's, and
      * REQUESTS_CA_BUNDLE, upstream's choice for Azure, none). */
+    if (st == BC_OK && member_of(cfg, "endpointCA") && os->mounted_ca &&
+        access(os->mounted_ca, R_OK) == 0)
+        return bc_os_add_pair(argv, "--ca-bundle", os->mounted_ca);
     if (st == BC_OK && member_of(cfg, "endpointCA")) {
         char *file;
         st = secret_to_file(os, cfg, "endpointCA", "endpointCA", CA_FILE, &file);

@@ -35,6 +35,15 @@ typedef struct bc_plugin {
      * this process answers, reported by GetPluginCapabilities. */
     int services[8];
     size_t nservices;
+    /* where the operator side mounts the endpoint CAs (BC_CERTIFICATES_DIR,
+     * default /barman-certificates) */
+    const char *certificates_dir;
+    /* operator mode: the image of the sidecar it injects (SIDECAR_IMAGE) */
+    const char *sidecar_image;
+    /* operator mode: ObjectStore generations seen by the Role re-sync */
+    json_t *store_generations;
+    time_t next_store_sync;
+    int role_sync_seconds;    /* BC_ROLE_SYNC_SECONDS, default 30 */
     /* retention scheduling (instance mode) */
     time_t next_maintenance;
     int maintenance_running;
@@ -44,6 +53,10 @@ typedef struct bc_plugin {
  * directory, the base environment and the Kubernetes client. */
 bc_status bc_plugin_init(bc_plugin *p);
 void bc_plugin_free(bc_plugin *p);
+
+/* The operator side's state: the Kubernetes client and SIDECAR_IMAGE (a
+ * missing one is BC_ERR_USAGE); no spool or private directory. */
+bc_status bc_plugin_init_operator(bc_plugin *p);
 
 /* Identity: GetPluginMetadata, GetPluginCapabilities, Probe. */
 bc_status bc_plugin_add_identity(bc_plugin *p, bc_grpc_server *s);
@@ -55,6 +68,23 @@ bc_status bc_plugin_add_backup(bc_plugin *p, bc_grpc_server *s);
 bc_status bc_plugin_add_metrics(bc_plugin *p, bc_grpc_server *s);
 /* RestoreJobHooks: Restore through bc-restore (restore mode). */
 bc_status bc_plugin_add_restore_job(bc_plugin *p, bc_grpc_server *s);
+/* Operator side: OperatorLifecycle (sidecar injection into Pods and
+ * recovery Jobs). */
+bc_status bc_plugin_add_lifecycle(bc_plugin *p, bc_grpc_server *s);
+/* Operator side: ReconcilerHooks (the Cluster's Role and RoleBinding), and
+ * the periodic re-sync of those Roles with their ObjectStores. */
+bc_status bc_plugin_add_reconciler(bc_plugin *p, bc_grpc_server *s);
+/* Re-syncs the rules of every Role this plugin made with the ObjectStores
+ * they name, for the stores whose generation changed since the last call
+ * (all of them on the first). */
+void bc_plugin_sync_roles(bc_plugin *p);
+/* Operator side: the Operator service (Cluster validation). */
+bc_status bc_plugin_add_validation(bc_plugin *p, bc_grpc_server *s);
+/* Operator side: announces INSTANCE_SIDECAR_INJECTION (no methods): the
+ * instance manager loads the sidecar's services only for plugins whose
+ * operator side says so. */
+bc_status bc_plugin_add_sidecar_injection(bc_plugin *p, bc_grpc_server *s);
+
 /* Retention on the current primary, every retentionPolicyIntervalSeconds,
  * from the server's tick. */
 void bc_plugin_schedule_maintenance(bc_plugin *p, bc_grpc_server *s);

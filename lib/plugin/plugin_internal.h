@@ -14,7 +14,12 @@ typedef struct bc_cluster_config {
     json_t *cluster;             /* the whole Cluster (owned) */
     const char *name, *namespace, *uid, *current_primary;
     const char *object_name;     /* plugins[].parameters.barmanObjectName */
+    const char *listed_object;   /* the same whether or not the entry is enabled
+                                    (the operator side reads it so, as upstream) */
+    const json_t *listed_params; /* that entry's parameters, NULL when it has none */
+    int listed;                  /* the plugin has an entry in spec.plugins */
     const char *server_name;     /* parameters.serverName, default the Cluster name */
+    int recovery_ours;           /* bootstrap.recovery.source's plugin is this one */
     const char *recovery_object; /* bootstrap.recovery.source's plugin parameters */
     const char *recovery_server;
     const char *replica_object;  /* replica.source's plugin parameters */

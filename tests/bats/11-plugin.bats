@@ -67,7 +67,7 @@ print(identity.Probe(I.ProbeRequest(), timeout=5).ready)
 print(" ".join(W.WALCapability.RPC.Type.Name(c.rpc.type) for c in wal.GetCapabilities(W.WALCapabilitiesRequest(), timeout=5).capabilities))'
     [ "$status" -eq 0 ]
     [ "${lines[0]}" = "barman-cloud.cloudnative-pg.io $(bc-plugin -V | cut -d' ' -f2) Apache-2.0" ]
-    [ "${lines[1]}" = "TYPE_BACKUP_SERVICE TYPE_METRICS TYPE_WAL_SERVICE" ]
+    [ "${lines[1]}" = "TYPE_BACKUP_SERVICE TYPE_METRICS TYPE_RESTORE_JOB TYPE_WAL_SERVICE" ]
     [ "${lines[2]}" = True ]
     [ "${lines[3]}" = "TYPE_ARCHIVE_WAL TYPE_RESTORE_WAL" ]
 }
