@@ -138,8 +138,9 @@ static const char *meta_str(const json_t *obj, const char *key)
 }
 
 /* Every Role of namespace ns made for a Cluster and naming one of the
- * stores in `changed` gets the rules of the stores it names that exist. */
-static void resync_namespace(bc_plugin *p, const char *ns, const json_t *changed,
+ * stores in `changed` gets the rules of the stores it names that exist;
+ * 0, or -1 when something could not be done (logged). */
+static int resync_namespace(bc_plugin *p, const char *ns, const json_t *changed,
                              const json_t *all)
 {
     char path[600];
@@ -148,8 +149,9 @@ static void resync_namespace(bc_plugin *p, const char *ns, const json_t *changed
     json_t *roles = NULL;
     if (bc_kube_get(p->kube, path, &roles) != BC_OK) {
         bc_log_warning("ObjectStore re-sync: %s", bc_error_msg());
-        return;
+        return -1;
     }
+    int failed = 0;
     size_t i, j;
     json_t *role, *name;
     json_array_foreach(json_object_get(roles, "items"), i, role) {
@@ -166,16 +168,18 @@ static void resync_namespace(bc_plugin *p, const char *ns, const json_t *changed
             }
             snprintf(path, sizeof path, "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/roles/%s",
                      ns, meta_str(role, "name"));
-            if (bc_rbac_set_rules(p->kube, path, stores) != BC_OK)
+            if (bc_rbac_set_rules(p->kube, path, stores) != BC_OK) {
                 bc_log_warning("ObjectStore re-sync: Role %s/%s: %s", ns, meta_str(role, "name"),
                                bc_error_msg());
-            else
+                failed = -1;
+            } else
                 bc_log_debug("ObjectStore re-sync: Role %s/%s checked", ns, meta_str(role, "name"));
             json_decref(stores);
         }
         json_decref(names);
     }
     json_decref(roles);
+    return failed;
 }
 
 void bc_plugin_sync_roles(bc_plugin *p)
@@ -230,7 +234,17 @@ void bc_plugin_sync_roles(bc_plugin *p)
     json_object_foreach(changed, key, names) {
         json_t *none = json_object();
         json_t *in_ns = json_object_get(all, key);
-        resync_namespace(p, key, names, in_ns ? in_ns : none);
+        if (resync_namespace(p, key, names, in_ns ? in_ns : none) != 0) {
+            /* a mark no generation equals: the next turn sees these stores
+             * as changed (or, for those gone, as gone) and tries again */
+            const char *name;
+            json_t *ignored;
+            json_object_foreach(names, name, ignored) {
+                char seen_key[600];
+                snprintf(seen_key, sizeof seen_key, "%s/%s", key, name);
+                json_object_set_new(seen, seen_key, json_string("retry"));
+            }
+        }
         json_decref(none);
     }
     json_decref(old);

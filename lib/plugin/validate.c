@@ -49,8 +49,8 @@ static const char *str(const json_t *obj, const char *key)
     return json_string_value(json_object_get(obj, key));
 }
 
-/* The barmanObjectName of this plugin's entry at the same index in an
- * older Cluster (NULL when none), for "did the change introduce it". */
+/* Whether the older Cluster's entry at the same index of list already
+ * named this store ("did the change introduce the name?"). */
 static int named_before(const json_t *old, const char *list, size_t i, const char *name)
 {
     const json_t *entry = json_array_get(json_object_get(json_object_get(old, "spec"), list), i);

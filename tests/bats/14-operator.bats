@@ -381,6 +381,11 @@ PY
 
 @test "Pre: REQUEUE while a store is missing; no Secrets rule for workload identities; Backups and Post continue" {
     run op '
+_, _, rh, _ = stubs()
+print(" ".join(R.ReconcilerHooksCapability.Kind.Name(c.kind) for c in rh.GetCapabilities(R.ReconcilerHooksCapabilitiesRequest(), timeout=5).reconciler_capabilities))'
+    [ "$status" -eq 0 ]
+    [ "$output" = "KIND_CLUSTER KIND_BACKUP" ]
+    run op '
 print(pre(cluster("gone", "no-such-store")))
 print(pre(cluster("wi", "iam", extra={"externalClusters": [{"name": "az", "plugin": {
     "name": "barman-cloud.cloudnative-pg.io", "parameters": {"barmanObjectName": "azure-ad"}}}],
