@@ -131,12 +131,10 @@ static json_t *build_container(const json_t *main, const bc_sidecar_spec *s)
     if (pull && *pull)
         json_object_set_new(c, "imagePullPolicy", json_string(pull));
     json_object_set_new(c, "securityContext",
-                        json_pack("{s:{s:[s]},s:b,s:b,s:b,s:b,s:{s:s},s:b}", "capabilities",
+                        json_pack("{s:{s:[s]},s:b,s:b,s:b,s:b,s:{s:s}}", "capabilities",
                                   "drop", "ALL", "privileged", 0, "runAsNonRoot", 1,
                                   "readOnlyRootFilesystem", 1, "allowPrivilegeEscalation", 0,
-                                  "seccompProfile", "type", "RuntimeDefault", "_", 0));
-    /* "_" only keeps the pack format simple */
-    json_object_del(json_object_get(c, "securityContext"), "_");
+                                  "seccompProfile", "type", "RuntimeDefault"));
     return c;
 }
 

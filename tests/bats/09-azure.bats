@@ -266,7 +266,8 @@ EOF2
     local dir port
     dir=$(scratch_dir)
     port=$(free_port)
-    BC_EGRESS_LOG="$dir/egress.log" node -r "$BC_TOP/tests/helpers/no-egress.js" \
+    # TMPDIR: the telemetry client keeps its unsent reports there
+    TMPDIR="$dir" BC_EGRESS_LOG="$dir/egress.log" node -r "$BC_TOP/tests/helpers/no-egress.js" \
         "$BC_TOP/tests/node_modules/azurite/dist/src/blob/main.js" --blobHost 127.0.0.1 \
         --blobPort "$port" --location "$dir/data" --skipApiVersionCheck --silent \
         >"$dir/azurite.log" 2>&1 3>&- &

@@ -74,6 +74,9 @@ try:
     print(int({m.fq_name: m.value for m in got.metrics}['barman_cloud_cloudnative_pg_io_last_available_backup_timestamp']))
 except grpc.RpcError as e:
     print(e.code().name, e.details())"
+    # `run collect` is a subshell: its P never reaches teardown, so the
+    # plugin stops here
+    stop_plugin "$P"
 }
 
 # last_request DIR FIELD: FIELD of the stand-in's last journaled request.

@@ -76,7 +76,7 @@ start_azurite() {
     # --skipApiVersionCheck: the SDK speaks a newer API version than this Azurite.
     # --disableTelemetry: Azurite reports usage to an outside host unless told
     # not to; no-egress.js refuses (and logs) any attempt all the same.
-    BC_EGRESS_LOG="$dir/egress.log" node -r "$BC_TOP/tests/helpers/no-egress.js" \
+    TMPDIR="$dir" BC_EGRESS_LOG="$dir/egress.log" node -r "$BC_TOP/tests/helpers/no-egress.js" \
         "$BC_TOP/tests/node_modules/azurite/dist/src/blob/main.js" --blobHost 127.0.0.1 \
         --blobPort "$port" --location "$dir/data" --skipApiVersionCheck --silent --disableTelemetry \
         >"$dir/azurite.log" 2>&1 &
