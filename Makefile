@@ -96,10 +96,11 @@ run-suite: all $(UNIT_BIN)
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_LIB := lib/store/xml.c lib/layout/backup_info.c lib/util/pyliteral.c lib/util/status.c \
-	lib/kube/reply.c
+	lib/kube/reply.c lib/backup/manifest.c lib/codec/crc32c.c
+FUZZ_LDLIBS := $(shell pkg-config --libs jansson libcrypto) -pthread
 fuzz:
 	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); mkdir -p build/fuzz; \
-	  clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib -D_GNU_SOURCE -o build/fuzz/$$n $$f $(FUZZ_LIB); \
+	  clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib -D_GNU_SOURCE -o build/fuzz/$$n $$f $(FUZZ_LIB) $(FUZZ_LDLIBS); \
 	  mkdir -p build/fuzz/$$n.corpus; \
 	  build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build/fuzz/$$n.corpus tests/fuzz/corpus/$${n#fuzz_}; done
 

@@ -12,7 +12,8 @@ static const char help[] =
     "\n"
     "Take an online base backup of a running PostgreSQL (primary or standby)\n"
     "and stream it as tar archives straight into the store, in barman-cloud's\n"
-    "layout. Prints the backup id on standard output once backup.info says DONE.\n"
+    "layout, with PostgreSQL's backup_manifest and the list of archives beside\n"
+    "them. Prints the backup id on standard output once backup.info says DONE.\n"
     "\n"
     "PostgreSQL (libpq environment variables apply too):\n"
     "  -h, --host HOST   -p, --port PORT   -U, --user USER   -d, --dbname DB\n"
@@ -66,6 +67,7 @@ static const struct option tool_options[] = {
 
 int main(int argc, char **argv)
 {
+    bc_cli_init_output();
     bc_cli_common c = {.program = "bc-backup"};
     bc_backup_opts o = {.progress = -1, .max_archive_size = (int64_t)100 << 30};
     bc_cli_tags tags = {0};
@@ -105,6 +107,7 @@ int main(int argc, char **argv)
             c.store.part_size = size;
             break;
         case 'n':
+            bc_cli_check_one_line(c.program, "--name", optarg); /* a backup.info line */
             if (!*optarg || strchr(optarg, '/'))
                 bc_cli_usage_error(c.program, "invalid --name '%s'", optarg);
             o.name = optarg;
@@ -135,6 +138,7 @@ int main(int argc, char **argv)
                     bc_store_describe(store));
         printf("%s\n", o.backup_id);
     }
+    st = bc_cli_finish_output(st);
     if (st != BC_OK)
         bc_log_error("%s", bc_error_msg());
     bc_store_close(store);

@@ -120,6 +120,7 @@ static int subcommand_of(int argc, char **argv, const struct option *longopts)
 
 int main(int argc, char **argv)
 {
+    bc_cli_init_output();
     bc_cli_common c = {.program = "bc-ls"};
     bc_listing_format format = BC_LISTING_CONSOLE;
     int64_t segment_size = 0;
@@ -184,8 +185,7 @@ int main(int argc, char **argv)
         default: st = bc_listing_check_empty(store, server, (uint32_t)timeline); break;
         }
     }
-    if (fflush(stdout) != 0 && st == BC_OK)
-        st = bc_error(BC_ERR_IO, "writing to standard output failed");
+    st = bc_cli_finish_output(st);
     if (st != BC_OK)
         bc_log_error("%s", bc_error_msg());
     bc_store_close(store);

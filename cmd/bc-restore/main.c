@@ -13,7 +13,10 @@ static const char help[] =
     "Restore a base backup (a backup id, a backup name, latest or oldest) into\n"
     "RECOVERY_DIR, which must be empty or absent. Archives are downloaded and\n"
     "unpacked in parallel, whatever their compression; nothing is written\n"
-    "outside RECOVERY_DIR and the tablespace locations.\n"
+    "outside RECOVERY_DIR and the tablespace locations. Every archive part,\n"
+    "every tar's end and, for bc-backup's backups, every file against\n"
+    "backup_manifest are checked; the manifest is left in RECOVERY_DIR for\n"
+    "pg_verifybackup.\n"
     "\n"
     "Restore:\n"
     "      --tablespace NAME:LOCATION  restore tablespace NAME at LOCATION\n"
@@ -34,8 +37,9 @@ static const char help[] =
     "\n"
     "Exit status: 0 restored; 1 no such backup, or not DONE; 2 store\n"
     "unreachable, authentication failed or bucket missing; 3 bad command line\n"
-    "or a non-empty target; 4 other errors, including an unsafe or corrupt\n"
-    "archive. See bc-restore(1).\n";
+    "or a non-empty target; 4 other errors, including an unsafe, corrupt or\n"
+    "missing archive, or a file that does not match the manifest. See\n"
+    "bc-restore(1).\n";
 
 enum {
     OPT_TABLESPACE = 2000, OPT_FORCE, OPT_T_TIME, OPT_T_LSN, OPT_T_NAME, OPT_T_XID,
@@ -65,6 +69,7 @@ static const struct option tool_options[] = {
 
 int main(int argc, char **argv)
 {
+    bc_cli_init_output();
     bc_cli_common c = {.program = "bc-restore"};
     bc_restore_opts o = {.jobs = 2, .progress = -1};
     bc_relocation relocations[MAX_RELOCATIONS];
@@ -117,6 +122,19 @@ int main(int argc, char **argv)
     bc_cli_start_logging(&c);
     if (targets > 1)
         bc_cli_usage_error(c.program, "give at most one recovery target");
+    /* Each of these becomes a setting in postgresql.auto.conf (the store
+     * options and the URL inside restore_command), where a newline would
+     * end the setting early and PostgreSQL would refuse the file. */
+    const struct { const char *what, *value; } conf_values[] = {
+        {"--recovery-target-time", o.target.time}, {"--recovery-target-lsn", o.target.lsn},
+        {"--recovery-target-name", o.target.name}, {"--recovery-target-xid", o.target.xid},
+        {"--recovery-target-timeline", o.target.timeline},
+        {"--endpoint-url", c.store.endpoint_url}, {"--profile", c.store.profile},
+        {"--ca-bundle", c.store.ca_bundle},
+        {"SOURCE_URL", optind < argc ? argv[optind] : NULL},
+    };
+    for (size_t i = 0; i < sizeof conf_values / sizeof conf_values[0]; i++)
+        bc_cli_check_one_line(c.program, conf_values[i].what, conf_values[i].value);
     int npos = argc - optind;
     if (!(npos == 4 || (c.test && npos >= 2)))
         bc_cli_usage_error(c.program, "expected SOURCE_URL SERVER_NAME BACKUP RECOVERY_DIR");
@@ -155,6 +173,7 @@ int main(int argc, char **argv)
     if (st == BC_OK && !c.test)
         bc_log_info("restored backup %s into %s%s", o.backup_id, o.target_dir,
                     o.restore_command ? " (recovery settings written)" : "");
+    st = bc_cli_finish_output(st);
     if (st != BC_OK)
         bc_log_error("%s", bc_error_msg());
     bc_store_close(store);

@@ -60,6 +60,7 @@ static void set_keep_action(const char *program, int *action, int value)
 
 int main(int argc, char **argv)
 {
+    bc_cli_init_output();
     bc_cli_common c = {.program = "bc-retention"};
     bc_retention_opts o = {.out = stdout};
     bc_retention_policy policy;
@@ -141,8 +142,7 @@ int main(int argc, char **argv)
                               bc_retention_unreadable(r));
         }
     }
-    if (fflush(stdout) != 0 && st == BC_OK)
-        st = bc_error(BC_ERR_IO, "writing to standard output failed");
+    st = bc_cli_finish_output(st);
     if (st != BC_OK)
         bc_log_error("%s", bc_error_msg());
     bc_retention_free(r);

@@ -12,7 +12,8 @@ static const char help[] =
     "usage: bc-wal-archive [options] DESTINATION_URL SERVER_NAME WAL_PATH\n"
     "\n"
     "Archive one WAL file (the %p of archive_command) into an object store,\n"
-    "in barman-cloud's layout. Exits 0 only once the store holds the whole file.\n"
+    "in barman-cloud's layout, with its CRC-32C and size as object metadata.\n"
+    "Exits 0 only once the store holds the whole file.\n"
     "\n"
     "Compression (one of):\n"
     "  -z, --gzip  -j, --bzip2  --snappy  --lz4  --xz  --zstd\n"
@@ -46,7 +47,8 @@ static const char help[] =
     "      --help                    print this help\n"
     "\n"
     "Exit status: 0 archived (or already archived with identical content);\n"
-    "1 a different file already exists under this name; 2 store unreachable,\n"
+    "1 a different file already exists under this name (a stored start of\n"
+    "this file, left by an interrupted upload, is replaced); 2 store unreachable,\n"
     "authentication failed or bucket missing; 3 bad command line or WAL name;\n"
     "4 other errors (e.g. cannot read the WAL file). See bc-wal-archive(1).\n";
 
@@ -67,6 +69,7 @@ static const struct option tool_options[] = {
 
 int main(int argc, char **argv)
 {
+    bc_cli_init_output();
     bc_cli_common c = {.program = "bc-wal-archive"};
     bc_wal_archive_opts o = {0};
     int codec = BC_CODEC_NONE;
@@ -122,6 +125,7 @@ int main(int argc, char **argv)
         st = bc_cli_open_store(&c, o.server, &store);
     if (st == BC_OK && !c.test)
         st = bc_wal_archive(store, wal_path, &o);
+    st = bc_cli_finish_output(st);
     if (st != BC_OK)
         bc_log_error("%s", bc_error_msg());
     bc_store_close(store);

@@ -12,7 +12,8 @@ static const char help[] =
     "usage: bc-wal-restore [options] SOURCE_URL SERVER_NAME WAL_NAME WAL_DEST\n"
     "\n"
     "Fetch one WAL file (the %f of restore_command) from an object store and\n"
-    "write it to WAL_DEST (the %p), whatever compression it was stored with.\n"
+    "write it to WAL_DEST (the %p), whatever compression it was stored with,\n"
+    "once its size and checksum (stored by bc-wal-archive) are verified.\n"
     "\n"
     "Store:\n"
     "      --cloud-provider NAME     aws-s3, azure-blob-storage or google-cloud-storage\n"
@@ -40,7 +41,8 @@ static const char help[] =
     "\n"
     "Exit status: 0 restored; 1 the WAL file is not in the archive; 2 store\n"
     "unreachable, authentication failed or bucket missing; 3 bad command line\n"
-    "or WAL name; 4 other errors. See bc-wal-restore(1).\n";
+    "or WAL name; 4 other errors (e.g. the stored file fails its size or\n"
+    "checksum check: nothing is written). See bc-wal-restore(1).\n";
 
 enum { OPT_NO_PARTIAL = 2000, OPT_PREFETCH, OPT_SPOOL_DIR, OPT_END_OF_WAL_FLAG };
 
@@ -54,6 +56,7 @@ static const struct option tool_options[] = {
 
 int main(int argc, char **argv)
 {
+    bc_cli_init_output();
     bc_cli_common c = {.program = "bc-wal-restore"};
     bc_wal_restore_opts o = {0};
     struct option longopts[64];
@@ -97,6 +100,7 @@ int main(int argc, char **argv)
         st = bc_cli_open_store(&c, o.server, &store);
     if (st == BC_OK && !c.test)
         st = bc_wal_restore(store, wal_name, dest, &o);
+    st = bc_cli_finish_output(st);
 
     /* "Not found" is routine at the end of recovery: say it at info level. */
     if (st == BC_ERR_NOTFOUND)

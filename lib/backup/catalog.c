@@ -22,8 +22,8 @@ bc_status bc_catalog_read_info(bc_store *store, const char *key, bc_backup_info 
     return st;
 }
 
-bc_status bc_catalog_write_info(bc_store *store, const char *server, const char *backup_id,
-                                const bc_backup_info *info)
+static bc_status put_info(bc_store *store, const char *server, const char *backup_id,
+                          const bc_backup_info *info, int if_absent)
 {
     char key[1024];
     bc_status st = bc_base_info_key(bc_store_prefix(store), server, backup_id, key, sizeof key);
@@ -33,10 +33,23 @@ bc_status bc_catalog_write_info(bc_store *store, const char *server, const char 
     if (st == BC_OK) {
         bc_source src = {.fd = -1, .mem = (const unsigned char *)text,
                          .size = (int64_t)strlen(text)};
-        st = bc_store_put(store, key, &src, NULL);
+        bc_put_opts opts = {.if_absent = if_absent};
+        st = bc_store_put(store, key, &src, &opts);
     }
     free(text);
     return st;
+}
+
+bc_status bc_catalog_write_info(bc_store *store, const char *server, const char *backup_id,
+                                const bc_backup_info *info)
+{
+    return put_info(store, server, backup_id, info, 0);
+}
+
+bc_status bc_catalog_create_info(bc_store *store, const char *server, const char *backup_id,
+                                 const bc_backup_info *info)
+{
+    return put_info(store, server, backup_id, info, 1);
 }
 
 typedef struct dirs {

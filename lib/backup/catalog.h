@@ -33,5 +33,10 @@ bc_status bc_catalog_read_info(bc_store *store, const char *key, bc_backup_info 
 /* Stores the backup.info of backup_id (durable when BC_OK). */
 bc_status bc_catalog_write_info(bc_store *store, const char *server, const char *backup_id,
                                 const bc_backup_info *info);
+/* The same, only if no backup.info exists (a conditional create, atomic
+ * on every store): BC_ERR_CONFLICT when one does. bc-backup reserves its
+ * backup id this way. */
+bc_status bc_catalog_create_info(bc_store *store, const char *server, const char *backup_id,
+                                 const bc_backup_info *info);
 
 #endif

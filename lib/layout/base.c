@@ -125,6 +125,14 @@ bc_status bc_base_tablespace_key(const char *prefix, const char *server,
                     part, suffix);
 }
 
+bc_status bc_base_object_key(const char *prefix, const char *server, const char *backup_id,
+                             const char *name, char *out, size_t outlen)
+{
+    if (!name[0] || strchr(name, '/'))
+        return bc_error(BC_ERR_USAGE, "invalid object name '%s' in backup %s", name, backup_id);
+    return base_key(prefix, server, backup_id, out, outlen, "%s", name);
+}
+
 bc_status bc_base_keep_key(const char *prefix, const char *server, const char *backup_id,
                            char *out, size_t outlen)
 {
@@ -192,5 +200,7 @@ bc_base_object_kind bc_base_object_parse(const char *name, bc_base_object *obj)
     }
     if (strcmp(name, "backup.info") == 0)
         return obj->kind = BC_BASE_INFO;
+    if (strcmp(name, "backup_manifest") == 0 || strcmp(name, "bc_archives.json") == 0)
+        return obj->kind = BC_BASE_MANIFEST;
     return parse_archive(name, obj);
 }

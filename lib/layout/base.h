@@ -6,6 +6,8 @@
  *   <prefix>/<server>/base/<backup_id>/<oid>.tar[.gz]       a tablespace
  *   <prefix>/<server>/base/<backup_id>/<oid>_0001.tar[.gz]
  *   <prefix>/<server>/base/<backup_id>/annotations/keep     barman-cloud-backup-keep
+ *   <prefix>/<server>/base/<backup_id>/backup_manifest      bc: PostgreSQL's manifest
+ *   <prefix>/<server>/base/<backup_id>/bc_archives.json     bc: the archive objects
  *
  * The part number is "_%04d" (more digits past 9999); the first part has
  * none. barman itself only reads ".tar", ".tar.gz", ".tar.bz2" and
@@ -51,12 +53,18 @@ bc_status bc_base_tablespace_key(const char *prefix, const char *server,
 bc_status bc_base_keep_key(const char *prefix, const char *server, const char *backup_id,
                            char *out, size_t outlen);
 
+/* "<prefix>/<server>/base/<backup_id>/<name>" for a name of the folder
+ * itself ("backup_manifest"). */
+bc_status bc_base_object_key(const char *prefix, const char *server, const char *backup_id,
+                             const char *name, char *out, size_t outlen);
+
 typedef enum bc_base_object_kind {
     BC_BASE_OTHER = 0,
     BC_BASE_INFO,       /* backup.info */
     BC_BASE_DATA,       /* data[_NNNN].tar[suffix] */
     BC_BASE_TABLESPACE, /* <oid>[_NNNN].tar[suffix] */
-    BC_BASE_ANNOTATION  /* annotations/<name> */
+    BC_BASE_ANNOTATION, /* annotations/<name> */
+    BC_BASE_MANIFEST,   /* backup_manifest, bc_archives.json (bc-backup) */
 } bc_base_object_kind;
 
 typedef struct bc_base_object {

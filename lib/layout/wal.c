@@ -63,6 +63,15 @@ bc_status bc_server_name_check(const char *server)
         return bc_error(BC_ERR_USAGE,
                         "invalid server name '%s': it must be a non-empty name without '/'",
                         server);
+    /* The name goes into restore_command in postgresql.auto.conf, where a
+     * newline ends the setting, and into one-line messages: refuse control
+     * characters (barman-cloud takes any name, but none with one can have
+     * worked). The name itself is not echoed: it would break the line. */
+    for (const unsigned char *p = (const unsigned char *)server; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return bc_error(BC_ERR_USAGE,
+                            "invalid server name: it holds a control character (0x%02x at "
+                            "byte %zu)", *p, (size_t)(p - (const unsigned char *)server) + 1);
     return BC_OK;
 }
 

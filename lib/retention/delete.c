@@ -116,7 +116,8 @@ static bc_status delete_parts(bc_retention *r, size_t i, const char **info_key)
         case BC_BASE_INFO: *info_key = d->keys[k]; break;
         case BC_BASE_DATA:
         case BC_BASE_TABLESPACE:
-        case BC_BASE_ANNOTATION: keys[n++] = d->keys[k]; break;
+        case BC_BASE_ANNOTATION:
+        case BC_BASE_MANIFEST: keys[n++] = d->keys[k]; break;
         default:
             bc_log_warning("leaving alone %s: not a part of backup %s that bc knows",
                            d->keys[k], r->backups[i].id);

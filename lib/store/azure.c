@@ -276,7 +276,8 @@ static bc_status azure_open(const bc_store_config *cfg, const char *bucket, cons
 
 /* ---- get / head ---------------------------------------------------------- */
 
-static bc_status azure_get(void *backend, const char *key, bc_sink_fn sink, void *ctx)
+static bc_status azure_get(void *backend, const char *key, bc_sink_fn sink, void *ctx,
+                           bc_object_meta *meta)
 {
     azure_backend *b = backend;
     azure_call c;
@@ -286,6 +287,8 @@ static bc_status azure_get(void *backend, const char *key, bc_sink_fn sink, void
     c.req.sink = sink;
     c.req.sink_ctx = ctx;
     c.req.resumable = 1;
+    c.req.meta_prefix = "x-ms-meta-";
+    c.req.meta = meta;
     st = bc_azure_perform(b, &c, "get", key);
     bc_azure_call_free(&c);
     return st;
@@ -370,6 +373,7 @@ static bc_status azure_list(void *backend, const char *prefix, const char *delim
 {
     azure_backend *b = backend;
     bc_list_page page = {0};
+    bc_list_guard guard = {0};
     char *marker = NULL;
     bc_status st;
     do {
@@ -393,6 +397,10 @@ static bc_status azure_list(void *backend, const char *prefix, const char *delim
         bc_list_page_clear(&page);
         if (st == BC_OK)
             st = parse_list_page(&c.resp, &page, &marker);
+        if (st == BC_OK &&
+            (st = bc_list_guard_page(&guard, "NextMarker", page.n ? page.items[0].key : NULL,
+                                     page.n ? page.items[page.n - 1].key : NULL, marker)) != BC_OK)
+            bc_error_context(st, "list %s/%s", b->location, prefix ? prefix : "");
         bc_azure_call_free(&c);
         for (size_t i = 0; st == BC_OK && i < page.n; i++) {
             bc_object_info info = {page.items[i].key, page.items[i].size, page.items[i].mtime,
@@ -404,6 +412,7 @@ static bc_status azure_list(void *backend, const char *prefix, const char *delim
     } while (st == BC_OK && marker);
     free(marker);
     bc_list_page_free(&page);
+    bc_list_guard_free(&guard);
     return st;
 }
 

@@ -48,6 +48,11 @@ static bc_status creation_headers(azure_backend *b, azure_call *c, const bc_put_
                   : bc_error(BC_ERR_INTERNAL, "out of memory");
         free(tags);
     }
+    for (size_t i = 0; st == BC_OK && i < opts->nmeta; i++) {
+        char name[32 + BC_META_NAME_MAX];
+        snprintf(name, sizeof name, "x-ms-meta-%s", opts->meta[i].key);
+        st = bc_http_headers_set(&c->req.headers, name, opts->meta[i].value);
+    }
     return st;
 }
 
@@ -254,9 +259,7 @@ bc_status bc_azure_put(void *backend, const char *key, const bc_source *src,
 typedef struct azure_writer {
     azure_backend *b;
     char *key;
-    bc_put_opts opts;         /* its tags point into tags/tag_text */
-    bc_tag *tags;
-    char **tag_text;
+    bc_put_opts opts;         /* a copy: used at commit */
     unsigned char **buffers;  /* one per window slot, plus the one filling */
     bc_source *sources;
     int nbuffers, filling;
@@ -274,10 +277,7 @@ static void writer_free(azure_writer *w)
         free(w->buffers ? w->buffers[i] : NULL);
     free(w->buffers);
     free(w->sources);
-    for (size_t i = 0; w->tag_text && i < 2 * w->opts.ntags; i++)
-        free(w->tag_text[i]);
-    free(w->tag_text);
-    free(w->tags);
+    bc_put_opts_free(&w->opts);
     free(w->key);
     free(w);
 }
@@ -290,28 +290,17 @@ bc_status bc_azure_writer_open(void *backend, const char *key, const bc_put_opts
     bc_status st = w ? BC_OK : bc_error(BC_ERR_INTERNAL, "out of memory");
     if (st == BC_OK) {
         w->b = b;
-        w->opts = *opts;
         w->nbuffers = b->concurrency + 1;
         w->key = strdup(key);
         w->buffers = calloc((size_t)w->nbuffers, sizeof *w->buffers);
         w->sources = calloc((size_t)w->nbuffers, sizeof *w->sources);
-        w->tags = opts->ntags ? calloc(opts->ntags, sizeof *w->tags) : NULL;
-        w->tag_text = opts->ntags ? calloc(2 * opts->ntags, sizeof *w->tag_text) : NULL;
-        if (!w->key || !w->buffers || !w->sources || (opts->ntags && (!w->tags || !w->tag_text)))
+        if (!w->key || !w->buffers || !w->sources)
             st = bc_error(BC_ERR_INTERNAL, "out of memory");
     }
-    for (size_t i = 0; st == BC_OK && i < opts->ntags; i++) {
-        w->tag_text[2 * i] = strdup(opts->tags[i].key);
-        w->tag_text[2 * i + 1] = strdup(opts->tags[i].value);
-        if (!w->tag_text[2 * i] || !w->tag_text[2 * i + 1])
-            st = bc_error(BC_ERR_INTERNAL, "out of memory");
-        else
-            w->tags[i] = (bc_tag){w->tag_text[2 * i], w->tag_text[2 * i + 1]};
-    }
-    if (st == BC_OK) {
-        w->opts.tags = w->tags;
+    if (st == BC_OK)
+        st = bc_put_opts_dup(opts, &w->opts);
+    if (st == BC_OK)
         st = window_init(&w->window, b->concurrency);
-    }
     if (st == BC_OK && !(w->buffers[0] = malloc((size_t)b->block_size)))
         st = bc_error(BC_ERR_INTERNAL, "out of memory");
     if (st != BC_OK) {

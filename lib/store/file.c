@@ -16,9 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
+#include "util/log.h"
+
 #define TMP_PREFIX ".bc-tmp-"
+/* User metadata NAME is the extended attribute user.NAME of the file. */
+#define XATTR_PREFIX "user."
 #define IO_CHUNK (256 * 1024)
 
 typedef struct file_store {
@@ -156,6 +161,45 @@ static bc_status copy_source(int out, const bc_source *src, const char *path)
     return st;
 }
 
+/* Metadata as extended attributes of the temporary file, before it is
+ * fsynced and renamed: the object and its metadata appear together or not
+ * at all, and copies made with xattrs kept (cp -a, rsync -X, tar --xattrs)
+ * keep both. A file system without user xattrs stores the object without
+ * metadata: readers then check what they can without it (WAL: the size). */
+static bc_status set_meta(int fd, const bc_put_opts *opts, const char *tmp)
+{
+    static atomic_int warned;
+    for (size_t i = 0; i < opts->nmeta; i++) {
+        char name[sizeof XATTR_PREFIX + BC_META_NAME_MAX];
+        snprintf(name, sizeof name, XATTR_PREFIX "%s", opts->meta[i].key);
+        if (fsetxattr(fd, name, opts->meta[i].value, strlen(opts->meta[i].value), 0) == 0)
+            continue;
+        if (errno != ENOTSUP)
+            return bc_error(BC_ERR_IO, "cannot set extended attribute %s of %s: %s", name, tmp,
+                            strerror(errno));
+        if (!atomic_exchange(&warned, 1))
+            bc_log_warning("the file system of %s has no user extended attributes: objects are "
+                           "stored without their metadata (WAL without its checksum)", tmp);
+        break;
+    }
+    return BC_OK;
+}
+
+static void get_meta(int fd, bc_object_meta *meta)
+{
+    char names[4096], value[BC_META_VALUE_MAX];
+    ssize_t len = flistxattr(fd, names, sizeof names);
+    for (ssize_t off = 0; off < len; off += (ssize_t)strlen(names + off) + 1) {
+        const char *n = names + off;
+        if (strncmp(n, XATTR_PREFIX, strlen(XATTR_PREFIX)) != 0)
+            continue;
+        ssize_t vlen = fgetxattr(fd, n, value, sizeof value);
+        if (vlen >= 0)
+            bc_object_meta_add(meta, n + strlen(XATTR_PREFIX), strlen(n + strlen(XATTR_PREFIX)),
+                               value, (size_t)vlen);
+    }
+}
+
 /* The hidden temporary name next to path: ".bc-tmp-<name>.<tag>". Listings
  * skip it, and a crash leaves it recognisable as debris. */
 static char *temp_path(const char *path, const char *tag)
@@ -243,6 +287,8 @@ static bc_status file_put(void *backend, const char *key, const bc_source *src,
     }
     st = copy_source(fd, src, tmp);
     if (st == BC_OK)
+        st = set_meta(fd, opts, tmp);
+    if (st == BC_OK)
         st = sync_close(fd, tmp);
     else
         close(fd);
@@ -255,7 +301,8 @@ out:
     return st;
 }
 
-static bc_status file_get(void *backend, const char *key, bc_sink_fn sink, void *ctx)
+static bc_status file_get(void *backend, const char *key, bc_sink_fn sink, void *ctx,
+                          bc_object_meta *meta)
 {
     file_store *fs = backend;
     char *path = full_path(fs, key);
@@ -270,6 +317,11 @@ static bc_status file_get(void *backend, const char *key, bc_sink_fn sink, void 
                           "cannot open %s: %s", path, strerror(errno));
         free(path);
         return st;
+    }
+    struct stat sb;
+    if (meta && fstat(fd, &sb) == 0) {
+        meta->size = sb.st_size;
+        get_meta(fd, meta);
     }
     unsigned char *buf = malloc(IO_CHUNK);
     if (!buf)
@@ -515,6 +567,7 @@ typedef struct file_writer {
     char *tmp;    /* the hidden name it is written under until commit */
     int fd;
     int if_absent;
+    bc_put_opts opts; /* a copy: the metadata is set at commit */
 } file_writer;
 
 /* Numbers writers within the process: their temporary names must differ
@@ -523,6 +576,7 @@ static atomic_uint writer_serial;
 
 static void writer_free(file_writer *w)
 {
+    bc_put_opts_free(&w->opts);
     free(w->tmp);
     free(w->path);
     free(w);
@@ -536,9 +590,11 @@ static bc_status file_writer_open(void *backend, const char *key, const bc_put_o
         return bc_error(BC_ERR_INTERNAL, "out of memory");
     w->fd = -1;
     w->if_absent = opts->if_absent;
-    bc_status st = prepare_path(backend, key, &w->path);
+    bc_status st = bc_put_opts_dup(opts, &w->opts);
+    if (st == BC_OK)
+        st = prepare_path(backend, key, &w->path);
     if (st != BC_OK) {
-        free(w);
+        writer_free(w);
         return st;
     }
     /* O_EXCL: never share a file with a writer of another process whose
@@ -573,7 +629,8 @@ static bc_status file_writer_write(void *state, const void *data, size_t len)
 static bc_status file_writer_commit(void *state)
 {
     file_writer *w = state;
-    bc_status st = sync_close(w->fd, w->tmp);
+    bc_status st = set_meta(w->fd, &w->opts, w->tmp);
+    st = st == BC_OK ? sync_close(w->fd, w->tmp) : (close(w->fd), st);
     if (st == BC_OK)
         st = publish(w->tmp, w->path, w->if_absent);
     unlink(w->tmp); /* after link(), or on failure; harmless after rename() */

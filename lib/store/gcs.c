@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "store/gcs_internal.h"
+#include "store/list_page.h"
 #include "util/timefmt.h"
 #include "util/log.h"
 
@@ -118,7 +119,9 @@ static bc_status object_call(gcs_backend *b, gcs_call *c, const char *op, const 
     return st;
 }
 
-static bc_status gcs_get(void *backend, const char *key, bc_sink_fn sink, void *ctx)
+/* The media download carries the custom metadata as x-goog-meta-* headers. */
+static bc_status gcs_get(void *backend, const char *key, bc_sink_fn sink, void *ctx,
+                         bc_object_meta *meta)
 {
     gcs_backend *b = backend;
     gcs_param q[] = { { "alt", "media" } };
@@ -129,6 +132,8 @@ static bc_status gcs_get(void *backend, const char *key, bc_sink_fn sink, void *
     c.req.sink = sink;
     c.req.sink_ctx = ctx;
     c.req.resumable = 1;
+    c.req.meta_prefix = "x-goog-meta-";
+    c.req.meta = meta;
     st = object_call(b, &c, "get", key);
     bc_gcs_call_free(&c);
     return st;
@@ -169,9 +174,11 @@ static int cmp_entry(const void *a, const void *b)
     return strcmp(((const list_entry *)a)->key, ((const list_entry *)b)->key);
 }
 
-/* Hands one page's objects and prefixes to fn in name order; sets *stopped
- * when fn stops the listing. */
-static bc_status list_page(json_t *doc, bc_list_fn fn, void *ctx, int *stopped)
+/* Hands one page's objects and prefixes to fn in name order, once the
+ * guard has seen the page make progress; sets *stopped when fn stops the
+ * listing. */
+static bc_status list_page(json_t *doc, bc_list_guard *guard, const char *next_token,
+                           bc_list_fn fn, void *ctx, int *stopped)
 {
     json_t *items = json_object_get(doc, "items"), *prefixes = json_object_get(doc, "prefixes");
     size_t n = json_array_size(items) + json_array_size(prefixes), k = 0, i;
@@ -198,7 +205,8 @@ static bc_status list_page(json_t *doc, bc_list_fn fn, void *ctx, int *stopped)
     }
     /* Objects and prefixes come as two sorted lists: merge them. */
     qsort(e, n, sizeof *e, cmp_entry);
-    bc_status st = BC_OK;
+    bc_status st = bc_list_guard_page(guard, "nextPageToken", n ? e[0].key : NULL,
+                                      n ? e[n - 1].key : NULL, next_token);
     for (i = 0; st == BC_OK && i < n; i++) {
         bc_object_info info = { e[i].key, e[i].size < 0 ? 0 : e[i].size, e[i].mtime,
                                 e[i].is_prefix };
@@ -223,6 +231,7 @@ static bc_status gcs_list(void *backend, const char *prefix, const char *delimit
     if (st != BC_OK)
         return st;
     char *token = NULL;
+    bc_list_guard guard = { 0 };
     int stopped = 0;
     do {
         gcs_param q[] = {
@@ -245,10 +254,11 @@ static bc_status gcs_list(void *backend, const char *prefix, const char *delimit
         if (st == BC_OK && next && *next && !(token = strdup(next)))
             st = bc_gcs_oom();
         if (st == BC_OK)
-            st = list_page(doc, fn, ctx, &stopped);
+            st = list_page(doc, &guard, token, fn, ctx, &stopped);
         json_decref(doc);
     } while (st == BC_OK && token);
     free(token);
+    bc_list_guard_free(&guard);
     bc_http_client_release(b->pool, hc);
     if (st == BC_ERR_NOBUCKET || st == BC_ERR_NOTFOUND)
         return bc_gcs_missing(b, BC_ERR_NOBUCKET, "list", loc);

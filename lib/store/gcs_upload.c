@@ -1,8 +1,11 @@
 /* The gs:// backend's uploads.
  *
  * Up to the threshold an object is one simple upload
- * (POST /upload/storage/v1/b/B/o?uploadType=media&name=K). Above it, and
- * for objects with tags (stored as custom metadata), a resumable upload:
+ * (POST /upload/storage/v1/b/B/o?uploadType=media&name=K), or, with tags
+ * or metadata (both stored as the object's custom metadata, which a simple
+ * upload cannot carry), one multipart upload (uploadType=multipart: a
+ * multipart/related body of the JSON resource, then the bytes). Above it,
+ * a resumable upload:
  * POST ...?uploadType=resumable opens a session, then PUTs to the session
  * URI send chunks (multiples of 256 KiB but the last) with Content-Range;
  * the server answers 308 until the last one. Chunks go one after another:
@@ -14,10 +17,13 @@
  * otherwise the session opens when the buffer first fills, every full
  * buffer is sent as it fills, and commit sends the rest as the final
  * chunk, with the total size. See gcs_internal.h for the split. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "store/gcs_internal.h"
 #include "store/sigv4.h"
@@ -88,15 +94,78 @@ static bc_status put_simple(gcs_backend *b, bc_http_client *hc, const char *key,
     return st;
 }
 
+/* Copies src's bytes to dst. */
+static bc_status read_source(const bc_source *src, unsigned char *dst)
+{
+    if (src->fd < 0) {
+        if (src->size)
+            memcpy(dst, src->mem, (size_t)src->size);
+        return BC_OK;
+    }
+    for (int64_t off = 0; off < src->size;) {
+        ssize_t n = pread(src->fd, dst + off, (size_t)(src->size - off), off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return bc_error(BC_ERR_IO, "cannot read the file to upload: %s",
+                            n == 0 ? "it shrank while being read" : strerror(errno));
+        off += n;
+    }
+    return BC_OK;
+}
+
+/* One request for a small object with custom metadata (the JSON resource
+ * `resource`), so it costs what a simple upload does. The boundary is
+ * random: the bytes must not contain it, whatever they are. */
+static bc_status put_related(gcs_backend *b, bc_http_client *hc, const char *key,
+                             const bc_source *src, const bc_put_opts *opts, const char *resource)
+{
+    unsigned char rnd[16];
+    char boundary[40], ctype[80], head[128], mid[128], tail[64];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        return bc_error(BC_ERR_INTERNAL, "cannot get random bytes: %s", strerror(errno));
+    int n = snprintf(boundary, sizeof boundary, "bc-");
+    for (size_t i = 0; i < sizeof rnd; i++)
+        n += snprintf(boundary + n, sizeof boundary - (size_t)n, "%02x", rnd[i]);
+    snprintf(ctype, sizeof ctype, "multipart/related; boundary=%s", boundary);
+    int hlen = snprintf(head, sizeof head, "--%s\r\nContent-Type: application/json; "
+                        "charset=UTF-8\r\n\r\n", boundary);
+    int mlen = snprintf(mid, sizeof mid, "\r\n--%s\r\nContent-Type: "
+                        "application/octet-stream\r\n\r\n", boundary);
+    int tlen = snprintf(tail, sizeof tail, "\r\n--%s--\r\n", boundary);
+    size_t rlen = strlen(resource);
+    size_t total = (size_t)hlen + rlen + (size_t)mlen + (size_t)src->size + (size_t)tlen;
+    unsigned char *body = malloc(total);
+    if (!body)
+        return bc_gcs_oom();
+    unsigned char *p = body;
+    memcpy(p, head, (size_t)hlen);
+    memcpy(p += hlen, resource, rlen);
+    memcpy(p += rlen, mid, (size_t)mlen);
+    bc_status st = read_source(src, p += mlen);
+    memcpy(p + src->size, tail, (size_t)tlen);
+    bc_source whole = {.fd = -1, .mem = body, .size = (int64_t)total};
+    gcs_call c;
+    if (st == BC_OK && (st = upload_init(&c, b, key, opts, "multipart", &whole, ctype)) == BC_OK) {
+        st = bc_gcs_perform(b, hc, &c);
+        st = st == BC_OK ? check_size(b, key, &c, src->size) : upload_failed(b, key, &c, st);
+        bc_gcs_call_free(&c);
+    }
+    free(body);
+    return st;
+}
+
 /* ---- resumable sessions ----------------------------------------------- */
 
-/* The initiation's JSON body: the tags as custom metadata. */
+/* The initiation's JSON body: the tags and metadata as custom metadata. */
 static char *session_body(const bc_put_opts *opts)
 {
     json_t *meta = json_object(), *doc = json_object();
     for (size_t i = 0; opts && meta && i < opts->ntags; i++)
         json_object_set_new(meta, opts->tags[i].key ? opts->tags[i].key : "",
                             json_string(opts->tags[i].value ? opts->tags[i].value : ""));
+    for (size_t i = 0; opts && meta && i < opts->nmeta; i++)
+        json_object_set_new(meta, opts->meta[i].key, json_string(opts->meta[i].value));
     if (doc && meta && json_object_size(meta))
         json_object_set(doc, "metadata", meta);
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
@@ -239,10 +308,16 @@ bc_status bc_gcs_put(void *backend, const char *key, const bc_source *src,
     bc_status st = bc_http_client_acquire(b->pool, &hc);
     if (st != BC_OK)
         return st;
-    if (src->size > b->threshold || (opts && opts->ntags))
+    char *resource = NULL;
+    if (src->size > b->threshold) {
         st = put_resumable(b, hc, key, src, opts);
-    else
+    } else if (opts && (opts->ntags || opts->nmeta)) {
+        st = (resource = session_body(opts)) ? put_related(b, hc, key, src, opts, resource)
+                                             : bc_gcs_oom();
+        free(resource);
+    } else {
         st = put_simple(b, hc, key, src, opts);
+    }
     bc_http_client_release(b->pool, hc);
     return st;
 }
@@ -252,8 +327,8 @@ bc_status bc_gcs_put(void *backend, const char *key, const bc_source *src,
 typedef struct gcs_writer {
     gcs_backend *b;
     char *key;
-    bc_put_opts opts;          /* if_absent and whether there are tags */
-    char *meta;                /* the session's JSON body: the tags */
+    bc_put_opts opts;          /* if_absent and whether there are tags or metadata */
+    char *meta;                /* the session's JSON body: tags and metadata */
     unsigned char *buf;
     size_t len, cap, limit;    /* limit: a multiple of the chunk size */
     char *uri;                 /* the session, once opened */
@@ -286,7 +361,7 @@ bc_status bc_gcs_writer_open(void *backend, const char *key, const bc_put_opts *
     }
     w->b = b;
     w->opts.if_absent = opts->if_absent;
-    w->opts.ntags = opts->ntags;
+    w->opts.ntags = opts->ntags + opts->nmeta;
     int64_t chunks = (b->threshold + b->chunk_size - 1) / b->chunk_size;
     if (chunks > BUFFER_CHUNKS)
         chunks = BUFFER_CHUNKS;
@@ -348,11 +423,12 @@ bc_status bc_gcs_writer_commit(void *state)
 {
     gcs_writer *w = state;
     bc_status st;
-    if (!w->uri && (int64_t)w->len <= w->b->threshold && !w->opts.ntags) {
+    if (!w->uri && (int64_t)w->len <= w->b->threshold) {
         bc_source src = { .fd = -1, .mem = w->buf, .size = (int64_t)w->len };
         bc_http_client *hc;
         if ((st = bc_http_client_acquire(w->b->pool, &hc)) == BC_OK) {
-            st = put_simple(w->b, hc, w->key, &src, &w->opts);
+            st = w->opts.ntags ? put_related(w->b, hc, w->key, &src, &w->opts, w->meta)
+                               : put_simple(w->b, hc, w->key, &src, &w->opts);
             bc_http_client_release(w->b->pool, hc);
         }
     } else {

@@ -375,6 +375,13 @@ typedef struct transfer {
     int64_t resume_from;      /* Range start asked for, 0 if none */
     int64_t skip;             /* leading bytes to drop (server ignored Range) */
     int64_t range_start;      /* start of the Content-Range we got, -1 if none */
+    int64_t range_total;      /* its "/TOTAL", -1 if none or "*" */
+    /* On a resumed download, what the first reply said of the object, so
+     * a reply from a changed object is refused before a byte of it reaches
+     * the sink: the bytes already delivered cannot be taken back. */
+    const char *want_etag, *want_last_modified;
+    int64_t want_total;       /* its size, -1 if unknown */
+    const char *host;
     int body_decided;
     int overflow;
     int sink_status;          /* non-zero: the sink stopped us */
@@ -400,7 +407,9 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
         r->etag[0] = r->last_modified[0] = r->request_id[0] = r->bucket_region[0] = '\0';
         r->location[0] = '\0';
         r->content_length = -1;
-        t->range_start = -1;
+        t->range_start = t->range_total = -1;
+        if (t->req->meta)
+            t->req->meta->n = 0;
         return n;
     }
     const char *colon = memchr(data, ':', n);
@@ -416,7 +425,10 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
     char tmp[64];
 
 #define IS(lit) (name_len == sizeof(lit) - 1 && strncasecmp(data, lit, name_len) == 0)
-    if (IS("etag")) {
+    size_t plen = t->req->meta && t->req->meta_prefix ? strlen(t->req->meta_prefix) : 0;
+    if (plen && name_len > plen && strncasecmp(data, t->req->meta_prefix, plen) == 0) {
+        bc_object_meta_add(t->req->meta, data + plen, name_len - plen, v, vlen);
+    } else if (IS("etag")) {
         copy_field(r->etag, sizeof r->etag, v, vlen);
     } else if (IS("last-modified")) {
         copy_field(r->last_modified, sizeof r->last_modified, v, vlen);
@@ -435,9 +447,12 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
     } else if (IS("content-range")) {
         /* "bytes START-END/TOTAL" */
         copy_field(tmp, sizeof tmp, v, vlen);
-        long long start;
-        if (sscanf(tmp, "bytes %lld-", &start) == 1 && start >= 0)
+        long long start, last, total;
+        int got = sscanf(tmp, "bytes %lld-%lld/%lld", &start, &last, &total);
+        if (got >= 1 && start >= 0)
             t->range_start = start;
+        if (got == 3 && total >= 0)
+            t->range_total = total;
     }
 #undef IS
     return n;
@@ -459,6 +474,39 @@ static int grow_collect(transfer *t, size_t need)
     return 0;
 }
 
+/* Whether the reply to a resumed request is of the object the first reply
+ * was of: same ETag (else, without one, same Last-Modified) and same size.
+ * A 206 from an object replaced meanwhile would splice two objects
+ * together; a 200 of one would too once the bytes already had are
+ * skipped. Sets source_status and returns 0 when it is not. */
+static int same_object(transfer *t, long code)
+{
+    const bc_http_response *r = t->resp;
+    const char *what = NULL, *want = NULL, *got = NULL;
+    if (*t->want_etag && strcmp(r->etag, t->want_etag) != 0)
+        what = "ETag", want = t->want_etag, got = r->etag;
+    else if (!*t->want_etag && *t->want_last_modified &&
+             strcmp(r->last_modified, t->want_last_modified) != 0)
+        what = "Last-Modified", want = t->want_last_modified, got = r->last_modified;
+    if (what) {
+        t->source_status = bc_error(BC_ERR_DATA,
+            "object changed on %s while downloading it: resuming at byte %lld, the reply "
+            "(HTTP %ld) has %s %s where the first had %s; run again to start over",
+            t->host, (long long)t->resume_from, code, what, *got ? got : "(none)", want);
+        return 0;
+    }
+    int64_t total = code == 206 ? t->range_total : r->content_length;
+    if (t->want_total >= 0 && total >= 0 && total != t->want_total) {
+        t->source_status = bc_error(BC_ERR_DATA,
+            "object changed on %s while downloading it: resuming at byte %lld, the reply "
+            "(HTTP %ld) is of %lld bytes where the first was of %lld; run again to start over",
+            t->host, (long long)t->resume_from, code, (long long)total,
+            (long long)t->want_total);
+        return 0;
+    }
+    return 1;
+}
+
 static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
 {
     transfer *t = ud;
@@ -471,6 +519,8 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
     if (ok && t->req->sink) {
         if (!t->body_decided) {
             t->body_decided = 1;
+            if (t->resume_from > 0 && !same_object(t, code))
+                return 0;
             if (t->resume_from > 0 && code == 200)
                 t->skip = t->resume_from;   /* whole object again: drop what we have */
             else if (t->resume_from > 0 && t->range_start != t->resume_from) {
@@ -478,6 +528,8 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
                     "server resumed the download at the wrong offset");
                 return 0;
             }
+            if (t->req->meta && code == 200)
+                t->req->meta->size = r->content_length;
         }
         size_t off = 0;
         if (t->skip > 0) {
@@ -782,7 +834,11 @@ bc_status bc_http_perform(bc_http_client *client, bc_http_request *req, bc_http_
 {
     int max_attempts = 1 + client->cfg->max_retries;
     char host[512];
+    /* The object as the first reply (not a resumed one) described it. */
     char first_etag[sizeof resp->etag] = "";
+    char first_modified[sizeof resp->last_modified] = "";
+    int64_t first_total = -1;
+    int resumed = 0;
     size_t collect_cap = 0;
     bc_status st;
 
@@ -800,15 +856,25 @@ bc_status bc_http_perform(bc_http_client *client, bc_http_request *req, bc_http_
         t.curl = client->curl;
         t.collect_cap = collect_cap;
         t.max_collect = req->max_collect ? req->max_collect : DEFAULT_MAX_COLLECT;
-        t.range_start = -1;
+        t.range_start = t.range_total = -1;
+        t.want_etag = first_etag;
+        t.want_last_modified = first_modified;
+        t.want_total = first_total;
+        t.host = host;
 
         if (req->resumable && req->sink && resp->delivered > 0) {
             char range[64];
             t.resume_from = resp->delivered;
+            resumed = 1;
             snprintf(range, sizeof range, "bytes=%lld-", (long long)resp->delivered);
             if ((st = bc_http_headers_set(&req->headers, "Range", range)) != BC_OK)
                 return st;
+            /* Servers that honour the condition answer 412 for a changed
+             * object; same_object() catches the ones that do not. */
             if (*first_etag && (st = bc_http_headers_set(&req->headers, "If-Match", first_etag)) != BC_OK)
+                return st;
+            if (!*first_etag && *first_modified &&
+                (st = bc_http_headers_set(&req->headers, "If-Unmodified-Since", first_modified)) != BC_OK)
                 return st;
         }
         reset_attempt(resp);
@@ -824,13 +890,28 @@ bc_status bc_http_perform(bc_http_client *client, bc_http_request *req, bc_http_
         }
         if (t.source_status != BC_OK)
             return t.source_status;
-        if (resp->status >= 200 && resp->status < 300 && !*first_etag && *resp->etag)
+        if (resp->status >= 200 && resp->status < 300 && t.resume_from == 0) {
             memcpy(first_etag, resp->etag, sizeof first_etag);
+            memcpy(first_modified, resp->last_modified, sizeof first_modified);
+            first_total = resp->content_length;
+        }
 
         int retryable;
         if (rc == CURLE_OK) {
-            if (resp->status >= 200 && resp->status < 300)
+            if (resp->status == 200 && req->meta && resp->delivered == 0)
+                req->meta->size = resp->content_length;   /* an empty body: no sink call */
+            if (resp->status >= 200 && resp->status < 300) {
+                /* A resumed reply without a body never met the checks in
+                 * on_write(); and a resumed download must end where the
+                 * object does, not where a shorter reply stopped. */
+                if (t.resume_from > 0 && !t.body_decided && !same_object(&t, resp->status))
+                    return t.source_status;
+                if (resumed && req->sink && first_total >= 0 && resp->delivered != first_total)
+                    return bc_error(BC_ERR_DATA,
+                                    "download from %s ended at byte %lld of %lld after resuming",
+                                    host, (long long)resp->delivered, (long long)first_total);
                 return BC_OK;
+            }
             parse_error_body(resp);
             if (t.resume_from > 0 && resp->status == 412)
                 return bc_error(BC_ERR_DATA, "object changed on %s while downloading it", host);

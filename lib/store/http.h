@@ -76,6 +76,11 @@ struct bc_http_request {
     int resumable;
     bc_http_sign_fn sign;      /* NULL: unsigned */
     void *sign_ctx;
+    /* When set, the 2xx reply's headers named meta_prefix + NAME fill meta
+     * (NAME lowercased) and its Content-Length meta->size, before the sink
+     * sees a byte: a GET reports the object's user metadata itself. */
+    const char *meta_prefix;
+    bc_object_meta *meta;
 };
 
 typedef struct bc_http_response {

@@ -135,7 +135,8 @@ fail:
 
 /* ---- get / head ------------------------------------------------------- */
 
-static bc_status s3_get(void *backend, const char *key, bc_sink_fn sink, void *ctx)
+static bc_status s3_get(void *backend, const char *key, bc_sink_fn sink, void *ctx,
+                        bc_object_meta *meta)
 {
     s3_backend *b = backend;
     char loc[2048];
@@ -149,6 +150,8 @@ static bc_status s3_get(void *backend, const char *key, bc_sink_fn sink, void *c
         c.req.sink = sink;
         c.req.sink_ctx = ctx;
         c.req.resumable = 1;
+        c.req.meta_prefix = "x-amz-meta-";
+        c.req.meta = meta;
         st = bc_http_perform(hc, &c.req, &c.resp);
         if (st == BC_ERR_NOTFOUND || st == BC_ERR_NOBUCKET)
             st = bc_s3_missing(b, st, "get", loc);
@@ -255,6 +258,7 @@ static bc_status s3_list(void *backend, const char *prefix, const char *delimite
     if (st != BC_OK)
         return st;
     bc_list_page page = { 0 };
+    bc_list_guard guard = { 0 };
     char *token = NULL;
     int stopped = 0;
     do {
@@ -273,6 +277,10 @@ static bc_status s3_list(void *backend, const char *prefix, const char *delimite
         bc_list_page_clear(&page);
         if (st == BC_OK)
             st = parse_list_page(&c.resp, &page, &token);
+        if (st == BC_OK)
+            st = bc_list_guard_page(&guard, "NextContinuationToken",
+                                    page.n ? page.items[0].key : NULL,
+                                    page.n ? page.items[page.n - 1].key : NULL, token);
         bc_s3_call_free(&c);
         for (size_t i = 0; st == BC_OK && i < page.n; i++) {
             bc_object_info info = { page.items[i].key, page.items[i].size, page.items[i].mtime,
@@ -286,6 +294,7 @@ static bc_status s3_list(void *backend, const char *prefix, const char *delimite
     } while (st == BC_OK && token);
     free(token);
     bc_list_page_free(&page);
+    bc_list_guard_free(&guard);
     bc_http_client_release(b->pool, hc);
     if (st == BC_ERR_NOBUCKET)
         return bc_error(st, "list %s at %s: bucket '%s' does not exist", loc, b->endpoint, b->bucket);

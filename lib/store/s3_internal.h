@@ -89,12 +89,16 @@ bc_status bc_s3_missing(const s3_backend *b, bc_status st, const char *op, const
 
 /* ---- s3_upload.c: shared by the put and the streaming writer ---------- */
 
-/* x-amz-tagging value for opts' tags ("" without tags); NULL if out of memory. */
-char *bc_s3_tagging_header(const bc_put_opts *opts);
+/* The headers every request creating an object from opts carries: the
+ * x-amz-tagging of its tags, an x-amz-meta-NAME per metadata entry.
+ * Free with bc_http_headers_free(). */
+bc_status bc_s3_create_headers(const bc_put_opts *opts, bc_http_headers *out);
 
-/* One PutObject of src (If-None-Match: * when opts->if_absent). */
+/* One PutObject of src (If-None-Match: * when opts->if_absent) with the
+ * headers of bc_s3_create_headers(). */
 bc_status bc_s3_put_single(s3_backend *b, bc_http_client *hc, const char *key,
-                           const bc_source *src, const bc_put_opts *opts, const char *tagging);
+                           const bc_source *src, const bc_put_opts *opts,
+                           const bc_http_headers *create);
 
 /* The final message of a failed put of key ("put s3://bucket/key at ..."). */
 bc_status bc_s3_put_failed(const s3_backend *b, const char *key, bc_status st);
@@ -118,7 +122,7 @@ typedef void (*s3_release_fn)(void *ctx, void *owner);
 
 /* CreateMultipartUpload and the workers; expected_parts (0: unknown) caps
  * the thread count and appears in messages. */
-bc_status bc_s3_multipart_start(s3_backend *b, const char *key, const char *tagging,
+bc_status bc_s3_multipart_start(s3_backend *b, const char *key, const bc_http_headers *create,
                                 int expected_parts, s3_release_fn release, void *release_ctx,
                                 s3_multipart **out);
 /* Queues the next part, numbered in call order. The part is released even

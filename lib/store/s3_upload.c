@@ -39,7 +39,7 @@ static char *quote_plus(const char *s)
 
 /* x-amz-tagging value "k=v&k2=v2", as urlencode() builds it ("" without
  * tags). NULL if out of memory. */
-char *bc_s3_tagging_header(const bc_put_opts *opts)
+static char *tagging_header(const bc_put_opts *opts)
 {
     size_t cap = 1, len = 0;
     char *out = calloc(1, cap);
@@ -65,8 +65,27 @@ char *bc_s3_tagging_header(const bc_put_opts *opts)
     return out;
 }
 
-/* Headers an object creation carries: encryption and tags. */
-static bc_status set_create_headers(const s3_backend *b, s3_call *c, const char *tagging)
+bc_status bc_s3_create_headers(const bc_put_opts *opts, bc_http_headers *out)
+{
+    memset(out, 0, sizeof *out);
+    char *tagging = tagging_header(opts);
+    bc_status st = tagging ? BC_OK : bc_s3_oom();
+    if (st == BC_OK && *tagging)
+        st = bc_http_headers_set(out, "X-Amz-Tagging", tagging);
+    for (size_t i = 0; st == BC_OK && opts && i < opts->nmeta; i++) {
+        char name[32 + BC_META_NAME_MAX];
+        snprintf(name, sizeof name, "x-amz-meta-%s", opts->meta[i].key);
+        st = bc_http_headers_set(out, name, opts->meta[i].value);
+    }
+    free(tagging);
+    if (st != BC_OK)
+        bc_http_headers_free(out);
+    return st;
+}
+
+/* Headers an object creation carries: encryption, tags and metadata. */
+static bc_status set_create_headers(const s3_backend *b, s3_call *c,
+                                    const bc_http_headers *create)
 {
     bc_status st = BC_OK;
     if (b->sse)
@@ -74,8 +93,8 @@ static bc_status set_create_headers(const s3_backend *b, s3_call *c, const char 
     if (st == BC_OK && b->sse_kms_key_id)
         st = bc_http_headers_set(&c->req.headers, "X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id",
                                  b->sse_kms_key_id);
-    if (st == BC_OK && tagging && *tagging)
-        st = bc_http_headers_set(&c->req.headers, "X-Amz-Tagging", tagging);
+    for (size_t i = 0; st == BC_OK && create && i < create->n; i++)
+        st = bc_http_headers_set(&c->req.headers, create->items[i].name, create->items[i].value);
     return st;
 }
 
@@ -95,7 +114,8 @@ static void note_no_conditional(s3_backend *b)
 /* ---- put: single request ---------------------------------------------- */
 
 bc_status bc_s3_put_single(s3_backend *b, bc_http_client *hc, const char *key,
-                           const bc_source *src, const bc_put_opts *opts, const char *tagging)
+                           const bc_source *src, const bc_put_opts *opts,
+                           const bc_http_headers *create)
 {
     char hash[65];
     bc_status st = bc_sigv4_payload_hash(src, 0, src->size, hash);
@@ -110,7 +130,7 @@ bc_status bc_s3_put_single(s3_backend *b, bc_http_client *hc, const char *key,
         c.req.body_offset = 0;
         c.req.body_length = src->size;
         if ((st = bc_http_headers_set(&c.req.headers, "X-Amz-Content-Sha256", hash)) == BC_OK &&
-            (st = set_create_headers(b, &c, tagging)) == BC_OK && conditional)
+            (st = set_create_headers(b, &c, create)) == BC_OK && conditional)
             st = bc_http_headers_set(&c.req.headers, "If-None-Match", "*");
         if (st == BC_OK)
             st = bc_http_perform(hc, &c.req, &c.resp);
@@ -289,14 +309,14 @@ static char *complete_body(const s3_multipart *u)
 }
 
 static bc_status create_upload(s3_backend *b, bc_http_client *hc, const char *key,
-                               const char *tagging, char **upload_id)
+                               const bc_http_headers *create, char **upload_id)
 {
     qparam q[] = { { "uploads", "" } };
     s3_call c;
     bc_status st = bc_s3_call_init(&c, b, "POST", key, q, 1);
     if (st != BC_OK)
         return st;
-    if ((st = set_create_headers(b, &c, tagging)) == BC_OK)
+    if ((st = set_create_headers(b, &c, create)) == BC_OK)
         st = bc_http_perform(hc, &c.req, &c.resp);
     if (st == BC_OK) {
         bc_xml_span doc = { c.resp.body, c.resp.body_len }, id;
@@ -396,7 +416,7 @@ static void multipart_free(s3_multipart *u)
     free(u);
 }
 
-bc_status bc_s3_multipart_start(s3_backend *b, const char *key, const char *tagging,
+bc_status bc_s3_multipart_start(s3_backend *b, const char *key, const bc_http_headers *create,
                                 int expected_parts, s3_release_fn release, void *release_ctx,
                                 s3_multipart **out)
 {
@@ -421,7 +441,7 @@ bc_status bc_s3_multipart_start(s3_backend *b, const char *key, const char *tagg
     if (st == BC_OK)
         st = bc_http_client_acquire(b->pool, &u->control);
     if (st == BC_OK)
-        st = create_upload(b, u->control, key, tagging, &u->upload_id);
+        st = create_upload(b, u->control, key, create, &u->upload_id);
     if (st != BC_OK) {
         multipart_free(u);
         return st;
@@ -527,7 +547,7 @@ void bc_s3_multipart_abort(s3_multipart *u)
 /* ---- put -------------------------------------------------------------- */
 
 static bc_status put_multipart(s3_backend *b, const char *key, const bc_source *src,
-                               const bc_put_opts *opts, const char *tagging)
+                               const bc_put_opts *opts, const bc_http_headers *create)
 {
     int64_t part_size = b->part_size;
     if ((src->size + part_size - 1) / part_size > MAX_PARTS) {
@@ -537,7 +557,7 @@ static bc_status put_multipart(s3_backend *b, const char *key, const bc_source *
     int nparts = (int)((src->size + part_size - 1) / part_size);
 
     s3_multipart *u;
-    bc_status st = bc_s3_multipart_start(b, key, tagging, nparts, NULL, NULL, &u);
+    bc_status st = bc_s3_multipart_start(b, key, create, nparts, NULL, NULL, &u);
     for (int i = 0; st == BC_OK && i < nparts; i++) {
         int64_t off = (int64_t)i * part_size;
         s3_part part = { src, off, src->size - off < part_size ? src->size - off : part_size, NULL };
@@ -569,19 +589,19 @@ bc_status bc_s3_put(void *backend, const char *key, const bc_source *src,
     if (!src || src->size < 0 || (src->fd < 0 && src->size > 0 && !src->mem))
         return bc_error(BC_ERR_USAGE, "put %s: bad source", loc);
 
-    char *tagging = bc_s3_tagging_header(opts);
-    if (!tagging)
-        return bc_s3_oom();
-    bc_status st;
+    bc_http_headers create;
+    bc_status st = bc_s3_create_headers(opts, &create);
+    if (st != BC_OK)
+        return st;
     if (src->size <= b->threshold) {
         bc_http_client *hc;
         if ((st = bc_http_client_acquire(b->pool, &hc)) == BC_OK) {
-            st = bc_s3_put_single(b, hc, key, src, opts, tagging);
+            st = bc_s3_put_single(b, hc, key, src, opts, &create);
             bc_http_client_release(b->pool, hc);
         }
     } else {
-        st = put_multipart(b, key, src, opts, tagging);
+        st = put_multipart(b, key, src, opts, &create);
     }
-    free(tagging);
+    bc_http_headers_free(&create);
     return st == BC_OK ? BC_OK : bc_s3_put_failed(b, key, st);
 }

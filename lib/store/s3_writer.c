@@ -32,8 +32,8 @@ typedef struct part_buffer {
 typedef struct s3_writer {
     s3_backend *b;
     char *key;
-    char *tagging;
-    bc_put_opts opts;           /* if_absent only: the tags are in tagging */
+    bc_http_headers create;     /* tags and metadata, as headers */
+    bc_put_opts opts;           /* if_absent only: the rest is in create */
     size_t part_size;
     /* The head's most: the threshold rounded up to whole parts, within the
      * memory bound of concurrency parts in flight. */
@@ -108,7 +108,7 @@ static void writer_free(s3_writer *w)
         w->free_list = next;
     }
     pthread_mutex_destroy(&w->lock);
-    free(w->tagging);
+    bc_http_headers_free(&w->create);
     free(w->key);
     free(w);
 }
@@ -137,7 +137,7 @@ static bc_status queue_fill(s3_writer *w)
 
 static bc_status start_multipart(s3_writer *w)
 {
-    return bc_s3_multipart_start(w->b, w->key, w->tagging, 0, part_sent, w, &w->upload);
+    return bc_s3_multipart_start(w->b, w->key, &w->create, 0, part_sent, w, &w->upload);
 }
 
 /* Takes what fits of data into the head, growing it; once the head is full
@@ -209,10 +209,10 @@ bc_status bc_s3_writer_open(void *backend, const char *key, const bc_put_opts *o
     w->head_limit = limit < in_flight ? limit : in_flight;
     pthread_mutex_init(&w->lock, NULL);
     w->key = strdup(key);
-    w->tagging = bc_s3_tagging_header(opts);
-    if (!w->key || !w->tagging) {
+    bc_status st = w->key ? bc_s3_create_headers(opts, &w->create) : bc_s3_oom();
+    if (st != BC_OK) {
         writer_free(w);
-        return bc_s3_oom();
+        return st;
     }
     *state = w;
     return BC_OK;
@@ -237,7 +237,7 @@ static bc_status put_head(s3_writer *w)
     bc_http_client *hc;
     bc_status st = bc_http_client_acquire(w->b->pool, &hc);
     if (st == BC_OK) {
-        st = bc_s3_put_single(w->b, hc, w->key, &src, &w->opts, w->tagging);
+        st = bc_s3_put_single(w->b, hc, w->key, &src, &w->opts, &w->create);
         bc_http_client_release(w->b->pool, hc);
     }
     return st;

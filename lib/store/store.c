@@ -1,6 +1,7 @@
 /* URL parsing and dispatch to the provider backends. */
 #include "store/store.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,16 +144,120 @@ bc_status bc_store_check(bc_store *store)
     return store->ops->check(store->backend);
 }
 
+/* ---- user metadata ---------------------------------------------------- */
+
+const char *bc_object_meta_get(const bc_object_meta *meta, const char *name)
+{
+    for (size_t i = 0; meta && i < meta->n; i++)
+        if (strcmp(meta->items[i].name, name) == 0)
+            return meta->items[i].value;
+    return NULL;
+}
+
+void bc_object_meta_add(bc_object_meta *meta, const char *name, size_t name_len,
+                        const char *value, size_t value_len)
+{
+    if (meta->n == BC_META_MAX || name_len >= BC_META_NAME_MAX || value_len >= BC_META_VALUE_MAX)
+        return;
+    char *n = meta->items[meta->n].name;
+    for (size_t i = 0; i < name_len; i++)
+        n[i] = (char)tolower((unsigned char)name[i]);
+    n[name_len] = '\0';
+    memcpy(meta->items[meta->n].value, value, value_len);
+    meta->items[meta->n].value[value_len] = '\0';
+    meta->n++;
+}
+
+/* One rule every provider and proxy accepts (see store.h): a value any
+ * header carries as is. */
+bc_status bc_put_opts_check(const bc_put_opts *opts)
+{
+    if (opts && opts->nmeta > BC_META_MAX)
+        return bc_error(BC_ERR_USAGE, "at most %d metadata entries per object", BC_META_MAX);
+    for (size_t i = 0; opts && i < opts->nmeta; i++) {
+        const char *n = opts->meta[i].key, *v = opts->meta[i].value;
+        int ok = n && v && (*n >= 'a' && *n <= 'z') && strlen(n) < BC_META_NAME_MAX &&
+                 strlen(v) < BC_META_VALUE_MAX;
+        for (const char *p = n; ok && *p; p++)
+            ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9');
+        for (const char *p = v; ok && *p; p++)
+            ok = *p > ' ' && *p < 0x7f;
+        if (!ok)
+            return bc_error(BC_ERR_USAGE, "invalid object metadata entry '%s'", n ? n : "");
+    }
+    return BC_OK;
+}
+
+static bc_status dup_pairs(const bc_tag *from, size_t n, bc_tag **to)
+{
+    *to = n ? calloc(n, sizeof **to) : NULL;
+    if (n && !*to)
+        return bc_error(BC_ERR_INTERNAL, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        (*to)[i].key = strdup(from[i].key ? from[i].key : "");
+        (*to)[i].value = strdup(from[i].value ? from[i].value : "");
+        if (!(*to)[i].key || !(*to)[i].value)
+            return bc_error(BC_ERR_INTERNAL, "out of memory");
+    }
+    return BC_OK;
+}
+
+static void free_pairs(const bc_tag *pairs, size_t n)
+{
+    for (size_t i = 0; pairs && i < n; i++) {
+        free((char *)pairs[i].key);
+        free((char *)pairs[i].value);
+    }
+    free((bc_tag *)pairs);
+}
+
+bc_status bc_put_opts_dup(const bc_put_opts *opts, bc_put_opts *copy)
+{
+    bc_tag *tags = NULL, *meta = NULL;
+    *copy = *opts;
+    bc_status st = dup_pairs(opts->tags, opts->ntags, &tags);
+    copy->tags = tags;
+    if (st == BC_OK)
+        st = dup_pairs(opts->meta, opts->nmeta, &meta);
+    copy->meta = meta;
+    if (st != BC_OK) {
+        copy->nmeta = meta ? opts->nmeta : 0;
+        bc_put_opts_free(copy);
+    }
+    return st;
+}
+
+void bc_put_opts_free(bc_put_opts *copy)
+{
+    free_pairs(copy->tags, copy->ntags);
+    free_pairs(copy->meta, copy->nmeta);
+    copy->tags = copy->meta = NULL;
+    copy->ntags = copy->nmeta = 0;
+}
+
+/* ---- object operations ------------------------------------------------ */
+
 bc_status bc_store_put(bc_store *store, const char *key, const bc_source *src,
                        const bc_put_opts *opts)
 {
     static const bc_put_opts none;
+    bc_status st = bc_put_opts_check(opts);
+    if (st != BC_OK)
+        return st;
     return store->ops->put(store->backend, key, src, opts ? opts : &none);
 }
 
 bc_status bc_store_get(bc_store *store, const char *key, bc_sink_fn sink, void *ctx)
 {
-    return store->ops->get(store->backend, key, sink, ctx);
+    return store->ops->get(store->backend, key, sink, ctx, NULL);
+}
+
+bc_status bc_store_get_meta(bc_store *store, const char *key, bc_sink_fn sink, void *ctx,
+                            bc_object_meta *meta)
+{
+    memset(meta, 0, sizeof *meta);
+    meta->size = -1;
+    return store->ops->get(store->backend, key, sink, ctx, meta);
 }
 
 bc_status bc_store_head(bc_store *store, const char *key, bc_object_info *info)
@@ -188,6 +293,9 @@ bc_status bc_store_writer_open(bc_store *store, const char *key, const bc_put_op
 {
     static const bc_put_opts none;
     *out = NULL;
+    bc_status checked = bc_put_opts_check(opts);
+    if (checked != BC_OK)
+        return checked;
     if (!store->ops->writer_open)
         return bc_error(BC_ERR_USAGE, "%s does not support streaming uploads", store->describe);
     bc_store_writer *w = calloc(1, sizeof *w);

@@ -58,6 +58,17 @@ typedef struct bc_tag {
 typedef struct bc_put_opts {
     const bc_tag *tags;
     size_t ntags;
+    /* User metadata stored with the object, where barman-cloud never looks:
+     * x-amz-meta-NAME on S3, x-ms-meta-NAME on Azure, the object's
+     * "metadata" map on GCS, user.NAME extended attributes on file:// (left
+     * out, with a warning, where the file system has none). Names are
+     * provider-neutral: a lowercase letter, then lowercase letters and
+     * digits (C identifiers for Azure, lowercase as S3 returns them, no '_'
+     * that nginx in front of S3-compatible servers drops by default), at
+     * most BC_META_NAME_MAX - 1 characters; values are printable ASCII
+     * without spaces, at most BC_META_VALUE_MAX - 1. */
+    const bc_tag *meta;
+    size_t nmeta;
     /* Refuse with BC_ERR_CONFLICT if the key already exists at write time
      * (S3 conditional write If-None-Match; file:// link()). Servers that do
      * not implement conditional writes simply store the object. */
@@ -70,6 +81,32 @@ typedef struct bc_object_info {
     time_t mtime;
     int is_prefix;        /* a common prefix when listing with a delimiter */
 } bc_object_info;
+
+/* An object's user metadata and size, as the reply to a GET reported them. */
+#define BC_META_MAX 8
+#define BC_META_NAME_MAX 64
+#define BC_META_VALUE_MAX 256
+typedef struct bc_object_meta {
+    int64_t size;         /* the whole object's size; -1 if the reply did not say */
+    size_t n;             /* entries beyond BC_META_MAX or the lengths are dropped */
+    struct {
+        char name[BC_META_NAME_MAX];   /* lowercase */
+        char value[BC_META_VALUE_MAX];
+    } items[BC_META_MAX];
+} bc_object_meta;
+
+/* The value of metadata `name`, or NULL. */
+const char *bc_object_meta_get(const bc_object_meta *meta, const char *name);
+/* Adds an entry the way every backend reads one: the name lowercased;
+ * dropped if it does not fit. */
+void bc_object_meta_add(bc_object_meta *meta, const char *name, size_t name_len,
+                        const char *value, size_t value_len);
+/* BC_ERR_USAGE unless every metadata entry of opts follows the rules above. */
+bc_status bc_put_opts_check(const bc_put_opts *opts);
+/* A deep copy of opts' tags and metadata (for writers that outlive the
+ * caller's strings); bc_put_opts_free() releases it. */
+bc_status bc_put_opts_dup(const bc_put_opts *opts, bc_put_opts *copy);
+void bc_put_opts_free(bc_put_opts *copy);
 
 /* Receives downloaded bytes; return 0 to go on, non-zero to stop (the get
  * then fails with that status, the sink having set the error message). */
@@ -94,6 +131,11 @@ bc_status bc_store_put(bc_store *store, const char *key, const bc_source *src,
 /* Streams the object to sink; BC_ERR_NOTFOUND if missing. Retries resume
  * where the sink stopped receiving, so the sink never sees bytes twice. */
 bc_status bc_store_get(bc_store *store, const char *key, bc_sink_fn sink, void *ctx);
+/* bc_store_get that also reports the object's size and user metadata from
+ * the GET's own reply (no extra request): meta is filled before the sink
+ * sees the first byte, so the sink may use it. */
+bc_status bc_store_get_meta(bc_store *store, const char *key, bc_sink_fn sink, void *ctx,
+                            bc_object_meta *meta);
 bc_status bc_store_head(bc_store *store, const char *key, bc_object_info *info);
 /* Lists keys starting with prefix, all pages; delimiter may be NULL. */
 bc_status bc_store_list(bc_store *store, const char *prefix, const char *delimiter,
@@ -137,7 +179,9 @@ typedef struct bc_store_ops {
     bc_status (*check)(void *backend);
     bc_status (*put)(void *backend, const char *key, const bc_source *src,
                      const bc_put_opts *opts);
-    bc_status (*get)(void *backend, const char *key, bc_sink_fn sink, void *ctx);
+    /* meta: NULL, or zeroed with size -1, to be filled as bc_store_get_meta says. */
+    bc_status (*get)(void *backend, const char *key, bc_sink_fn sink, void *ctx,
+                     bc_object_meta *meta);
     bc_status (*head)(void *backend, const char *key, bc_object_info *info);
     bc_status (*list)(void *backend, const char *prefix, const char *delimiter,
                       bc_list_fn fn, void *ctx);

@@ -9,6 +9,7 @@
 #ifndef BC_TAR_EXTRACT_H
 #define BC_TAR_EXTRACT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/status.h"
@@ -18,9 +19,27 @@ typedef struct bc_extract_stats {
     int64_t bytes;
 } bc_extract_stats;
 
-/* Reads a tar stream from fd until its end and extracts it under target
- * (which must exist). `what` names the archive in messages. */
+/* Sees every entry as it is extracted (a manifest check). begin gets the
+ * name as stored ("./" removed), whether it is a regular file with data
+ * of its own (not a hard link) and the size in its header; data gets the
+ * contents in order, holes as zeros; end follows the last piece. A
+ * non-zero status from begin or end stops the extraction with that error,
+ * whose message the observer sets. */
+typedef struct bc_extract_observer {
+    void *ctx;
+    bc_status (*entry_begin)(void *ctx, const char *name, int regular, int64_t size);
+    void (*entry_data)(void *ctx, const void *data, size_t len);
+    bc_status (*entry_end)(void *ctx);
+} bc_extract_observer;
+
+/* Reads a tar stream from fd to the end of fd and extracts it under
+ * target (which must exist). `what` names the archive in messages. The
+ * stream must be a whole archive: every header followed by its data, the
+ * two zero blocks of the end, then only zeros (record padding). An
+ * archive cut at an entry boundary or holding a zeroed header block is
+ * BC_ERR_DATA, although libarchive would stop there quietly, as if at
+ * the end. obs may be NULL. */
 bc_status bc_tar_extract_fd(int fd, const char *target, const char *what,
-                            bc_extract_stats *stats);
+                            const bc_extract_observer *obs, bc_extract_stats *stats);
 
 #endif

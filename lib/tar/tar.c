@@ -169,6 +169,12 @@ bc_status bc_tar_put_header(bc_tar_writer *w, const char *name, unsigned type,
     if (r < ARCHIVE_WARN)
         return archive_failure(w, "writing header for", name);
     w->stats.entries++;
+    if (type == AE_IFREG && w->obs.file_begin) {
+        bc_status ost = w->obs.file_begin(w->obs.ctx, name, size, st->st_mtime);
+        if (ost != BC_OK)
+            return w->broken = ost;
+        w->in_file = 1;
+    }
     return BC_OK;
 }
 
@@ -177,6 +183,8 @@ static bc_status write_data(bc_tar_writer *w, const void *data, size_t len, cons
     la_ssize_t n = archive_write_data(w->a, data, len);
     if (n < 0 || (size_t)n != len)
         return archive_failure(w, "writing data of", name);
+    if (w->in_file)
+        w->obs.file_data(w->obs.ctx, data, len);
     return BC_OK;
 }
 
@@ -184,6 +192,12 @@ static bc_status finish_entry(bc_tar_writer *w, const char *name)
 {
     if (archive_write_finish_entry(w->a) < ARCHIVE_WARN)
         return archive_failure(w, "finishing", name);
+    if (w->in_file) {
+        w->in_file = 0;
+        bc_status st = w->obs.file_end(w->obs.ctx);
+        if (st != BC_OK)
+            return w->broken = st;
+    }
     return BC_OK;
 }
 
@@ -262,6 +276,14 @@ bc_status bc_tar_put_link(bc_tar_writer *w, const char *path, const char *name,
         return bc_error(BC_ERR_IO, "reading link %s: target too long", path);
     target[n] = '\0';
     return bc_tar_put_header(w, name, AE_IFLNK, st, 0, target);
+}
+
+void bc_tar_set_observer(bc_tar_writer *w, const bc_tar_observer *obs)
+{
+    if (obs)
+        w->obs = *obs;
+    else
+        memset(&w->obs, 0, sizeof w->obs);
 }
 
 bc_status bc_tar_check_usable(const bc_tar_writer *w)

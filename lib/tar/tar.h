@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "store/store.h"
 #include "util/status.h"
@@ -92,6 +93,22 @@ bc_status bc_tar_add_memory(bc_tar_writer *w, const char *name, const void *data
 typedef bc_status (*bc_tar_rotate_fn)(void *ctx, bc_sink_fn *sink, void **sink_ctx);
 void bc_tar_set_rotation(bc_tar_writer *w, int64_t max_bytes, bc_tar_rotate_fn rotate,
                          void *ctx);
+
+/* Sees every regular file as it is archived, in the stream already read
+ * (a backup manifest checksums files this way, without reading them a
+ * second time). begin gets the entry name, the size recorded in the header
+ * and the mtime; data gets exactly those `size` bytes (zero padding of a
+ * shrunk file included) in pieces; end follows the last piece. A non-zero
+ * status from begin or end stops the archive. */
+typedef struct bc_tar_observer {
+    void *ctx;
+    bc_status (*file_begin)(void *ctx, const char *name, int64_t size, time_t mtime);
+    void (*file_data)(void *ctx, const void *data, size_t len);
+    bc_status (*file_end)(void *ctx);
+} bc_tar_observer;
+/* obs is copied; NULL removes it. May change between entries (another
+ * archive's files go to another manifest prefix). */
+void bc_tar_set_observer(bc_tar_writer *w, const bc_tar_observer *obs);
 
 /* Writes the end-of-archive blocks; the writer only accepts bc_tar_free()
  * afterwards. */

@@ -21,6 +21,8 @@ struct bc_tar_writer {
     int64_t part_start;    /* stats.archive_bytes when the part began */
     bc_tar_rotate_fn rotate;
     void *rotate_ctx;
+    bc_tar_observer obs;   /* obs.file_begin NULL: none */
+    int in_file;           /* obs told of a file whose end is still due */
     /* one-entry caches: a data directory has a single owner */
     uid_t uid;
     gid_t gid;

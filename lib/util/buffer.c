@@ -7,8 +7,12 @@
 
 int bc_buffer_append(bc_buffer *b, const void *data, size_t len)
 {
+    /* A limit bounds what is read from outside (an object, a file): going
+     * past it is bad input, not a failure of ours, so callers that skip
+     * unreadable input (the catalog skips an unreadable backup.info) skip
+     * this one too. */
     if (b->limit && b->len + len > b->limit) {
-        return bc_error(BC_ERR_INTERNAL, "buffer limit of %zu bytes exceeded", b->limit);
+        return bc_error(BC_ERR_DATA, "larger than the %zu bytes accepted", b->limit);
     }
     if (b->len + len > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;

@@ -7,7 +7,7 @@
 typedef struct bc_buffer {
     unsigned char *data;
     size_t len, cap;
-    size_t limit; /* 0 = unlimited; the sink fails beyond it */
+    size_t limit; /* 0 = unlimited; beyond it, appending fails with BC_ERR_DATA */
 } bc_buffer;
 
 int bc_buffer_append(bc_buffer *b, const void *data, size_t len);

@@ -2,6 +2,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +67,15 @@ void bc_cli_usage_error(const char *program, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, " (try '%s --help')\n", program);
     exit(BC_EXIT_USAGE);
+}
+
+void bc_cli_check_one_line(const char *program, const char *what, const char *value)
+{
+    for (const unsigned char *p = (const unsigned char *)value; p && *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            bc_cli_usage_error(program, "invalid %s: it holds a control character (0x%02x at "
+                               "byte %zu)", what, *p,
+                               (size_t)(p - (const unsigned char *)value) + 1);
 }
 
 int bc_cli_parse_int(const char *s, long min, long max, long *out)
@@ -145,11 +156,16 @@ int bc_cli_common_option(bc_cli_common *c, int opt, const char *arg,
     long v;
     switch (opt) {
     case OPT_HELP:
-        fputs(help_text, stdout);
-        exit(BC_EXIT_OK);
-    case 'V':
-        printf("%s %s\n", c->program, BC_VERSION);
-        exit(BC_EXIT_OK);
+    case 'V': {
+        if (opt == 'V')
+            printf("%s %s\n", c->program, BC_VERSION);
+        else
+            fputs(help_text, stdout);
+        bc_status st = bc_cli_finish_output(BC_OK);
+        if (st != BC_OK)
+            fprintf(stderr, "%s: error: %s\n", c->program, bc_error_msg());
+        exit(bc_status_exit_code(st));
+    }
     case 'v':
         c->verbosity++;
         return 1;
@@ -230,6 +246,41 @@ int bc_cli_common_option(bc_cli_common *c, int opt, const char *arg,
         return 1;
     }
     return 0;
+}
+
+void bc_cli_init_output(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* A pipe whose reading end is closed polls as POLLERR for its writer: this
+ * tells EPIPE apart even when errno of the failed write is long gone (a
+ * buffered write can fail well before the final flush). */
+static int stdout_reader_gone(void)
+{
+    struct pollfd p = {.fd = STDOUT_FILENO, .events = POLLOUT};
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
+bc_status bc_cli_finish_output(bc_status st)
+{
+    errno = 0;
+    int failed = fflush(stdout) != 0;
+    int err = errno;
+    failed |= ferror(stdout) != 0;
+    if (!failed) {
+        /* Only now can a deferred write error (NFS, say) show. */
+        failed = fclose(stdout) != 0;
+        err = errno;
+        if (!failed)
+            return st;
+    }
+    if (err == EPIPE || stdout_reader_gone())
+        return st;
+    if (st != BC_OK)
+        return st;
+    return bc_error(BC_ERR_IO, "writing to standard output: %s",
+                    err ? strerror(err) : "write error");
 }
 
 void bc_cli_start_logging(const bc_cli_common *c)

@@ -84,6 +84,12 @@ void bc_cli_merge(const struct option *tool, struct option *out, size_t cap);
 int bc_cli_common_option(bc_cli_common *c, int opt, const char *arg,
                          const char *help_text);
 
+/* Exits with BC_EXIT_USAGE naming `what` (an option, "--recovery-target-
+ * name") if value holds a control character: a value that ends up in a
+ * configuration file (postgresql.auto.conf, backup.info) or a one-line
+ * message must stay on one line. */
+void bc_cli_check_one_line(const char *program, const char *what, const char *value);
+
 /* Reports a bad command line in one line and exits with BC_EXIT_USAGE. */
 _Noreturn void bc_cli_usage_error(const char *program, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -109,6 +115,20 @@ void bc_cli_shell_word(char *out, size_t outlen, const char *word);
 void bc_cli_store_args(const bc_cli_common *c, char *out, size_t outlen);
 /* Path of a sibling tool installed next to the running program. */
 void bc_cli_sibling(const char *tool, char *out, size_t outlen);
+
+/* Standard output, the same way in every tool. Call bc_cli_init_output()
+ * first thing in main: a reader that goes away (bc-ls ... | head) must not
+ * kill the tool with SIGPIPE halfway through its work, so SIGPIPE is
+ * ignored and writes fail with EPIPE instead. Call bc_cli_finish_output()
+ * with the tool's status once it has written everything: it flushes and
+ * closes stdout and returns the status to exit with:
+ *  - the reader went away (EPIPE): st unchanged and no message, so a
+ *    finished operation still exits 0 (what it printed was not wanted);
+ *  - any other write error (ENOSPC, EIO...): BC_ERR_IO with a one-line
+ *    message ("writing to standard output: No space left on device") when
+ *    st was BC_OK, else st. */
+void bc_cli_init_output(void);
+bc_status bc_cli_finish_output(bc_status st);
 
 /* Applies verbosity and log format: call after option parsing. */
 void bc_cli_start_logging(const bc_cli_common *c);

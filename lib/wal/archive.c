@@ -4,8 +4,11 @@
  * shows whether the name is already archived under any compression suffix.
  * If it is, the stored object is downloaded, decoded and compared with the
  * local file: identical content is success (PostgreSQL retries a segment
- * whose archiving it could not confirm), different content is refused and
- * the stored object left untouched. The upload itself is conditional
+ * whose archiving it could not confirm), a strict prefix of it is the
+ * leftover of an interrupted upload and is replaced, any other content is
+ * refused and the stored object left untouched. Every object carries the
+ * CRC-32C and size of the uncompressed file as metadata (integrity.c), for
+ * bc-wal-restore to check. The upload itself is conditional
  * (only if absent) so that two writers racing past the LIST cannot silently
  * replace each other's object on stores that support conditional writes. */
 #include "wal/wal.h"
@@ -68,10 +71,14 @@ static int decode_sink(void *ctx, const void *data, size_t len)
     return (int)bc_codec_write(pair[0], data, len, compare_sink, pair[1]);
 }
 
-/* BC_OK if the stored object decodes to exactly the file's bytes,
- * BC_ERR_CONFLICT if not, another status if it could not be read. */
-static bc_status same_content(bc_store *store, const bc_wal_object *obj, int fd, int64_t size)
+/* BC_OK if the stored object decodes to exactly the file's bytes, or (with
+ * *prefix set) to a strict prefix of them and then ends: a plain body cut
+ * short, or a codec stream missing its end. BC_ERR_CONFLICT if it differs,
+ * another status if it could not be read. */
+static bc_status same_content(bc_store *store, const bc_wal_object *obj, int fd, int64_t size,
+                              int *prefix)
 {
+    *prefix = 0;
     bc_codec_stream *decoder;
     bc_status st = bc_codec_decoder(obj->codec, &decoder);
     if (st != BC_OK)
@@ -82,13 +89,21 @@ static bc_status same_content(bc_store *store, const bc_wal_object *obj, int fd,
         return bc_error(BC_ERR_INTERNAL, "out of memory");
     }
     void *pair[2] = {decoder, &c};
+    int cut = 0;
     st = bc_store_get(store, obj->key, decode_sink, pair);
-    if (st == BC_OK)
+    if (st == BC_OK) {
         st = bc_codec_finish(decoder, compare_sink, &c);
-    if (c.differs || (st == BC_OK && c.offset != size))
+        /* Every byte decoded so far matched, then the stream just ended. */
+        cut = st == BC_ERR_DATA && !c.differs;
+    }
+    if (c.differs) {
         st = BC_ERR_CONFLICT;
-    else if (st == BC_ERR_DATA)
+    } else if ((st == BC_OK && c.offset < size) || cut) {
+        *prefix = 1;
+        st = BC_OK;
+    } else if (st == BC_ERR_DATA) {
         st = BC_ERR_CONFLICT; /* undecodable object: not our content */
+    }
     free(c.buf);
     bc_codec_free(decoder);
     return st;
@@ -96,11 +111,14 @@ static bc_status same_content(bc_store *store, const bc_wal_object *obj, int fd,
 
 /* --- one file --- */
 
-static bc_status compress_file(int fd, int64_t size, const bc_wal_archive_opts *o,
-                               bc_buffer *out)
+/* Reads the file once: digests it and, with a codec, compresses it into
+ * out. The checksum is of these bytes, so the object's metadata describes
+ * exactly what was uploaded. */
+static bc_status read_file(int fd, int64_t size, const bc_wal_archive_opts *o,
+                           bc_wal_digest *digest, bc_buffer *out)
 {
-    bc_codec_stream *enc;
-    bc_status st = bc_codec_encoder(o->codec, o->level, &enc);
+    bc_codec_stream *enc = NULL;
+    bc_status st = o->codec != BC_CODEC_NONE ? bc_codec_encoder(o->codec, o->level, &enc) : BC_OK;
     if (st != BC_OK)
         return st;
     unsigned char *buf = malloc(READ_CHUNK);
@@ -115,28 +133,44 @@ static bc_status compress_file(int fd, int64_t size, const bc_wal_archive_opts *
                           n == 0 ? "it shrank while being read" : strerror(errno));
             break;
         }
-        st = bc_codec_write(enc, buf, (size_t)n, bc_buffer_sink, out);
+        bc_wal_digest_update(digest, buf, (size_t)n);
+        if (enc)
+            st = bc_codec_write(enc, buf, (size_t)n, bc_buffer_sink, out);
         off += n;
     }
-    if (st == BC_OK)
+    if (st == BC_OK && enc)
         st = bc_codec_finish(enc, bc_buffer_sink, out);
     free(buf);
-    bc_codec_free(enc);
+    if (enc)
+        bc_codec_free(enc);
     return st;
 }
 
+/* *exists: an identical copy is stored. leftover->key[0] != 0: what is
+ * stored is a strict prefix of the file, the leftover of an interrupted
+ * upload on a store that keeps partial bodies, to be replaced. */
 static bc_status resolve_existing(bc_store *store, const char *server, const char *name,
-                                  int fd, int64_t size, int *exists)
+                                  int fd, int64_t size, int *exists, bc_wal_object *leftover)
 {
     bc_wal_object existing;
     bc_status st = bc_wal_find(store, server, name, 0, &existing);
+    int prefix = 0;
     *exists = 0;
+    leftover->key[0] = '\0';
     if (st == BC_ERR_NOTFOUND)
         return BC_OK;
     if (st != BC_OK)
         return st;
+    st = same_content(store, &existing, fd, size, &prefix);
+    if (st == BC_OK && prefix) {
+        bc_log_warning("%s/%s holds only the start of %s (%lld bytes stored, the file has "
+                       "%lld): the leftover of an interrupted upload; replacing it",
+                       bc_store_describe(store), existing.key, name, (long long)existing.size,
+                       (long long)size);
+        *leftover = existing;
+        return BC_OK;
+    }
     *exists = 1;
-    st = same_content(store, &existing, fd, size);
     if (st == BC_OK) {
         bc_log_info("%s is already archived with identical content as %s/%s", name,
                     bc_store_describe(store), existing.key);
@@ -163,35 +197,47 @@ static bc_status archive_one(bc_store *store, const char *wal_path,
         return bc_error(BC_ERR_IO, "cannot open WAL file %s: %s", wal_path, strerror(errno));
     struct stat sb;
     bc_buffer compressed = {0};
+    bc_wal_digest digest = {0};
+    bc_wal_object leftover;
     int exists = 0;
     bc_status st = fstat(fd, &sb) == 0 ? BC_OK
                    : bc_error(BC_ERR_IO, "cannot stat %s: %s", wal_path, strerror(errno));
 
     if (st == BC_OK)
-        st = resolve_existing(store, o->server, name, fd, sb.st_size, &exists);
+        st = resolve_existing(store, o->server, name, fd, sb.st_size, &exists, &leftover);
     if (st != BC_OK || exists)
         goto out;
 
+    if ((st = read_file(fd, sb.st_size, o, &digest, &compressed)) != BC_OK)
+        goto out;
     bc_source src = {.fd = fd, .size = sb.st_size};
-    if (o->codec != BC_CODEC_NONE) {
-        st = compress_file(fd, sb.st_size, o, &compressed);
-        if (st != BC_OK)
-            goto out;
+    if (o->codec != BC_CODEC_NONE)
         src = (bc_source){.fd = -1, .mem = compressed.data, .size = (int64_t)compressed.len};
-    }
-    char key[1024];
+    char key[1024], sum[BC_WAL_SUM_HEX + 1], size_text[24];
+    bc_tag meta[2];
+    bc_wal_digest_hex(&digest, sum);
+    bc_wal_integrity_meta(sum, digest.size, size_text, meta);
     st = bc_wal_key(bc_store_prefix(store), o->server, name, bc_codec_suffix(o->codec), key,
                     sizeof key);
     if (st != BC_OK)
         goto out;
     int history = kind == BC_WAL_HISTORY && o->history_tags;
+    int replace = leftover.key[0] && strcmp(leftover.key, key) == 0;
+    /* A leftover under another suffix would shadow the new object in the
+     * next lookup, and holds nothing worth keeping (the file is still in
+     * pg_wal until we succeed): it goes first. */
+    const char *old = leftover.key;
+    if (*old && !replace && (st = bc_store_delete(store, &old, 1)) != BC_OK) {
+        bc_error_context(st, "deleting the leftover %s/%s", bc_store_describe(store), old);
+        goto out;
+    }
     bc_put_opts put = {.tags = history ? o->history_tags : o->tags,
                        .ntags = history ? o->nhistory_tags : o->ntags,
-                       .if_absent = 1};
+                       .meta = meta, .nmeta = 2, .if_absent = !replace};
     st = bc_store_put(store, key, &src, &put);
     if (st == BC_ERR_CONFLICT) {
         /* Someone stored it between our LIST and PUT: judge by content. */
-        st = resolve_existing(store, o->server, name, fd, sb.st_size, &exists);
+        st = resolve_existing(store, o->server, name, fd, sb.st_size, &exists, &leftover);
         if (st == BC_OK && !exists)
             st = bc_error(BC_ERR_CONFLICT,
                           "%s/%s: the store refused the upload because the name exists, "

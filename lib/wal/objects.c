@@ -79,40 +79,108 @@ bc_status bc_wal_find(bc_store *store, const char *server, const char *name,
 }
 
 typedef struct fetch_ctx {
+    const bc_wal_object *obj;
     bc_codec_stream *decoder;
     bc_atomic_file *out;
+    bc_object_meta meta;    /* filled by the GET before the first byte */
+    int started;
+    bc_wal_expect expect;
+    int64_t limit;          /* most decoded bytes accepted */
+    int64_t raw;            /* body bytes received */
+    bc_wal_digest digest;   /* of the decoded bytes */
 } fetch_ctx;
+
+/* Reads what the object's metadata promises, once, before its first byte
+ * is used. Messages need not name the object: bc_wal_fetch adds it. */
+static bc_status fetch_start(fetch_ctx *f)
+{
+    f->started = 1;
+    if (f->meta.size >= 0 && f->obj->size >= 0 && f->meta.size != f->obj->size)
+        return bc_error(BC_ERR_DATA, "the GET reports %lld bytes, the listing %lld",
+                        (long long)f->meta.size, (long long)f->obj->size);
+    bc_status st = bc_wal_expect_from_meta(&f->meta, &f->expect);
+    f->limit = f->expect.size >= 0 ? f->expect.size : BC_WAL_MAX_SIZE;
+    return st;
+}
+
+/* Decoded bytes: counted, bounded and digested on their way to the file. */
+static int checked_sink(void *ctx, const void *data, size_t len)
+{
+    fetch_ctx *f = ctx;
+    if (f->digest.size + (int64_t)len > f->limit)
+        return bc_error(BC_ERR_DATA, "it decodes to more than the %lld bytes %s",
+                        (long long)f->limit,
+                        f->expect.size >= 0 ? "its metadata gives" : "a WAL file can have");
+    bc_wal_digest_update(&f->digest, data, len);
+    return bc_atomic_sink(f->out, data, len);
+}
 
 static int fetch_sink(void *ctx, const void *data, size_t len)
 {
     fetch_ctx *f = ctx;
-    return (int)bc_codec_write(f->decoder, data, len, bc_atomic_sink, f->out);
+    bc_status st = f->started ? BC_OK : fetch_start(f);
+    if (st != BC_OK)
+        return (int)st;
+    f->raw += (int64_t)len;
+    /* A body longer than listed is cut off here, not after filling pg_wal. */
+    if (f->obj->size >= 0 && f->raw > f->obj->size)
+        return bc_error(BC_ERR_DATA, "the body is longer than the %lld bytes listed",
+                        (long long)f->obj->size);
+    return (int)bc_codec_write(f->decoder, data, len, checked_sink, f);
+}
+
+/* The checks once every byte is in: sizes, then the checksum. */
+static bc_status fetch_verify(fetch_ctx *f)
+{
+    const bc_wal_object *o = f->obj;
+    if (o->size >= 0 && f->raw != o->size)
+        return bc_error(BC_ERR_DATA, "the body has %lld bytes, the listing says %lld",
+                        (long long)f->raw, (long long)o->size);
+    if (f->expect.size >= 0) {
+        char sum[BC_WAL_SUM_HEX + 1];
+        bc_wal_digest_hex(&f->digest, sum);
+        if (f->digest.size != f->expect.size)
+            return bc_error(BC_ERR_DATA, "it decodes to %lld bytes, its metadata says %lld",
+                            (long long)f->digest.size, (long long)f->expect.size);
+        if (strcmp(sum, f->expect.sum) != 0)
+            return bc_error(BC_ERR_DATA, "CRC-32C of the decoded bytes is %s, its metadata "
+                            "says %s", sum, f->expect.sum);
+        return BC_OK;
+    }
+    char name[64];
+    bc_codec_id codec;
+    if (!o->partial && bc_wal_object_name(o->key, name, sizeof name, &codec) &&
+        bc_wal_classify(name) == BC_WAL_SEGMENT && !bc_wal_segment_size_valid(f->digest.size))
+        return bc_error(BC_ERR_DATA, "it decodes to %lld bytes, not a WAL segment size "
+                        "(a power of two from 1 MiB to 1 GiB)", (long long)f->digest.size);
+    return BC_OK;
 }
 
 bc_status bc_wal_fetch(bc_store *store, const bc_wal_object *obj, const char *path,
                        int durable)
 {
     bc_atomic_file out;
-    bc_codec_stream *decoder = NULL;
-    bc_status st = bc_codec_decoder(obj->codec, &decoder);
+    fetch_ctx f = {.obj = obj, .out = &out};
+    bc_status st = bc_codec_decoder(obj->codec, &f.decoder);
     if (st != BC_OK)
         return st;
     st = bc_atomic_open(&out, path);
-    if (st != BC_OK) {
-        bc_codec_free(decoder);
-        return st;
+    if (st == BC_OK) {
+        st = bc_store_get_meta(store, obj->key, fetch_sink, &f, &f.meta);
+        if (st == BC_OK && !f.started)
+            st = fetch_start(&f);   /* an empty body */
+        if (st == BC_OK)
+            st = bc_codec_finish(f.decoder, checked_sink, &f);
+        if (st == BC_OK)
+            st = fetch_verify(&f);
+        if (st != BC_OK && st != BC_ERR_NOTFOUND)
+            bc_error_context(st, "downloading %s/%s", bc_store_describe(store), obj->key);
+        if (st == BC_OK)
+            st = bc_atomic_commit(&out, durable);
+        else
+            bc_atomic_abort(&out);
     }
-    fetch_ctx f = {.decoder = decoder, .out = &out};
-    st = bc_store_get(store, obj->key, fetch_sink, &f);
-    if (st == BC_OK)
-        st = bc_codec_finish(decoder, bc_atomic_sink, &out);
-    if (st != BC_OK && st != BC_ERR_NOTFOUND)
-        bc_error_context(st, "downloading %s/%s", bc_store_describe(store), obj->key);
-    if (st == BC_OK)
-        st = bc_atomic_commit(&out, durable);
-    else
-        bc_atomic_abort(&out);
-    bc_codec_free(decoder);
+    bc_codec_free(f.decoder);
     return st;
 }
 

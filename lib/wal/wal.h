@@ -27,9 +27,48 @@ size_t bc_wal_object_name(const char *key, char *name, size_t namelen, bc_codec_
 bc_status bc_wal_find(bc_store *store, const char *server, const char *name,
                       int allow_partial, bc_wal_object *found);
 
-/* Downloads obj, decoding it, into `path` (temporary name, then rename). */
+/* Downloads obj, decoding it, into `path` (temporary name, then rename).
+ * Before the rename: the body must have the listed size (reading stops as
+ * soon as it exceeds it), and the decoded bytes the size and SHA-256 of the
+ * object's integrity metadata; without metadata (barman-cloud's objects) a
+ * full segment must have a valid wal_segment_size. A mismatch is
+ * BC_ERR_DATA naming the object, with nothing left at path. */
 bc_status bc_wal_fetch(bc_store *store, const bc_wal_object *obj, const char *path,
                        int durable);
+
+/* --- integrity metadata (integrity.c) --- */
+
+#define BC_WAL_META_CRC32C "bccrc32c" /* CRC-32C of the uncompressed bytes, 8 hex */
+#define BC_WAL_META_SIZE "bcsize"     /* their count, decimal */
+#define BC_WAL_SUM_HEX 8
+#define BC_WAL_MAX_SIZE ((int64_t)1 << 30) /* PostgreSQL's largest segment */
+
+/* A running checksum of a WAL file's bytes; start from {0}. */
+typedef struct bc_wal_digest {
+    uint32_t crc;
+    int64_t size;    /* bytes digested */
+} bc_wal_digest;
+
+void bc_wal_digest_update(bc_wal_digest *d, const void *data, size_t len);
+/* The checksum so far: 8 lowercase hex digits, NUL-terminated. */
+void bc_wal_digest_hex(const bc_wal_digest *d, char hex[BC_WAL_SUM_HEX + 1]);
+
+/* The two metadata entries for an object of `size` uncompressed bytes;
+ * meta points into sum_hex and size_text. */
+void bc_wal_integrity_meta(const char *sum_hex, int64_t size, char size_text[24],
+                           bc_tag meta[2]);
+
+typedef struct bc_wal_expect {
+    int64_t size;                     /* -1: the object has no integrity metadata */
+    char sum[BC_WAL_SUM_HEX + 1];
+} bc_wal_expect;
+
+/* What an object's metadata promises; BC_ERR_DATA if the entries are
+ * malformed or only one is present. */
+bc_status bc_wal_expect_from_meta(const bc_object_meta *meta, bc_wal_expect *e);
+
+/* Whether size is a possible wal_segment_size. */
+int bc_wal_segment_size_valid(int64_t size);
 
 /* Identifies a store location and server in spool files, so a spool left by
  * another source or server is never used. */

@@ -17,6 +17,16 @@ setup() { T=$(scratch_dir); }
     done
 }
 
+@test "a write error on standard output (full disk) exits 4 with one line, for every tool" {
+    for tool in $(ls "$BC_TOP/cmd"); do
+        for opt in --help -V; do
+            run bash -c "$tool $opt >/dev/full"
+            [ "$status" -eq 4 ]
+            [ "$output" = "$tool: error: writing to standard output: No space left on device" ]
+        done
+    done
+}
+
 @test "unknown option exits 3 with a one-line hint" {
     run bc-wal-archive --no-such-option file:///tmp srv x
     [ "$status" -eq 3 ]
@@ -64,6 +74,46 @@ setup() { T=$(scratch_dir); }
     run bc-wal-archive "file://$T" "a/b" "$T/000000010000000000000001"
     [ "$status" -eq 3 ]
     [[ "$output" == *"invalid server name 'a/b'"* ]]
+}
+
+@test "a control character in a server name is refused by every tool, on one line" {
+    make_segment "$T/000000010000000000000001"
+    mkdir "$T/store"
+    nl=$'a\nb' tab=$'a\tb'
+    for name in "$nl" "$tab"; do
+        run bc-wal-archive "file://$T/store" "$name" "$T/000000010000000000000001"
+        [ "$status" -eq 3 ]
+        [ "${#lines[@]}" -eq 1 ]
+        [[ "$output" == *"invalid server name: it holds a control character"* ]]
+        for cmd in "bc-ls backups" "bc-retention --report" "bc-wal-restore -t"; do
+            run $cmd "file://$T/store" "$name"
+            [ "$status" -eq 3 ]
+            [[ "$output" == *"invalid server name"* ]]
+        done
+    done
+    [ -z "$(ls -A "$T/store")" ]
+}
+
+@test "a control character in a recovery target or a store option of bc-restore is refused (exit 3)" {
+    mkdir "$T/store" "$T/dest"
+    for opt in --recovery-target-time --recovery-target-xid --recovery-target-lsn \
+        --recovery-target-name --recovery-target-timeline --endpoint-url; do
+        run bc-restore -R "$opt" $'http://x\nrestore_command = \'rm -rf /\'' "file://$T/store" srv latest "$T/dest"
+        [ "$status" -eq 3 ]
+        [ "${#lines[@]}" -eq 1 ]
+        [[ "$output" == *"invalid $opt: it holds a control character (0x0a at byte 9)"* ]]
+    done
+    run bc-restore -R "file://$T/sto"$'\r'"re" srv latest "$T/dest"
+    [ "$status" -eq 3 ]
+    [[ "$output" == *"invalid SOURCE_URL: it holds a control character (0x0d"* ]]
+    run bc-restore -R "file://$T/store" $'s\nrv' latest "$T/dest"
+    [ "$status" -eq 3 ]
+    [[ "$output" == *"invalid server name"* ]]
+    [ -z "$(ls -A "$T/dest")" ]
+    # a backup name lands in backup.info, one setting a line
+    run bc-backup --name $'x\ny' "file://$T/store" srv
+    [ "$status" -eq 3 ]
+    [[ "$output" == *"invalid --name: it holds a control character"* ]]
 }
 
 @test "missing WAL file exits 4 naming the file" {

@@ -220,3 +220,39 @@ setup() {
     [[ "$output" == *"prefetching 000000010000000000000006 failed"* ]]
     [ ! -e "$T/spool/end-of-wal-stream" ]
 }
+
+# closed_reader CMD...: runs CMD with its stdout a pipe nobody reads any
+# more (the read end is closed before it starts, as after "| head" has
+# exited); prints its exit status (-13: killed by SIGPIPE) then its stderr.
+closed_reader() {
+    python3 - "$@" <<'PY'
+import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+p = subprocess.run(sys.argv[1:], stdout=w, stderr=subprocess.PIPE)
+print(p.returncode)
+sys.stdout.write(p.stderr.decode())
+PY
+}
+
+@test "bc-ls and bc-retention stop quietly with exit 0 when the reader goes away (| head)" {
+    bc-wal-archive "$STORE" srv "$T/000000010000000000000001"
+    for cmd in "bc-ls wals" "bc-ls backups --format json" "bc-retention --report"; do
+        run closed_reader $cmd "$STORE" srv
+        [ "$status" -eq 0 ]
+        [ "$output" = 0 ]
+    done
+    # and through a real pipe, whatever the timing
+    run bash -c "set -o pipefail; bc-ls wals '$STORE' srv | head -c 1 >/dev/null"
+    [ "$status" -eq 0 ]
+}
+
+@test "bc-ls and bc-retention to a full disk exit 4 with one line" {
+    bc-wal-archive "$STORE" srv "$T/000000010000000000000001"
+    for cmd in "bc-ls wals" "bc-retention --report"; do
+        run bash -c "$cmd '$STORE' srv >/dev/full"
+        [ "$status" -eq 4 ]
+        [ "${#lines[@]}" -eq 1 ]
+        [[ "$output" == *": error: writing to standard output: No space left on device" ]]
+    done
+}

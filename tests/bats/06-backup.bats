@@ -82,6 +82,14 @@ rows() { # PORT
     [ "$status" -eq 1 ]
 }
 
+@test "a backup id that cannot be printed (full disk) exits 4, the backup itself stored" {
+    run bash -c "bc-backup $(E) --immediate-checkpoint -h 127.0.0.1 -p $PORT -U postgres $URL srv-full >/dev/full"
+    [ "$status" -eq 4 ]
+    [[ "$output" == *"bc-backup: error: writing to standard output: No space left on device"* ]]
+    run bc-ls backups --format json $(E) "$URL" srv-full
+    [[ "$output" == *'"status": "DONE"'* ]]
+}
+
 @test "split archives, several jobs, every codec restore" {
     for codec in gzip bzip2 lz4 snappy xz; do
         id=$(bc-backup $(E) --immediate-checkpoint --$codec -J 2 -S 20MiB -h 127.0.0.1 -p "$PORT" -U postgres "$URL" "srv-$codec")

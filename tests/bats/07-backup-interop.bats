@@ -28,6 +28,10 @@ recovery_conf() { # DIR
 
 @test "barman-cloud-backup-list and -show read our backups; barman-cloud-restore restores one" {
     id=$(bc-backup $(E) --immediate-checkpoint -z -n ours -h 127.0.0.1 -p "$PORT" -U postgres "$URL" srv)
+    # with bc's backup_manifest and bc_archives.json beside the archives
+    keys=$(s3_keys "ia/srv/base/$id/")
+    grep -qx "ia/srv/base/$id/backup_manifest" <<<"$keys"
+    grep -qx "ia/srv/base/$id/bc_archives.json" <<<"$keys"
     psql_at "$PORT" "insert into marks values ('after-ours')"
     archive_current_wal "$PORT"
     barman-cloud-backup-list $(E) --format json "$URL" srv >"$W/list.json"
@@ -42,6 +46,8 @@ PY
     [ "$status" -eq 0 ]
     [[ "$output" == *'"status": "DONE"'* ]]
     barman-cloud-restore $(E) "$URL" srv "$id" "$W/by-barman"
+    # barman-cloud-restore takes only the archives
+    [ ! -e "$W/by-barman/backup_manifest" ]
     recovery_conf "$W/by-barman"
     port=$(free_port)
     start_restored "$W/by-barman" "$port"
@@ -113,6 +119,9 @@ PY
 @test "bc-restore refuses archives that would write outside the target" {
     mkdir -p "$W/store"
     id=$(bc-backup --immediate-checkpoint -h 127.0.0.1 -p "$PORT" -U postgres "file://$W/store" srv)
+    # without the manifest (as barman-cloud writes backups) only the tar
+    # reader's own checks stand between the archive and the file system
+    rm "$W/store/srv/base/$id/backup_manifest" "$W/store/srv/base/$id/bc_archives.json"
     for evil in dotdot absolute symlink; do
         python3 - "$W/store/srv/base/$id/data.tar" "$evil" "$W" <<'PY'
 import io, sys, tarfile

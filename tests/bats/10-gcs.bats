@@ -82,7 +82,7 @@ journal_len() { wc -l <"$G/journal.log"; }
     journal_since "$mark" | grep -q "^POST /token auth=no$"
     ! journal_since "$mark" | grep -v "^POST /token" | grep -q "auth=no$" || false
     # object names are encoded whole, '/' included, and writes are conditional
-    journal_since "$mark" | grep -q "^POST /upload/storage/v1/b/test/o?uploadType=media&name=$P%2Fsrv%2Fwals%2F0000000100000000%2F000000010000000000000001.gz&ifGenerationMatch=0 "
+    journal_since "$mark" | grep -q "^POST /upload/storage/v1/b/test/o?uploadType=multipart&name=$P%2Fsrv%2Fwals%2F0000000100000000%2F000000010000000000000001.gz&ifGenerationMatch=0 "
     for n in 1 2; do
         run bc-wal-restore "gs://test/$P" srv "00000001000000000000000$n" "$T/r$n"
         [ "$status" -eq 0 ]
@@ -122,11 +122,12 @@ journal_len() { wc -l <"$G/journal.log"; }
     run bc-wal-restore "gs://test/$P" srv 000000010000000000000001 "$T/back"
     [ "$status" -eq 0 ]
     cmp "$T/back" "$T/000000010000000000000001"
-    # small objects carry the key on their simple upload
+    # small objects carry the key on their one upload request (multipart:
+    # WAL objects have metadata, their checksum)
     printf '1\t0/3000000\tno recovery target specified\n' >"$T/00000002.history"
     mark=$(journal_len)
     bc-wal-archive --kms-key-name "$key" "gs://test/$P" srv "$T/00000002.history"
-    journal_since "$mark" | grep -q "^POST /upload/storage/v1/b/test/o?uploadType=media&name=$P%2Fsrv%2Fwals%2F00000002.history&ifGenerationMatch=0&kmsKeyName=projects%2Fp%2F"
+    journal_since "$mark" | grep -q "^POST /upload/storage/v1/b/test/o?uploadType=multipart&name=$P%2Fsrv%2Fwals%2F00000002.history&ifGenerationMatch=0&kmsKeyName=projects%2Fp%2F"
 }
 
 @test "a JWT signed by another key exits 2, says authentication failed, shows no secret" {

@@ -16,11 +16,19 @@ Endpoints (all on 127.0.0.1 only):
          maxResults, pageToken (pages of at most --page-size entries, objects
          and prefixes counted together), items[], prefixes[], nextPageToken
   GET    /storage/v1/b/BUCKET/o/OBJECT           metadata; ?alt=media: the bytes
-         (Range honoured). OBJECT must be percent-encoded, '/' as %2F
+         (Range honoured), the custom metadata as X-Goog-Meta-KEY headers.
+         OBJECT must be percent-encoded, '/' as %2F
   DELETE /storage/v1/b/BUCKET/o/OBJECT
   POST   /upload/storage/v1/b/BUCKET/o?uploadType=media&name=N    simple upload
+         (no custom metadata: an object replaced this way loses it)
+  POST   /upload/storage/v1/b/BUCKET/o?uploadType=multipart&name=N  a
+         multipart/related body (boundary from Content-Type): the JSON
+         resource, whose "metadata" map becomes the custom metadata, then the
+         bytes
   POST   /upload/storage/v1/b/BUCKET/o?uploadType=resumable&name=N opens a
-         session (Location and X-GUploader-UploadID headers); PUT to the session
+         session (Location and X-GUploader-UploadID headers); the JSON body's
+         "metadata" map becomes the object's custom metadata, returned in its
+         resource ("metadata", as GCS does; absent when empty); PUT to the session
          URI with Content-Range "bytes A-B/TOTAL|*" or "bytes */TOTAL": 308 Resume
          Incomplete (with Range) until the object is complete; chunks but the
          last must be multiples of 256 KiB; DELETE cancels (499)
@@ -28,7 +36,8 @@ Endpoints (all on 127.0.0.1 only):
 
 Storage endpoints want "Authorization: Bearer T" with a token it issued,
 unless started with --no-auth. Objects live in --dir, one file per object
-(the name percent-encoded). --token-log records issued tokens so tests can
+(the name percent-encoded); custom metadata in --dir/.metadata/BUCKET/NAME
+as JSON (outside the bucket directories, so listings never see it). --token-log records issued tokens so tests can
 check that none leaks into output.
 Every request is appended to --journal as "METHOD PATH?QUERY auth=yes|no".
 """
@@ -195,11 +204,26 @@ class Handler(BaseHTTPRequestHandler):
     def object_path(self, bucket, name):
         return os.path.join(self.bucket_dir(bucket), urllib.parse.quote(name, safe=""))
 
+    def meta_path(self, bucket, name):
+        return os.path.join(ARGS.dir, ".metadata", urllib.parse.quote(bucket, safe=""),
+                            urllib.parse.quote(name, safe=""))
+
+    def custom_metadata(self, bucket, name):
+        try:
+            with open(self.meta_path(bucket, name)) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return {}
+
     def resource(self, bucket, name):
         st = os.stat(self.object_path(bucket, name))
         gen = str(st.st_mtime_ns)
-        return {"kind": "storage#object", "bucket": bucket, "name": name, "size": str(st.st_size),
-                "generation": gen, "updated": rfc3339(st.st_mtime), "etag": gen}
+        res = {"kind": "storage#object", "bucket": bucket, "name": name, "size": str(st.st_size),
+               "generation": gen, "updated": rfc3339(st.st_mtime), "etag": gen}
+        meta = self.custom_metadata(bucket, name)
+        if meta:
+            res["metadata"] = meta
+        return res
 
     def list(self, bucket):
         prefix, delim = self.q.get("prefix", ""), self.q.get("delimiter", "")
@@ -234,6 +258,8 @@ class Handler(BaseHTTPRequestHandler):
             if not os.path.exists(path):
                 return self.error(404, f"No such object: {bucket}/{name}", "notFound")
             os.unlink(path)
+            if os.path.exists(self.meta_path(bucket, name)):
+                os.unlink(self.meta_path(bucket, name))
             return self.reply(204)
         if self.command != "GET":
             return self.error(405, "Method not allowed")
@@ -248,18 +274,27 @@ class Handler(BaseHTTPRequestHandler):
         match = self.headers.get("If-Match")
         if match and match.strip('"') != res["etag"]:
             return self.error(412, "Precondition Failed", "conditionNotMet")
+        hdr = {"ETag": f'"{res["etag"]}"'}
+        hdr.update({f"X-Goog-Meta-{k}": v for k, v in res.get("metadata", {}).items()})
         if rng.startswith("bytes=") and rng[6:].endswith("-"):
             start = int(rng[6:-1])
-            return self.reply(206, data[start:], {
-                "Content-Range": f"bytes {start}-{len(data) - 1}/{len(data)}",
-                "ETag": f'"{res["etag"]}"'}, "application/octet-stream")
-        self.reply(200, data, {"ETag": f'"{res["etag"]}"'}, "application/octet-stream")
+            hdr["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
+            return self.reply(206, data[start:], hdr, "application/octet-stream")
+        self.reply(200, data, hdr, "application/octet-stream")
 
-    def store(self, bucket, name, data, if_gen):
+    def store(self, bucket, name, data, if_gen, metadata=None):
         path = self.object_path(bucket, name)
         if if_gen == "0" and os.path.exists(path):
             return self.error(412, "At least one of the pre-conditions you specified did not hold.",
                               "conditionNotMet")
+        mpath = self.meta_path(bucket, name)
+        os.makedirs(os.path.dirname(mpath), exist_ok=True)
+        if metadata:
+            with open(mpath + ".tmp", "w") as f:
+                json.dump(metadata, f)
+            os.replace(mpath + ".tmp", mpath)
+        elif os.path.exists(mpath):
+            os.unlink(mpath)
         tmp = f"{path}.{secrets.token_hex(4)}.tmp"
         with open(tmp, "wb") as f:
             f.write(data)
@@ -279,6 +314,19 @@ class Handler(BaseHTTPRequestHandler):
                               "conditionNotMet")
         if kind == "media":
             return self.store(bucket, name, data, if_gen)
+        if kind == "multipart":
+            ctype = self.headers.get("Content-Type", "")
+            bnd = ctype.partition("boundary=")[2].strip('"').encode()
+            parts = data.split(b"--" + bnd) if bnd else []
+            if (not ctype.startswith("multipart/related") or len(parts) != 4
+                    or parts[0] or not parts[3].startswith(b"--")):
+                return self.error(400, "Bad multipart/related body")
+            (h1, _, resource), (h2, _, media) = (p[2:].partition(b"\r\n\r\n") for p in parts[1:3])
+            if (b"application/json" not in h1.lower() or not resource.endswith(b"\r\n")
+                    or not media.endswith(b"\r\n")):
+                return self.error(400, "Bad multipart/related part")
+            meta = json.loads(resource[:-2] or b"{}")
+            return self.store(bucket, name, media[:-2], if_gen, meta.get("metadata", {}))
         if kind != "resumable":
             return self.error(400, f"Unsupported uploadType {kind}")
         meta = json.loads(data or b"{}")
@@ -317,7 +365,7 @@ class Handler(BaseHTTPRequestHandler):
         if total != "*" and int(total) == len(s["data"]):
             with LOCK:
                 SESSIONS.pop(uid, None)
-            return self.store(bucket, s["name"], bytes(s["data"]), s["if_gen"])
+            return self.store(bucket, s["name"], bytes(s["data"]), s["if_gen"], s["metadata"])
         hdr = {"Range": f"bytes=0-{len(s['data']) - 1}"} if s["data"] else {}
         self.reply(308, b"", hdr)
 

@@ -16,6 +16,13 @@ Every verified request is also written to the --journal file as
 "METHOD PATH [header=value ...]" for the headers in JOURNAL_HEADERS, so tests can assert on what crossed the
 wire where s3rver does not reflect it back (it ignores x-amz-tagging on
 uploads, for one).
+s3rver ignores If-None-Match on writes (it honours it only on GET), so
+the gate emulates S3's conditional create: a PutObject or
+CompleteMultipartUpload with "If-None-Match: *" is forwarded only if a HEAD
+of the key finds nothing, both under one lock shared by all conditional
+writes, and is otherwise answered 412 PreconditionFailed as S3 does. Two
+clients racing to create one key thus see exactly one success, which is
+what bc-backup's backup id reservation relies on.
 With --cert/--key it serves HTTPS (for CA bundle and TLS failure tests).
 Credentials: S3RVER / S3RVER. Listens on 127.0.0.1 only; runs until killed.
 """
@@ -28,12 +35,14 @@ import http.server
 import re
 import socketserver
 import sys
+import threading
 
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 SECRETS = {"S3RVER": "S3RVER"}
+CONDITIONAL_LOCK = threading.Lock()
 AUTH_RE = re.compile(
     r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/s3/aws4_request,\s*"
     r"SignedHeaders=([^,]+),\s*Signature=([0-9a-f]{64})$")
@@ -128,12 +137,23 @@ class Gate(http.server.BaseHTTPRequestHandler):
             with open(args.journal, "a") as f:
                 f.write("%s %s%s\n" % (self.command, self.path, extra))
         host, port = args.upstream.split(":")
-        conn = http.client.HTTPConnection(host, int(port), timeout=120)
         headers = {k: v for k, v in self.headers.items() if k.lower() != "expect"}
-        conn.request(self.command, self.path, body=body, headers=headers)
-        resp = conn.getresponse()
-        data = resp.read()
-        conn.close()
+        query = self.path.partition("?")[2]
+        conditional = self.headers.get("if-none-match") == "*" and (
+            (self.command == "PUT" and "uploadId=" not in query)
+            or (self.command == "POST" and "uploadId=" in query))
+        if conditional:
+            with CONDITIONAL_LOCK:
+                if self.exists(host, port, headers):
+                    xml = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error>"
+                           b"<Code>PreconditionFailed</Code><Message>At least one of the "
+                           b"pre-conditions you specified did not hold</Message>"
+                           b"<Condition>If-None-Match</Condition></Error>")
+                    self.reply(412, xml, [("Content-Type", "application/xml")])
+                    return
+                resp, data = self.forward(host, port, headers, body)
+        else:
+            resp, data = self.forward(host, port, headers, body)
         passed = [(k, v) for k, v in resp.getheaders()
                   if k.lower() not in ("transfer-encoding", "connection", "content-length")]
         if self.command == "HEAD":
@@ -144,6 +164,26 @@ class Gate(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             return
         self.reply(resp.status, data, passed)
+
+    def forward(self, host, port, headers, body):
+        conn = http.client.HTTPConnection(host, int(port), timeout=120)
+        conn.request(self.command, self.path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        return resp, data
+
+    def exists(self, host, port, headers):
+        """Whether the key of this request exists upstream (s3rver checks no signature)."""
+        conn = http.client.HTTPConnection(host, int(port), timeout=120)
+        head = {k: v for k, v in headers.items()
+                if k.lower() not in ("content-length", "content-type", "if-none-match",
+                                     "content-md5", "transfer-encoding")}
+        conn.request("HEAD", self.path.partition("?")[0], headers=head)
+        resp = conn.getresponse()
+        resp.read()
+        conn.close()
+        return resp.status == 200
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
 

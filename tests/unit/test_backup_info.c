@@ -642,7 +642,13 @@ static void test_base_parse(void)
           o.oid == 4294967295u && o.part == 2 && o.codec == BC_CODEC_ZSTD);
     CHECK(bc_base_object_parse("annotations/keep", &o) == BC_BASE_ANNOTATION &&
           STREQ(o.annotation, "keep"));
-    const char *other[] = {"", "data", "data.tar.gz.part", "data_0000.tar", "data_001.tar",
+    CHECK(bc_base_object_parse("backup_manifest", &o) == BC_BASE_MANIFEST);
+    CHECK(bc_base_object_parse("bc_archives.json", &o) == BC_BASE_MANIFEST);
+    char mkey[128];
+    CHECK(bc_base_object_key("p", "s", "i", "backup_manifest", mkey, sizeof mkey) == BC_OK &&
+          STREQ(mkey, "p/s/base/i/backup_manifest"));
+    CHECK(bc_base_object_key("p", "s", "i", "a/b", mkey, sizeof mkey) == BC_ERR_USAGE);
+    const char *other[] = {"", "data", "data.tar.gz.part", "backup_manifest.tmp", "data_0000.tar", "data_001.tar",
                            "data_00001.tar", "data_.tar", "data_0001_0002.tar", "Data.tar",
                            "016385.tar", "0.tar", "4294967296.tar", "1a.tar", "data.tar.7z",
                            "data.tar.tar", "data.targz", "annotations/", "annotations/a/b",
