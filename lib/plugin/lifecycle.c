@@ -70,15 +70,17 @@ static bc_status load_stores(bc_plugin *p, const bc_cluster_config *cfg, stores 
     for (int i = 0; i < 3; i++) {
         if (!names[i] || !*names[i])
             continue;
+        /* a store named twice is read once: a second read of the same path
+         * could replace (and free) the cached object the first returned */
+        for (int j = 0; j < i && !*slots[i]; j++)
+            if (names[j] && strcmp(names[j], names[i]) == 0)
+                *slots[i] = *slots[j];
+        if (*slots[i])
+            continue;
         bc_status st = bc_plugin_object_store(p, cfg->namespace, names[i], slots[i]);
         if (st != BC_OK)
             return bc_error_context(st, "ObjectStore %s/%s", cfg->namespace, names[i]);
     }
-    /* the cache may have replaced an entry read earlier in this loop when
-     * two roles name one store: read each again (cache hits) */
-    for (int i = 0; i < 3; i++)
-        if (names[i] && *names[i])
-            bc_plugin_object_store(p, cfg->namespace, names[i], slots[i]);
     return BC_OK;
 }
 
