@@ -4,6 +4,8 @@
  *      LSN, label, tablespaces, timeline);
  *   3. bc-retention --report: the recovery window, merged into the
  *      ObjectStore status (a failure there is logged, as upstream does).
+ * With the Backup parameter verify: "true", bc-verify reads the new backup
+ * back between steps 1 and 2; a problem fails the Backup.
  * A failed backup records lastFailedBackupTime in the status instead. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@ typedef struct backup_job {
     json_t *os;             /* the ObjectStore (a reference) */
     char name[64];          /* backup-YYYYMMDDhhmmss */
     char id[64];            /* from bc-backup */
+    int verify;             /* parameter verify: "true" */
     json_t *info;           /* bc-ls show's backup object */
 } backup_job;
 
@@ -199,6 +202,29 @@ static void show_done(void *ctx, bc_grpc_call *call, const bc_child_result *r)
     }
 }
 
+static void show(backup_job *j, bc_grpc_call *call)
+{
+    static const char *const words[] = {"show", "--format=json", NULL};
+    bc_status st = run(j, call, BC_TOOL_LS, words, j->id, show_done);
+    if (st != BC_OK)
+        fail_job(j, call, st);
+}
+
+static void verify_done(void *ctx, bc_grpc_call *call, const bc_child_result *r)
+{
+    backup_job *j = ctx;
+    if (r->exit_code != 0) {
+        record_failure(j);
+        bc_grpc_call_fail(call, r->exit_code == 2 ? BC_GRPC_UNAVAILABLE : BC_GRPC_DATA_LOSS,
+                          "backup %s (%s) was taken, but its verification failed: %s", j->id,
+                          j->name, *r->last_error ? r->last_error : "bc-verify failed");
+        job_free(j);
+        return;
+    }
+    bc_log_info("backup %s (%s) verified", j->id, j->name);
+    show(j, call);
+}
+
 static void backup_done(void *ctx, bc_grpc_call *call, const bc_child_result *r)
 {
     backup_job *j = ctx;
@@ -216,10 +242,30 @@ static void backup_done(void *ctx, bc_grpc_call *call, const bc_child_result *r)
     }
     memcpy(j->id, r->out, n);
     j->id[n] = '\0';
-    static const char *const words[] = {"show", "--format=json", NULL};
-    bc_status st = run(j, call, BC_TOOL_LS, words, j->id, show_done);
+    if (!j->verify) {
+        show(j, call);
+        return;
+    }
+    static const char *const words[] = {"--no-progress", NULL};
+    bc_status st = run(j, call, BC_TOOL_VERIFY, words, j->id, verify_done);
     if (st != BC_OK)
         fail_job(j, call, st);
+}
+
+/* The Backup's plugin parameters this plugin reads: verify. */
+static bc_status read_parameters(backup_job *j, const Cnpgi__Backup__V1__BackupRequest *in)
+{
+    for (size_t i = 0; i < in->n_parameters; i++) {
+        const char *key = in->parameters[i]->key, *value = in->parameters[i]->value;
+        if (!key || strcmp(key, "verify") != 0)
+            continue;
+        if (value && !strcmp(value, "true"))
+            j->verify = 1;
+        else if (!value || strcmp(value, "false") != 0)
+            return bc_error(BC_ERR_USAGE, "Backup parameter verify: '%s' is neither \"true\" "
+                            "nor \"false\"", value ? value : "");
+    }
+    return BC_OK;
 }
 
 static void backup(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t len)
@@ -233,6 +279,8 @@ static void backup(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t len
     json_t *os = NULL;
     bc_status st = j ? bc_plugin_cluster_store(p, in->cluster_definition, &j->cfg, &os)
                      : bc_error(BC_ERR_INTERNAL, "out of memory");
+    if (st == BC_OK)
+        st = read_parameters(j, in);
     protobuf_c_message_free_unpacked(&in->base, NULL);
     if (!j) {
         bc_plugin_fail(call, st);

@@ -169,6 +169,7 @@ bc_status bc_plugin_tool_command(bc_plugin *p, const json_t *os, bc_tool tool,
         [BC_TOOL_WAL_ARCHIVE] = "bc-wal-archive", [BC_TOOL_WAL_RESTORE] = "bc-wal-restore",
         [BC_TOOL_BACKUP] = "bc-backup",           [BC_TOOL_RESTORE] = "bc-restore",
         [BC_TOOL_RETENTION] = "bc-retention",     [BC_TOOL_LS] = "bc-ls",
+        [BC_TOOL_VERIFY] = "bc-verify",
     };
     for (size_t i = 0; i < p->base_env.n; i++)
         if (bc_strv_add(env, p->base_env.v[i]) != BC_OK)

@@ -231,6 +231,7 @@ bc_status bc_objectstore_tool_args(const bc_objectstore_env *os, bc_tool tool, b
                          "data.restoreAdditionalCommandArgs");
     case BC_TOOL_RETENTION:
     case BC_TOOL_LS:
+    case BC_TOOL_VERIFY:
         return BC_OK;
     }
     return bc_error(BC_ERR_INTERNAL, "unknown tool %d", (int)tool);

@@ -21,7 +21,8 @@ typedef enum bc_tool {
     BC_TOOL_BACKUP,
     BC_TOOL_RESTORE,
     BC_TOOL_RETENTION,
-    BC_TOOL_LS
+    BC_TOOL_LS,
+    BC_TOOL_VERIFY
 } bc_tool;
 
 /* Reads one key of a Secret in the ObjectStore's namespace into *value

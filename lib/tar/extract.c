@@ -244,7 +244,7 @@ static bc_status copy_data(struct archive *in, struct archive *out, const char *
         if (r != ARCHIVE_OK)
             return bc_error(BC_ERR_DATA, "%s: cannot read %s: %s", what, name,
                             archive_error_string(in));
-        if (archive_write_data_block(out, block, size, offset) != ARCHIVE_OK)
+        if (out && archive_write_data_block(out, block, size, offset) != ARCHIVE_OK)
             return bc_error(BC_ERR_IO, "%s: cannot write %s: %s", what, name,
                             archive_error_string(out));
         if (observed) {
@@ -271,15 +271,15 @@ bc_status bc_tar_extract_fd(int fd, const char *target, const char *what,
         stats = &local;
     if (obs && !obs->entry_begin)
         obs = NULL;
-    if (!realpath(target, root))
+    if (target && !realpath(target, root))
         return bc_error(BC_ERR_IO, "cannot resolve %s", target);
 
     reader *rd = calloc(1, sizeof *rd);
     struct archive *in = archive_read_new();
-    struct archive *out = archive_write_disk_new();
+    struct archive *out = target ? archive_write_disk_new() : NULL;
     if (rd)
         rd->buf = malloc(READ_SIZE);
-    if (!rd || !rd->buf || !in || !out) {
+    if (!rd || !rd->buf || !in || (target && !out)) {
         if (rd)
             free(rd->buf);
         free(rd);
@@ -292,9 +292,10 @@ bc_status bc_tar_extract_fd(int fd, const char *target, const char *what,
     /* Entry names are checked above and then made absolute under root, so
      * libarchive's own no-absolute-path rule cannot apply; its symlink and
      * ".." checks still guard the joined path. */
-    archive_write_disk_set_options(out, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
-                                            ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                            ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+    if (out)
+        archive_write_disk_set_options(out, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
+                                                ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                                ARCHIVE_EXTRACT_SECURE_NODOTDOT);
     bc_status st = BC_OK;
     if (archive_read_open(in, rd, NULL, read_cb, NULL) != ARCHIVE_OK)
         st = bc_error(BC_ERR_DATA, "%s: %s", what, archive_error_string(in));
@@ -321,7 +322,8 @@ bc_status bc_tar_extract_fd(int fd, const char *target, const char *what,
             st = bc_error(BC_ERR_DATA,
                           "%s: unsafe entry '%s'%s%s would be written outside %s; refusing "
                           "to restore this archive", what, name,
-                          link ? " linked to " : "", link ? link : "", target);
+                          link ? " linked to " : "", link ? link : "",
+                          target ? target : "the target");
             break;
         }
         int observed = 0;
@@ -337,27 +339,29 @@ bc_status bc_tar_extract_fd(int fd, const char *target, const char *what,
                 break;
             observed = 1;
         }
-        snprintf(full, sizeof full, "%s/%s", root, name);
-        archive_entry_copy_pathname(entry, full);
-        if (link) {
+        if (out) {
+            snprintf(full, sizeof full, "%s/%s", root, name);
+            archive_entry_copy_pathname(entry, full);
+        }
+        if (out && link) {
             snprintf(full, sizeof full, "%s/%s", root, link);
             archive_entry_copy_hardlink(entry, full);
         }
-        if (archive_write_header(out, entry) != ARCHIVE_OK) {
+        if (out && archive_write_header(out, entry) != ARCHIVE_OK) {
             st = bc_error(BC_ERR_DATA, "%s: refusing unsafe or unwritable entry '%s': %s", what,
                           name, archive_error_string(out));
             break;
         }
         if (archive_entry_size(entry) > 0)
             st = copy_data(in, out, what, name, obs, observed, stats);
-        if (st == BC_OK && archive_write_finish_entry(out) != ARCHIVE_OK)
+        if (st == BC_OK && out && archive_write_finish_entry(out) != ARCHIVE_OK)
             st = bc_error(BC_ERR_IO, "%s: cannot finish %s: %s", what, name,
                           archive_error_string(out));
         if (st == BC_OK && observed)
             st = obs->entry_end(obs->ctx);
         stats->entries++;
     }
-    if (archive_write_close(out) != ARCHIVE_OK && st == BC_OK)
+    if (out && archive_write_close(out) != ARCHIVE_OK && st == BC_OK)
         st = bc_error(BC_ERR_IO, "%s: %s", what, archive_error_string(out));
     if (st == BC_OK)
         st = drain(rd, what);

@@ -38,7 +38,8 @@ typedef struct bc_extract_observer {
  * two zero blocks of the end, then only zeros (record padding). An
  * archive cut at an entry boundary or holding a zeroed header block is
  * BC_ERR_DATA, although libarchive would stop there quietly, as if at
- * the end. obs may be NULL. */
+ * the end. obs may be NULL. With target NULL nothing is written: the
+ * stream is read and checked (the observer still sees every entry). */
 bc_status bc_tar_extract_fd(int fd, const char *target, const char *what,
                             const bc_extract_observer *obs, bc_extract_stats *stats);
 

@@ -81,13 +81,15 @@ bc_status bc_wal_find(bc_store *store, const char *server, const char *name,
 typedef struct fetch_ctx {
     const bc_wal_object *obj;
     bc_codec_stream *decoder;
-    bc_atomic_file *out;
+    bc_sink_fn sink;        /* where the checked bytes go; NULL: nowhere */
+    void *sink_ctx;
     bc_object_meta meta;    /* filled by the GET before the first byte */
     int started;
     bc_wal_expect expect;
     int64_t limit;          /* most decoded bytes accepted */
     int64_t raw;            /* body bytes received */
     bc_wal_digest digest;   /* of the decoded bytes */
+    unsigned char head[BC_WAL_LONG_HEADER_SIZE]; /* the first decoded bytes */
 } fetch_ctx;
 
 /* Reads what the object's metadata promises, once, before its first byte
@@ -111,8 +113,12 @@ static int checked_sink(void *ctx, const void *data, size_t len)
         return bc_error(BC_ERR_DATA, "it decodes to more than the %lld bytes %s",
                         (long long)f->limit,
                         f->expect.size >= 0 ? "its metadata gives" : "a WAL file can have");
+    if (f->digest.size < (int64_t)sizeof f->head) {
+        size_t n = sizeof f->head - (size_t)f->digest.size;
+        memcpy(f->head + f->digest.size, data, n < len ? n : len);
+    }
     bc_wal_digest_update(&f->digest, data, len);
-    return bc_atomic_sink(f->out, data, len);
+    return f->sink ? f->sink(f->sink_ctx, data, len) : 0;
 }
 
 static int fetch_sink(void *ctx, const void *data, size_t len)
@@ -156,31 +162,51 @@ static bc_status fetch_verify(fetch_ctx *f)
     return BC_OK;
 }
 
+/* Downloads and decodes obj into sink with every check of fetch_verify. */
+static bc_status read_checked(bc_store *store, fetch_ctx *f)
+{
+    bc_status st = bc_codec_decoder(f->obj->codec, &f->decoder);
+    if (st == BC_OK)
+        st = bc_store_get_meta(store, f->obj->key, fetch_sink, f, &f->meta);
+    if (st == BC_OK && !f->started)
+        st = fetch_start(f);   /* an empty body */
+    if (st == BC_OK)
+        st = bc_codec_finish(f->decoder, checked_sink, f);
+    if (st == BC_OK)
+        st = fetch_verify(f);
+    if (st != BC_OK && st != BC_ERR_NOTFOUND)
+        bc_error_context(st, "downloading %s/%s", bc_store_describe(store), f->obj->key);
+    bc_codec_free(f->decoder);
+    return st;
+}
+
 bc_status bc_wal_fetch(bc_store *store, const bc_wal_object *obj, const char *path,
                        int durable)
 {
     bc_atomic_file out;
-    fetch_ctx f = {.obj = obj, .out = &out};
-    bc_status st = bc_codec_decoder(obj->codec, &f.decoder);
+    fetch_ctx f = {.obj = obj, .sink = bc_atomic_sink, .sink_ctx = &out};
+    bc_status st = bc_atomic_open(&out, path);
     if (st != BC_OK)
         return st;
-    st = bc_atomic_open(&out, path);
-    if (st == BC_OK) {
-        st = bc_store_get_meta(store, obj->key, fetch_sink, &f, &f.meta);
-        if (st == BC_OK && !f.started)
-            st = fetch_start(&f);   /* an empty body */
-        if (st == BC_OK)
-            st = bc_codec_finish(f.decoder, checked_sink, &f);
-        if (st == BC_OK)
-            st = fetch_verify(&f);
-        if (st != BC_OK && st != BC_ERR_NOTFOUND)
-            bc_error_context(st, "downloading %s/%s", bc_store_describe(store), obj->key);
-        if (st == BC_OK)
-            st = bc_atomic_commit(&out, durable);
-        else
-            bc_atomic_abort(&out);
-    }
-    bc_codec_free(f.decoder);
+    st = read_checked(store, &f);
+    if (st == BC_OK)
+        return bc_atomic_commit(&out, durable);
+    bc_atomic_abort(&out);
+    return st;
+}
+
+bc_status bc_wal_check(bc_store *store, const bc_wal_object *obj, bc_sink_fn sink,
+                       void *sink_ctx, bc_wal_checked *out)
+{
+    fetch_ctx f = {.obj = obj, .sink = sink, .sink_ctx = sink_ctx};
+    bc_status st = read_checked(store, &f);
+    memset(out, 0, sizeof *out);
+    out->size = f.digest.size;
+    out->has_checksum = f.expect.size >= 0;
+    if (st == BC_OK)
+        bc_wal_header_parse(f.head, (size_t)(f.digest.size < (int64_t)sizeof f.head
+                                             ? f.digest.size : (int64_t)sizeof f.head),
+                            &out->header);
     return st;
 }
 

@@ -171,3 +171,16 @@ print(r.restore_config)'
     [ "$(psql_at "$port" "select count(*) from marks")" = 150 ]
     grep -q '"logger":"bc-wal-restore"' "$R/plugin.log" || grep -q 'started bc-wal-restore' "$R/plugin.log"
 }
+
+@test "a Backup with parameter verify: \"true\" is read back by bc-verify before it completes" {
+    run client "$P" '
+r = BG.BackupStub(channel).Backup(B.BackupRequest(cluster_definition=CLUSTER, parameters={"verify": "true"}), timeout=600)
+print(r.backup_id)
+print(code_of(lambda: BG.BackupStub(channel).Backup(B.BackupRequest(cluster_definition=CLUSTER, parameters={"verify": "yes"}), timeout=60)))'
+    [ "$status" -eq 0 ]
+    id=${lines[0]}
+    grep -q "backup $id (backup-2[0-9]*) verified" "$P/plugin.log"
+    [[ "${lines[1]}" == "INVALID_ARGUMENT Backup parameter verify: 'yes' is neither \"true\" nor \"false\""* ]]
+    # the backup verified is one bc-verify accepts from outside too
+    bc-verify --endpoint-url "$S3_ENDPOINT" s3://test/pgplugin pg "$id"
+}
