@@ -107,7 +107,7 @@ typedef struct wal_range {
 typedef struct wal_check {
     int wanted;
     bc_status status;
-    char message[1024];
+    char *message;                /* on failure (malloc'd: archives hold many) */
     bc_wal_checked seen;
 } wal_check;
 
@@ -214,9 +214,10 @@ static size_t wal_ranges(bc_store *store, const bc_verify_opts *o, wal_state *w,
         size_t k = 0;
         while (k < cand.n && cand.tli[k] != b->timeline)
             k++;
-        if (k < cand.n && e->tli > latest) {
+        if (k < cand.n) { /* the newest: names sort by timeline */
             latest = e->tli;
             h = cand;
+            break;
         }
     }
     size_t n = 0, k = 0;
@@ -252,7 +253,7 @@ static int check_one(void *ctx, size_t i)
     if (c->status == BC_ERR_NOTFOUND)
         bc_error(BC_ERR_DATA, "it was listed, then could not be read: it has disappeared");
     if (c->status != BC_OK)
-        snprintf(c->message, sizeof c->message, "%s", bc_error_msg());
+        c->message = strdup(bc_error_msg());
     bc_store_close(store);
     bc_progress_add(w->progress, e->size);
     return c->status != BC_OK;
@@ -342,7 +343,7 @@ static void walk_ranges(wal_state *w, const wal_range *rg, size_t nrg, uint64_t 
             memcpy(b->last_wal, name, sizeof name);
             b->last_timeline = rg[k].tli;
             if (c->status != BC_OK)
-                add_problem(r, b, e->key, "%s", c->message);
+                add_problem(r, b, e->key, "%s", c->message ? c->message : "out of memory");
             else
                 check_header(r, b, e, &c->seen, s, seg_size, sysid);
         }
@@ -426,9 +427,18 @@ bc_status bc_verify(bc_store *store, const bc_verify_opts *o, bc_verify_report *
         return st;
     }
     r->n = n;
+    size_t done = 0;
     for (size_t i = 0; i < n; i++) {
         describe(all ? &catalog.items[i] : one, &r->backups[i]);
         r->backups[i].skipped = strcmp(r->backups[i].status, "DONE") != 0;
+        done += !r->backups[i].skipped;
+    }
+    if (all && done == 0) {
+        st = bc_error(BC_ERR_NOTFOUND, "server %s has no backup with status DONE in %s: there "
+                      "is nothing to verify", o->server, bc_store_describe(store));
+        bc_catalog_free(&catalog);
+        bc_verify_report_free(r);
+        return st;
     }
     if (!all && r->backups[0].skipped) {
         st = bc_error(BC_ERR_NOTFOUND, "backup %s of server %s has status %s, not DONE; there "
@@ -481,6 +491,8 @@ bc_status bc_verify(bc_store *store, const bc_verify_opts *o, bc_verify_report *
     bc_progress_done(progress, st == BC_OK && r->problems == 0);
     bc_progress_free(progress);
     free(plans);
+    for (size_t i = 0; w.checks && i < w.inv.n; i++)
+        free(w.checks[i].message);
     free(w.checks);
     bc_wal_inventory_free(&w.inv);
     bc_catalog_free(&catalog);
