@@ -3,7 +3,8 @@
  * start the backup, stream each tablespace to "<oid>.tar", PGDATA to
  * "data.tar" with global/pg_control last, stop the backup, add
  * backup_label to data.tar, complete every upload, store backup_manifest
- * and bc_archives.json, and only then store backup.info with status DONE.
+ * and bc_archives.json, check that backup.info still says STARTED, and
+ * only then store backup.info with status DONE.
  * Each archive flows tar -> codec -> store writer, whose worker threads
  * upload parts while the next ones are compressed, so nothing touches
  * local disk; the manifest's checksums are taken in that same stream. */
@@ -268,6 +269,29 @@ static bc_status reserve_backup_id(bc_store *store, bc_backup_opts *o, bc_backup
                     RESERVE_ATTEMPTS, o->backup_id);
 }
 
+/* Whether backup.info still says STARTED, as the reservation wrote it. A
+ * run overlapping a newer DONE backup can be taken for a killed one by
+ * bc-retention, which then deletes it: storing DONE over what is left
+ * would show an incomplete backup as complete. */
+static bc_status check_still_started(bc_store *store, const bc_backup_opts *o)
+{
+    char key[1024];
+    bc_backup_info *info = NULL;
+    bc_backup_status status = BC_BACKUP_EMPTY;
+    bc_status st = bc_base_info_key(bc_store_prefix(store), o->server, o->backup_id, key,
+                                    sizeof key);
+    if (st == BC_OK)
+        st = bc_catalog_read_info(store, key, &info);
+    if (st == BC_OK)
+        bc_backup_info_get_status(info, &status);
+    bc_backup_info_free(info);
+    if (st == BC_ERR_NOTFOUND || (st == BC_OK && status != BC_BACKUP_STARTED))
+        return bc_error(BC_ERR_CONFLICT, "backup.info of backup %s was %s while the backup ran "
+                        "(by bc-retention?): not marking it DONE", o->backup_id,
+                        st == BC_ERR_NOTFOUND ? "deleted" : "rewritten");
+    return st;
+}
+
 /* backup_manifest, then bc_archives.json naming its checksum: both before
  * backup.info says DONE, so a DONE backup always has them. */
 static bc_status store_manifest(bc_store *store, const bc_backup_opts *o,
@@ -411,6 +435,8 @@ bc_status bc_backup(bc_store *store, bc_backup_opts *o)
     stopped = st == BC_OK;
     if (st == BC_OK)
         st = store_manifest(store, o, mb, &list, &b);
+    if (st == BC_OK)
+        st = check_still_started(store, o);
     if (st == BC_OK) {
         /* No size or data_checksums: barman-cloud 3.4 cannot read them
          * (backup-show fails on size, older barman refuse unknown keys). */

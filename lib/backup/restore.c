@@ -175,6 +175,8 @@ bc_status bc_restore(bc_store *store, bc_restore_opts *o)
     size_t nts = 0;
     bc_backup_archives archives = {0};
     int unpacked = 0;
+    char control[4096];
+    snprintf(control, sizeof control, "%s/global/pg_control", o->target_dir);
 
     signal(SIGPIPE, SIG_IGN); /* a stopped unpacker must fail a write, not kill us */
     bc_status st = bc_catalog_load(store, o->server, &catalog);
@@ -226,6 +228,10 @@ bc_status bc_restore(bc_store *store, bc_restore_opts *o)
                                    .progress = bc_progress_new(o->progress, "restore")};
         bc_progress_set_total(ro.progress, archives.bytes);
         unpacked = 1;
+        /* The new control file is held back until the end (tar/extract.h):
+         * one left by an earlier restore (--force) goes now, or it would
+         * make this half-written directory startable. */
+        unlink(control);
         st = bc_backup_archives_read(&archives, &ro);
         bc_progress_done(ro.progress, st == BC_OK);
         bc_progress_free(ro.progress);
@@ -236,18 +242,20 @@ bc_status bc_restore(bc_store *store, bc_restore_opts *o)
         st = sync_tree(relocated(o, &ts[i]));
     if (st == BC_OK && archives.manifest)
         st = write_manifest(o->target_dir, &archives.manifest_text);
-    if (st != BC_OK && unpacked) {
-        /* Whatever was unpacked stays for inspection, but without
-         * pg_control PostgreSQL refuses to start a half-restored cluster. */
-        char control[4096];
-        snprintf(control, sizeof control, "%s/global/pg_control", o->target_dir);
-        if (unlink(control) == 0)
-            bc_log_warning("removed %s: the restore failed", control);
-    }
     if (st == BC_OK)
         st = link_tablespaces(o, ts, nts);
     if (st == BC_OK && o->restore_command)
         st = write_recovery_conf(o);
+    /* Last, so that a restore stopped at any point before cannot start. */
+    if (st == BC_OK && unpacked)
+        st = bc_tar_release_held(o->target_dir);
+    if (st != BC_OK && unpacked) {
+        /* Whatever was unpacked stays for inspection, but without
+         * pg_control PostgreSQL refuses to start a half-restored cluster. */
+        bc_tar_discard_held(o->target_dir);
+        if (unlink(control) == 0)
+            bc_log_warning("removed %s: the restore failed", control);
+    }
 
     bc_backup_archives_free(&archives);
     bc_tablespaces_free(ts, nts);

@@ -152,9 +152,12 @@ static bc_status delete_backup(bc_retention *r, size_t i, int mode)
     if (r->opts.dry_run)
         fprintf(r->opts.out, "would delete backup %s (%s%s)\n", b->id,
                 r->dirs[i].pending ? "deletion under way" : status ? status : "?",
-                b->verdict == BC_VERDICT_OBSOLETE ? ", obsolete" : "");
+                b->verdict == BC_VERDICT_OBSOLETE    ? ", obsolete"
+                : b->verdict == BC_VERDICT_ABANDONED ? ", abandoned" : "");
     else
-        bc_log_info("deleting backup %s (%s)", b->id, status ? status : "?");
+        bc_log_info("deleting backup %s (%s%s)", b->id, status ? status : "?",
+                    b->verdict == BC_VERDICT_ABANDONED
+                        ? ": a killed run, older than the newest DONE backup" : "");
     if (!r->opts.dry_run && b->readable && !r->dirs[i].pending)
         st = mark_deleting(r, i, mode);
     if (st == BC_OK)
@@ -189,9 +192,10 @@ bc_status bc_retention_apply(bc_retention *r, const bc_retention_policy *policy)
     char text[64];
     bc_retention_policy_format(policy, text, sizeof text);
     size_t obsolete = bc_retention_classify(policy, r->opts.now, r->backups, r->n);
-    bc_log_info("%s: %zu of %zu backups are obsolete", text, obsolete, r->n);
+    bc_log_info("%s: %zu of %zu backups are obsolete or abandoned", text, obsolete, r->n);
     for (size_t i = 0; i < r->n; i++) {
-        if (r->backups[i].verdict != BC_VERDICT_OBSOLETE)
+        if (r->backups[i].verdict != BC_VERDICT_OBSOLETE &&
+            r->backups[i].verdict != BC_VERDICT_ABANDONED)
             continue;
         bc_status st = delete_backup(r, i, MODE_POLICY);
         if (st != BC_OK)

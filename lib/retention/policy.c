@@ -161,6 +161,17 @@ size_t bc_retention_classify(const bc_retention_policy *p, time_t now,
         if (b->verdict == BC_VERDICT_OBSOLETE)
             obsolete++;
     }
+    int newer_done = 0;
+    for (size_t i = n; i-- > 0;) {
+        bc_retention_backup *b = &backups[i];
+        if (is_done(b))
+            newer_done = 1;
+        else if (newer_done && b->readable && !b->removed && b->status == BC_BACKUP_STARTED &&
+                 b->keep == BC_KEEP_NONE) {
+            b->verdict = BC_VERDICT_ABANDONED;
+            obsolete++;
+        }
+    }
     return obsolete;
 }
 

@@ -45,7 +45,8 @@ typedef enum bc_retention_verdict {
     BC_VERDICT_VALID,
     BC_VERDICT_OBSOLETE,
     BC_VERDICT_KEEP_FULL,
-    BC_VERDICT_KEEP_STANDALONE
+    BC_VERDICT_KEEP_STANDALONE,
+    BC_VERDICT_ABANDONED /* bc's own: STARTED, yet older than the newest DONE */
 } bc_retention_verdict;
 
 /* What the rules need to know of a backup. */
@@ -68,7 +69,13 @@ typedef struct bc_retention_backup {
  * from the newest DONE backup, REDUNDANCY N keeps N of them (kept backups
  * count), a recovery window keeps every backup up to and including the
  * first one that ended before now - window. Kept backups are never
- * OBSOLETE. Returns the number of OBSOLETE backups. */
+ * OBSOLETE. Beyond barman: a backup still STARTED (bc-backup reserves its
+ * id so; barman-cloud writes nothing before the end) that is older than
+ * the newest DONE backup is ABANDONED, the record of a killed run (runs
+ * of one server do not overlap that long; if they did, bc-backup refuses
+ * to store DONE once its backup.info is no longer STARTED). FAILED
+ * backups stay NONE, as in barman. Returns the number of OBSOLETE and
+ * ABANDONED backups. */
 size_t bc_retention_classify(const bc_retention_policy *p, time_t now,
                              bc_retention_backup *backups, size_t n);
 

@@ -308,9 +308,14 @@ static int is_unreadable(const bc_retention *r, size_t i)
     return !r->backups[i].readable && r->dirs[i].has_info_key;
 }
 
+/* A folder with archives but no backup.info (barman-cloud's, or bc's
+ * before it reserved ids), or a backup still STARTED: running, or killed. */
 static int is_in_progress(const bc_retention *r, size_t i)
 {
-    return !r->backups[i].readable && !r->dirs[i].has_info_key && r->dirs[i].has_archives;
+    const bc_retention_backup *b = &r->backups[i];
+    if (b->readable)
+        return b->status == BC_BACKUP_STARTED && is_in_store(r, i);
+    return !r->dirs[i].has_info_key && r->dirs[i].has_archives;
 }
 
 /* When a failed backup failed: its end time, else its start. */

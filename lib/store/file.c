@@ -4,8 +4,10 @@
  * it, moves it into place with rename() (or link() when the caller wants
  * "only if absent", which fails atomically on an existing name) and fsyncs
  * the directory, so a crash never leaves a half-written object under its
- * final name. Listings skip the temporary files. A streaming writer fills
- * such a temporary file piecemeal and does the rest at commit. */
+ * final name. Listings skip the temporary files; a killed writer's stays
+ * until a delete empties its folder, which removes it with the folder. A
+ * streaming writer fills such a temporary file piecemeal and does the
+ * rest at commit. */
 #include "store/store.h"
 
 #include <dirent.h>
@@ -528,16 +530,48 @@ static bc_status file_list(void *backend, const char *prefix, const char *delimi
     return st;
 }
 
+/* Removes the temporary files in dir if nothing else is there: once a
+ * folder's last object is deleted, they are debris of writers killed
+ * while storing an object next to those (a killed bc-backup's archive, a
+ * killed bc-wal-archive's segment), which no listing shows and no writer
+ * reuses. Returns whether dir is now empty. */
+static int remove_debris(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    struct dirent *de;
+    int others = 0, removed = 0;
+    while (!others && (de = readdir(d)) != NULL)
+        others = strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+                 strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX));
+    for (rewinddir(d); !others && (de = readdir(d)) != NULL;) {
+        if (strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)))
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+            removed++;
+        else if (errno != ENOENT)
+            others = 1;
+    }
+    closedir(d);
+    if (removed)
+        bc_log_info("removed %d temporary file%s left by interrupted uploads in %s", removed,
+                    removed == 1 ? "" : "s", dir);
+    return !others;
+}
+
 /* Object stores have no folders: once a folder's last object is gone the
- * folder goes too, so a deleted backup leaves no empty base/<id>/ behind.
- * rmdir() fails on a folder that still holds something, which ends it. */
+ * folder goes too (with the debris of killed writers in it), so a deleted
+ * backup leaves no empty base/<id>/ behind. rmdir() fails on a folder
+ * that still holds something, which ends it. */
 static void remove_empty_parents(const file_store *fs, char *path)
 {
     size_t root_len = strlen(fs->root);
     char *slash;
     while ((slash = strrchr(path, '/')) && (size_t)(slash - path) > root_len) {
         *slash = '\0';
-        if (rmdir(path) != 0)
+        if (rmdir(path) != 0 &&
+            !((errno == ENOTEMPTY || errno == EEXIST) && remove_debris(path) && rmdir(path) == 0))
             break;
     }
 }

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/fileio.h"
+
 #define TAR_BLOCK 512
 #define READ_SIZE (256 * 1024)
 
@@ -230,6 +232,16 @@ static int path_is_safe(const char *p)
 
 static const unsigned char zeros[65536];
 
+#define CONTROL "global/pg_control"
+
+/* The entry is PostgreSQL's control file ("./" prefixes aside). */
+static int is_control(const char *name)
+{
+    while (name[0] == '.' && name[1] == '/')
+        name += 2;
+    return strcmp(name, CONTROL) == 0;
+}
+
 static bc_status copy_data(struct archive *in, struct archive *out, const char *what,
                            const char *name, const bc_extract_observer *obs, int observed,
                            bc_extract_stats *stats)
@@ -265,7 +277,7 @@ static bc_status copy_data(struct archive *in, struct archive *out, const char *
 bc_status bc_tar_extract_fd(int fd, const char *target, const char *what,
                             const bc_extract_observer *obs, bc_extract_stats *stats)
 {
-    char root[PATH_MAX], full[PATH_MAX * 2], last[PATH_MAX] = "";
+    char root[PATH_MAX], full[PATH_MAX * 2 + sizeof BC_EXTRACT_HELD], last[PATH_MAX] = "";
     bc_extract_stats local = {0};
     if (!stats)
         stats = &local;
@@ -340,7 +352,8 @@ bc_status bc_tar_extract_fd(int fd, const char *target, const char *what,
             observed = 1;
         }
         if (out) {
-            snprintf(full, sizeof full, "%s/%s", root, name);
+            snprintf(full, sizeof full, "%s/%s%s", root, name,
+                     is_control(name) ? BC_EXTRACT_HELD : "");
             archive_entry_copy_pathname(entry, full);
         }
         if (out && link) {
@@ -378,4 +391,25 @@ bc_status bc_tar_extract_fd(int fd, const char *target, const char *what,
     free(rd->buf);
     free(rd);
     return st;
+}
+
+bc_status bc_tar_release_held(const char *target)
+{
+    char held[PATH_MAX], control[PATH_MAX];
+    snprintf(held, sizeof held, "%s/" CONTROL BC_EXTRACT_HELD, target);
+    snprintf(control, sizeof control, "%s/" CONTROL, target);
+    if (rename(held, control) != 0) {
+        if (errno == ENOENT)
+            return BC_OK; /* the archives had no control file */
+        return bc_error(BC_ERR_IO, "cannot rename %s to %s: %s", held, control, strerror(errno));
+    }
+    *strrchr(control, '/') = '\0';
+    return bc_fsync_dir(control);
+}
+
+void bc_tar_discard_held(const char *target)
+{
+    char held[PATH_MAX];
+    snprintf(held, sizeof held, "%s/" CONTROL BC_EXTRACT_HELD, target);
+    unlink(held);
 }

@@ -43,4 +43,15 @@ typedef struct bc_extract_observer {
 bc_status bc_tar_extract_fd(int fd, const char *target, const char *what,
                             const bc_extract_observer *obs, bc_extract_stats *stats);
 
+/* PostgreSQL starts nothing without global/pg_control, so extraction
+ * writes that entry under the name global/pg_control + BC_EXTRACT_HELD
+ * (the observer still sees "global/pg_control"): a restore stopped at any
+ * point, even by SIGKILL, leaves a directory PostgreSQL refuses to start.
+ * Once everything else is in place, bc_tar_release_held() gives the file
+ * its name (and fsyncs its directory); bc_tar_discard_held() removes it
+ * after a failure. */
+#define BC_EXTRACT_HELD ".bc-restore"
+bc_status bc_tar_release_held(const char *target);
+void bc_tar_discard_held(const char *target);
+
 #endif

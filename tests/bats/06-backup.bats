@@ -4,16 +4,8 @@
 
 load helpers
 
-setup_file() {
-    start_s3rver
-    export W=$(scratch_dir) PORT=$(free_port) URL=s3://test/pitr
-    start_primary "$W/primary" "$PORT" "$URL"
-}
-
-teardown_file() {
-    for d in "$W"/*/; do stop_pg "$d"; done
-    stop_s3rver
-}
+setup_file() { start_primary_with_s3 pitr; }
+teardown_file() { stop_primary_with_s3; }
 
 E() { echo --endpoint-url "$S3_ENDPOINT"; }
 

@@ -10,17 +10,14 @@
 load helpers
 
 setup_file() {
-    start_s3rver
     start_azurite
-    export W=$(scratch_dir) PORT=$(free_port) URL=s3://test/integ
-    start_primary "$W/primary" "$PORT" "$URL"
+    start_primary_with_s3 integ
     export FS="file://$W/fstore"
     mkdir -p "$W/fstore"
 }
 
 teardown_file() {
-    for d in "$W"/*/; do stop_pg "$d"; done
-    stop_s3rver
+    stop_primary_with_s3
     stop_azurite
 }
 

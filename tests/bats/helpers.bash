@@ -216,6 +216,19 @@ start_primary() {
     "$PG_BIN/pgbench" -h 127.0.0.1 -p "$port" -U postgres -i -s 5 -q postgres >/dev/null 2>&1
 }
 
+# start_primary_with_s3 PREFIX: s3rver, a scratch directory $W, and in it
+# the primary of start_primary on $PORT, archiving to $URL (s3://test/PREFIX).
+# Call from setup_file; stop_primary_with_s3 from teardown_file.
+start_primary_with_s3() {
+    start_s3rver
+    export W=$(scratch_dir) PORT=$(free_port) URL=s3://test/$1
+    start_primary "$W/primary" "$PORT" "$URL"
+}
+stop_primary_with_s3() {
+    for d in "$W"/*/; do stop_pg "$d"; done
+    stop_s3rver
+}
+
 # Forces a segment switch and waits until it is archived.
 archive_current_wal() { # PORT
     local current

@@ -106,6 +106,36 @@ static void test_window(void)
     CHECK(bc_retention_classify(&p, NOW, b, 4) == 1 && b[2].verdict == BC_VERDICT_VALID);
 }
 
+static void test_abandoned(void)
+{
+    bc_retention_backup b[6];
+    for (unsigned i = 0; i < 6; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "2026010%uT000000", i + 1);
+        b[i] = done(id, 1, 2 + 3 * i, 3 + 3 * i, 50 - 9 * (int)i, BC_KEEP_NONE);
+    }
+    b[0].status = BC_BACKUP_STARTED;   /* killed, long ago */
+    b[1].status = BC_BACKUP_FAILED;    /* barman keeps failed ones */
+    b[2].status = BC_BACKUP_STARTED;
+    b[2].keep = BC_KEEP_FULL;          /* annotated: left alone */
+    b[5].status = BC_BACKUP_STARTED;   /* newer than every DONE one: may be running */
+    bc_retention_policy p = {.kind = BC_POLICY_REDUNDANCY, .value = 5};
+    CHECK(bc_retention_classify(&p, NOW, b, 6) == 1);
+    CHECK(b[0].verdict == BC_VERDICT_ABANDONED);
+    CHECK(b[1].verdict == BC_VERDICT_NONE && b[2].verdict == BC_VERDICT_NONE);
+    CHECK(b[3].verdict == BC_VERDICT_VALID && b[4].verdict == BC_VERDICT_VALID);
+    CHECK(b[5].verdict == BC_VERDICT_NONE);
+    /* whatever the policy keeps, and counted with the obsolete ones */
+    p.value = 1;
+    CHECK(bc_retention_classify(&p, NOW, b, 6) == 2);
+    CHECK(b[3].verdict == BC_VERDICT_OBSOLETE && b[0].verdict == BC_VERDICT_ABANDONED);
+    bc_retention_policy w = {.kind = BC_POLICY_RECOVERY_WINDOW, .value = 60, .unit = 'd'};
+    CHECK(bc_retention_classify(&w, NOW, b, 6) == 1 && b[0].verdict == BC_VERDICT_ABANDONED);
+    /* without a DONE backup after it, a STARTED one may be running */
+    b[3].status = b[4].status = BC_BACKUP_FAILED;
+    CHECK(bc_retention_classify(&p, NOW, b, 6) == 0 && b[0].verdict == BC_VERDICT_NONE);
+}
+
 static void test_wal_plan(void)
 {
     bc_retention_backup b[4] = {
@@ -173,6 +203,7 @@ int main(void)
     test_keep_target();
     test_redundancy();
     test_window();
+    test_abandoned();
     test_wal_plan();
     printf("retention: %d passed, %d failed\n", passed, failed);
     return failed != 0;

@@ -256,6 +256,23 @@ static void test_file(void)
     CHECK(listed == 6, "list: %d objects, want 6", listed);
     bc_store_writer_abort(w);
 
+    /* A killed writer's temporary file: never listed, and removed with its
+     * folder once a delete empties it, but not while objects remain. */
+    CHECK_OK(stream_object(store, "k/one", big, 100, 100, NULL));
+    CHECK_OK(stream_object(store, "k/two", big, 100, 100, NULL));
+    snprintf(path, sizeof path, "%s/k/.bc-tmp-three.999999.w0", root);
+    FILE *debris = fopen(path, "w");
+    CHECK(debris && fputs("half", debris) >= 0 && fclose(debris) == 0, "debris: %s", path);
+    listed = 0;
+    CHECK_OK(bc_store_list(store, "k/", NULL, count_listed, &listed));
+    CHECK(listed == 2, "debris: %d objects listed, want 2", listed);
+    const char *one = "k/one", *two = "k/two";
+    CHECK_OK(bc_store_delete(store, &one, 1));
+    snprintf(dir, sizeof dir, "%s/k", root);
+    CHECK(count_entries(dir, ".bc-tmp-") == 1, "debris: removed while k/two remains");
+    CHECK_OK(bc_store_delete(store, &two, 1));
+    CHECK(access(dir, F_OK) != 0, "debris: %s left after its last object went", dir);
+
     free(big);
     bc_store_close(store);
     char cmd[600];
