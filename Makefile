@@ -96,7 +96,7 @@ run-suite: all $(UNIT_BIN)
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_LIB := lib/store/xml.c lib/layout/backup_info.c lib/util/pyliteral.c lib/util/status.c \
-	lib/kube/reply.c lib/backup/manifest.c lib/codec/crc32c.c
+	lib/kube/reply.c lib/backup/manifest.c lib/codec/crc32c.c lib/layout/wal.c lib/util/buffer.c
 FUZZ_LDLIBS := $(shell pkg-config --libs jansson libcrypto) -pthread
 fuzz:
 	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); mkdir -p build/fuzz; \

@@ -15,9 +15,11 @@ runs=${2:-3}
 . "$(dirname "$0")/common.sh"
 command -v pgbackrest >/dev/null || apt-get install -y -qq pgbackrest >/dev/null
 
-start_pg "archive_mode = on" "archive_command = '$bin/bc-wal-archive file://$work/bcstore srv %p'"
-mkdir -p "$work/bcstore" "$work/pgbr/repo" "$work/pgbr/log" "$work/pgbr/spool"
-chown -R postgres: "$work/bcstore" "$work/pgbr"
+# pgBackRest reaches a local server through its Unix socket only.
+mkdir -p "$work/bcstore/srv/wals" "$work/pgbr/repo" "$work/pgbr/log" "$work/pgbr/spool" "$work/sock"
+chown -R postgres: "$work/bcstore" "$work/pgbr" "$work/sock"
+start_pg "archive_mode = on" "archive_command = '$bin/bc-wal-archive file://$work/bcstore srv %p'" \
+    "unix_socket_directories = '$work/sock'"
 "$pgbin/pgbench" -h 127.0.0.1 -p "$port" -U postgres -i -s "$scale" -q postgres >/dev/null 2>&1
 "$pgbin/psql" -h 127.0.0.1 -p "$port" -U postgres -XAtqc checkpoint
 echo "== cluster: $(du -sh --exclude=pg_wal "$work/pg" | cut -f1) in PGDATA without pg_wal (pgbench scale $scale)"
@@ -36,9 +38,11 @@ compress-type=zst
 process-max=2
 start-fast=y
 archive-check=n
+repo1-retention-full=9
 [bench]
 pg1-path=$work/pg
 pg1-port=$port
+pg1-socket-path=$work/sock
 pg1-host-user=postgres
 CONF
 chown postgres: "$work/pgbr/pgbackrest.conf"
@@ -55,13 +59,24 @@ echo "bc backup $id: $(du -sh "$work/bcstore/srv/base/$id" | cut -f1) stored;" \
 
 declare -A all
 record() { all[$1]="${all[$1]:-} ${secs[$1]}"; }
-fresh() { rm -rf "$work/r" && mkdir -p "$work/r" && chown postgres: "$work/r" && chmod 700 "$work/r" && sync; }
-echo "== restores, $runs rounds"
+# Each run starts alike: an empty target, dirty pages written back and, where
+# allowed, the page cache dropped (the store is then read from disk by all).
+fresh() {
+    rm -rf "$work/r" && mkdir -p "$work/r" && chown postgres: "$work/r" && chmod 700 "$work/r" && sync
+    echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+}
+run_one() {
+    case $1 in
+    raw) fresh; timed "raw: zstd -dc | tar -x; sync" "zstd -qdc $archive | tar -xf - -C $work/r && sync -f $work/r"; record "raw: zstd -dc | tar -x; sync" ;;
+    bc) fresh; timed "bc-restore -J 2" "$bin/bc-restore -J 2 file://$work/bcstore srv $id $work/r"; record "bc-restore -J 2" ;;
+    pgbr) fresh; timed "pgbackrest restore" "runuser -u postgres -- pgbackrest --config=$work/pgbr/pgbackrest.conf --stanza=bench --pg1-path=$work/r restore"; record "pgbackrest restore" ;;
+    verify) fresh; timed "bc-verify -J 2" "$bin/bc-verify -J 2 file://$work/bcstore srv $id"; record "bc-verify -J 2" ;;
+    esac
+}
+echo "== restores, $runs rounds, the order rotated each round"
+order=(raw bc pgbr verify)
 for round in $(seq "$runs"); do
-    fresh; timed "raw: zstd -dc | tar -x; sync" "zstd -qdc $archive | tar -xf - -C $work/r && sync -f $work/r"; record "raw: zstd -dc | tar -x; sync"
-    fresh; timed "bc-restore -J 2" "$bin/bc-restore -J 2 file://$work/bcstore srv $id $work/r"; record "bc-restore -J 2"
-    fresh; timed "pgbackrest restore" "runuser -u postgres -- pgbackrest --config=$work/pgbr/pgbackrest.conf --stanza=bench --pg1-path=$work/r restore"; record "pgbackrest restore"
-    timed "bc-verify -J 2" "$bin/bc-verify -J 2 file://$work/bcstore srv $id"; record "bc-verify -J 2"
+    for i in 0 1 2 3; do run_one "${order[$(( (i + round) % 4 ))]}"; done
 done
 median() { printf '%s\n' $1 | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "== medians"

@@ -151,10 +151,9 @@ static int read_sink(void *ctx, const void *data, size_t len)
     return (int)bc_buffer_sink(ctx, data, len);
 }
 
-/* The parent timelines of a history file: (tli, switch LSN) in order. */
+/* The parent timelines of a history file, in order. */
 typedef struct history {
-    uint32_t tli[64];
-    uint64_t end[64];
+    bc_wal_history_entry e[BC_WAL_HISTORY_MAX];
     size_t n;
 } history;
 
@@ -165,20 +164,7 @@ static bc_status load_history(bc_store *store, const bc_wal_entry *e, history *h
     bc_wal_checked seen;
     snprintf(obj.key, sizeof obj.key, "%s", e->key);
     bc_status st = bc_wal_check(store, &obj, read_sink, &buf, &seen);
-    h->n = 0;
-    if (st == BC_OK && bc_buffer_append(&buf, "", 1) != BC_OK)
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
-    for (char *line = st == BC_OK ? (char *)buf.data : NULL; line && *line;) {
-        char *next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        unsigned tli, hi, lo;
-        if (line[0] != '#' && sscanf(line, "%u %X/%X", &tli, &hi, &lo) == 3 && h->n < 64) {
-            h->tli[h->n] = tli;
-            h->end[h->n++] = (uint64_t)hi << 32 | lo;
-        }
-        line = next;
-    }
+    h->n = st == BC_OK ? bc_wal_history_parse((const char *)buf.data, buf.len, h->e) : 0;
     bc_buffer_free(&buf);
     return st;
 }
@@ -212,7 +198,7 @@ static size_t wal_ranges(bc_store *store, const bc_verify_opts *o, wal_state *w,
             continue;
         }
         size_t k = 0;
-        while (k < cand.n && cand.tli[k] != b->timeline)
+        while (k < cand.n && cand.e[k].tli != b->timeline)
             k++;
         if (k < cand.n) { /* the newest: names sort by timeline */
             latest = e->tli;
@@ -221,15 +207,15 @@ static size_t wal_ranges(bc_store *store, const bc_verify_opts *o, wal_state *w,
         }
     }
     size_t n = 0, k = 0;
-    while (k < h.n && h.tli[k] != b->timeline)
+    while (k < h.n && h.e[k].tli != b->timeline)
         k++;
     uint64_t first = begin;
     for (; k < h.n && n + 1 < max; k++) {
         /* A timeline ends where the next begins: the segment holding the
          * switch point is read from the new timeline. */
-        uint64_t next = h.end[k] / (uint64_t)seg_size;
+        uint64_t next = h.e[k].switch_lsn / (uint64_t)seg_size;
         if (next > first)
-            out[n++] = (wal_range){h.tli[k], first, next - 1, 0};
+            out[n++] = (wal_range){h.e[k].tli, first, next - 1, 0};
         if (next > first)
             first = next;
     }

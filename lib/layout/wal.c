@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int all_hex(const char *s, size_t n)
@@ -103,4 +104,53 @@ bc_status bc_wal_key(const char *prefix, const char *server, const char *name,
     if (n < 0 || (size_t)n >= outlen - used)
         return bc_error(BC_ERR_USAGE, "object key for %s is too long", name);
     return BC_OK;
+}
+
+size_t bc_wal_history_parse(const char *text, size_t len,
+                            bc_wal_history_entry out[BC_WAL_HISTORY_MAX])
+{
+    size_t n = 0;
+    for (size_t at = 0; at < len && n < BC_WAL_HISTORY_MAX;) {
+        const char *line = text + at, *nl = memchr(line, '\n', len - at);
+        size_t linelen = nl ? (size_t)(nl - line) : len - at;
+        at += linelen + 1;
+        char buf[128];
+        if (linelen == 0 || linelen >= sizeof buf || line[0] == '#')
+            continue;
+        memcpy(buf, line, linelen);
+        buf[linelen] = '\0';
+        unsigned long tli;
+        unsigned hi, lo;
+        char *end;
+        tli = strtoul(buf, &end, 10);
+        if (end == buf || tli == 0 || tli > UINT32_MAX || sscanf(end, " %X/%X", &hi, &lo) != 2)
+            continue;
+        out[n].tli = (uint32_t)tli;
+        out[n++].switch_lsn = (uint64_t)hi << 32 | lo;
+    }
+    return n;
+}
+
+static uint64_t le(const unsigned char *b, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | b[i];
+    return v;
+}
+
+void bc_wal_header_parse(const unsigned char *b, size_t len, bc_wal_header *h)
+{
+    memset(h, 0, sizeof *h);
+    if (len < BC_WAL_LONG_HEADER_SIZE)
+        return;
+    h->magic = (uint16_t)le(b, 2);
+    uint16_t info = (uint16_t)le(b + 2, 2);
+    h->tli = (uint32_t)le(b + 4, 4);
+    h->pageaddr = le(b + 8, 8);
+    /* bytes 16-23: xlp_rem_len and padding */
+    h->sysid = le(b + 24, 8);
+    h->seg_size = (uint32_t)le(b + 32, 4);
+    h->block_size = (uint32_t)le(b + 36, 4);
+    h->valid = (info & 0x0002) != 0; /* XLP_LONG_HEADER */
 }

@@ -32,6 +32,32 @@ const char *bc_wal_basename(const char *path);
  * 0 for a history file). */
 int bc_wal_parse(const char *name, uint32_t *tli, uint32_t *log, uint32_t *seg);
 
+/* The first page header of a segment (PostgreSQL's XLogLongPageHeaderData,
+ * in the byte order of the machine that wrote it, little-endian here). */
+#define BC_WAL_LONG_HEADER_SIZE 40
+typedef struct bc_wal_header {
+    int valid;            /* 40 bytes read, with XLP_LONG_HEADER set */
+    uint16_t magic;       /* changes with PostgreSQL's WAL format */
+    uint32_t tli;         /* the timeline the page was written on */
+    uint64_t pageaddr;    /* the LSN of the page: segment number * size */
+    uint64_t sysid;       /* pg_control's system identifier */
+    uint32_t seg_size, block_size;
+} bc_wal_header;
+
+void bc_wal_header_parse(const unsigned char *b, size_t len, bc_wal_header *h);
+
+/* A timeline history file ("<tli>.history"): the timelines before it, in
+ * order, each with the LSN where the next one branched off. Comments and
+ * lines that are not "<tli> <hi>/<lo> [reason]" are skipped; at most
+ * BC_WAL_HISTORY_MAX entries are kept. Returns the number of entries. */
+#define BC_WAL_HISTORY_MAX 64
+typedef struct bc_wal_history_entry {
+    uint32_t tli;
+    uint64_t switch_lsn;
+} bc_wal_history_entry;
+size_t bc_wal_history_parse(const char *text, size_t len,
+                            bc_wal_history_entry out[BC_WAL_HISTORY_MAX]);
+
 /* A server name becomes a path component: no '/', not "." or "..". */
 bc_status bc_server_name_check(const char *server);
 

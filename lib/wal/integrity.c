@@ -57,30 +57,6 @@ bc_status bc_wal_expect_from_meta(const bc_object_meta *meta, bc_wal_expect *e)
     return BC_OK;
 }
 
-static uint64_t le(const unsigned char *b, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = v << 8 | b[i];
-    return v;
-}
-
-void bc_wal_header_parse(const unsigned char *b, size_t len, bc_wal_header *h)
-{
-    memset(h, 0, sizeof *h);
-    if (len < BC_WAL_LONG_HEADER_SIZE)
-        return;
-    h->magic = (uint16_t)le(b, 2);
-    uint16_t info = (uint16_t)le(b + 2, 2);
-    h->tli = (uint32_t)le(b + 4, 4);
-    h->pageaddr = le(b + 8, 8);
-    /* bytes 16-23: xlp_rem_len and padding */
-    h->sysid = le(b + 24, 8);
-    h->seg_size = (uint32_t)le(b + 32, 4);
-    h->block_size = (uint32_t)le(b + 36, 4);
-    h->valid = (info & 0x0002) != 0; /* XLP_LONG_HEADER */
-}
-
 int bc_wal_segment_size_valid(int64_t size)
 {
     /* PostgreSQL's wal_segment_size: a power of two from 1 MiB to 1 GiB. */

@@ -38,20 +38,6 @@ bc_status bc_wal_find(bc_store *store, const char *server, const char *name,
 bc_status bc_wal_fetch(bc_store *store, const bc_wal_object *obj, const char *path,
                        int durable);
 
-/* The first page header of a segment (PostgreSQL's XLogLongPageHeaderData,
- * in the byte order of the machine that wrote it, little-endian here). */
-#define BC_WAL_LONG_HEADER_SIZE 40
-typedef struct bc_wal_header {
-    int valid;            /* 40 bytes read, with XLP_LONG_HEADER set */
-    uint16_t magic;       /* changes with PostgreSQL's WAL format */
-    uint32_t tli;         /* the timeline the page was written on */
-    uint64_t pageaddr;    /* the LSN of the page: segment number * size */
-    uint64_t sysid;       /* pg_control's system identifier */
-    uint32_t seg_size, block_size;
-} bc_wal_header;
-
-void bc_wal_header_parse(const unsigned char *b, size_t len, bc_wal_header *h);
-
 typedef struct bc_wal_checked {
     int64_t size;         /* decoded bytes */
     int has_checksum;     /* the object had bc's integrity metadata */
