@@ -1,7 +1,7 @@
 # bc: backup and recovery tools for PostgreSQL in object storage.
 #   make                      build every tool into bin/
-#   make check                the unit tests and the bats suite, plain and then
-#                             under AddressSanitizer + UBSan
+#   make check                the layer check, the unit tests and the bats suite,
+#                             plain and then under AddressSanitizer + UBSan
 #   make check SANITIZE=1     only the sanitizer pass
 #   make install PREFIX=DIR   binaries to DIR/bin, man pages to DIR/share/man/man1 and man7
 
@@ -32,7 +32,8 @@ PROTO_H := $(PROTO_C:.c=.h)
 CFLAGS += -I$(BUILD)/proto
 
 TOOLS := $(notdir $(wildcard cmd/*))
-LIB_SRC := $(wildcard lib/*/*.c)
+# lib/<module>/*.c, and lib/store/<provider>/*.c one level down
+LIB_SRC := $(wildcard lib/*/*.c lib/*/*/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(PROTO_C:.c=.o)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -50,7 +51,7 @@ $(BUILD)/libbc.a: $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/%.o: %.c $(wildcard lib/*/*.h) | $(PROTO_H)
+$(BUILD)/%.o: %.c $(wildcard lib/*/*.h lib/*/*/*.h) | $(PROTO_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -83,7 +84,7 @@ setup:
 # pkg-config sees the freshly installed libraries), then runs the unit tests
 # and the bats files against real servers: once as built, once more under
 # AddressSanitizer + UBSan (only the latter with SANITIZE=1).
-check: setup
+check: setup layers
 	$(MAKE) run-suite
 ifneq ($(SANITIZE),1)
 	$(MAKE) run-suite SANITIZE=1
@@ -95,7 +96,7 @@ run-suite: all $(UNIT_BIN)
 # Fuzz targets (clang + libFuzzer): FUZZ_SECONDS each, starting from the seeds.
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_LIB := lib/store/xml.c lib/layout/backup_info.c lib/util/pyliteral.c lib/util/status.c \
+FUZZ_LIB := lib/store/http/xml.c lib/layout/backup_info.c lib/util/pyliteral.c lib/util/status.c \
 	lib/kube/reply.c lib/backup/manifest.c lib/codec/crc32c.c lib/layout/wal.c lib/util/buffer.c
 FUZZ_LDLIBS := $(shell pkg-config --libs jansson libcrypto) -pthread
 fuzz:
@@ -103,6 +104,10 @@ fuzz:
 	  clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib -D_GNU_SOURCE -o build/fuzz/$$n $$f $(FUZZ_LIB) $(FUZZ_LDLIBS); \
 	  mkdir -p build/fuzz/$$n.corpus; \
 	  build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build/fuzz/$$n.corpus tests/fuzz/corpus/$${n#fuzz_}; done
+
+# Every #include points down the stack (tests/layers.sh has the table).
+layers:
+	@sh tests/layers.sh
 
 lint-man:
 	mandoc -Tlint -W warning $(MANS) $(MANS7)
@@ -127,7 +132,7 @@ demo: setup
 clean:
 	rm -rf build build-san bin
 
-.PHONY: all bin unit setup check run-suite fuzz lint-man manifest install demo clean
+.PHONY: all bin unit setup check run-suite fuzz layers lint-man manifest install demo clean
 # The tools' main.o and the generated protobuf code come from pattern
 # rules: keep them. (A bare .SECONDARY would make every object optional,
 # and a new source file would never be compiled into an existing libbc.a.)

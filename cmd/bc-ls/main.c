@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "backup/listing.h"
-#include "util/cli.h"
+#include "cli/cli.h"
 #include "util/log.h"
 
 #define STORE_HELP                                                              \

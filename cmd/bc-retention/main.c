@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "retention/retention.h"
-#include "util/cli.h"
+#include "cli/cli.h"
 #include "util/log.h"
 
 static const char help[] =

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/cli.h"
+#include "cli/cli.h"
 
 const char *bc_objectstore_destination(const json_t *configuration)
 {

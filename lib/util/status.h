@@ -7,6 +7,8 @@
 #ifndef BC_UTIL_STATUS_H
 #define BC_UTIL_STATUS_H
 
+#include <stddef.h>
+
 typedef enum bc_status {
     BC_OK = 0,
     BC_ERR_NOTFOUND,  /* object or WAL does not exist in the store */
@@ -39,6 +41,11 @@ bc_status bc_error_context(bc_status code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 const char *bc_error_msg(void);
 void bc_error_clear(void);
+
+/* Receives a stream's bytes (a download, a codec's output, a tar writer's
+ * archive); returns 0 to go on, non-zero to stop, having set the error
+ * message. */
+typedef int (*bc_sink_fn)(void *ctx, const void *data, size_t len);
 
 /* What a stopped sink's return value means: sinks (bc_sink_fn) return 0
  * or the bc_status of their failure, having set the message; anything

@@ -157,3 +157,18 @@ setup() { T=$(scratch_dir); }
     [ "$status" -eq 0 ]
     [ -z "$output" ]
 }
+
+@test "make layers passes on the tree and catches an include that points up" {
+    run sh "$BC_TOP/tests/layers.sh"
+    [ "$status" -eq 0 ]
+    T=$(scratch_dir)
+    cp -r "$BC_TOP/lib" "$BC_TOP/cmd" "$T/"
+    # util is the ground floor: it may not reach the store
+    echo '#include "store/store.h"' >>"$T/lib/util/buffer.h"
+    # the HTTP layer knows no provider
+    echo '#include "store/s3/sigv4.h"' >>"$T/lib/store/http/url.c"
+    run sh "$BC_TOP/tests/layers.sh" "$T"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"lib/util/buffer.h: util (layer 0) includes store/ (layer 2): points up the stack"* ]]
+    [[ "$output" == *"lib/store/http/url.c: store/http includes store/s3/: the HTTP layer knows no provider"* ]]
+}

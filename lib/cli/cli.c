@@ -1,4 +1,4 @@
-#include "util/cli.h"
+#include "cli/cli.h"
 
 #include <ctype.h>
 #include <errno.h>

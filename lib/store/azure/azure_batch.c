@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "store/azure_internal.h"
+#include "store/azure/azure_internal.h"
 #include "util/buffer.h"
 
 #define BATCH_MAX 256

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/gcs_internal.h"
-#include "store/list_page.h"
+#include "store/gcs/gcs_internal.h"
+#include "store/http/list_page.h"
 #include "util/timefmt.h"
 #include "util/log.h"
 

@@ -7,7 +7,7 @@
  * (User-Agent, Expect, Content-Length, Accept...): so x-amz-*, Content-MD5,
  * Content-Type, Range, If-None-Match and the like are all covered.
  *
- * The URL path must already be encoded with bc_sigv4_uri_encode(path, 1)
+ * The URL path must already be encoded with bc_url_encode(path, 1)
  * (S3 does not double-encode: the canonical URI is the path as sent); the
  * query parameters are sorted and given "=" when signing. */
 #ifndef BC_STORE_SIGV4_H
@@ -15,8 +15,8 @@
 
 #include <stdint.h>
 
-#include "store/aws_credentials.h"
-#include "store/http.h"
+#include "store/s3/aws_credentials.h"
+#include "store/http/http.h"
 #include "store/store.h"
 
 typedef struct bc_sigv4_signer {
@@ -39,9 +39,5 @@ bc_status bc_sigv4_payload_hash(const bc_source *src, int64_t offset, int64_t le
 /* Lowercase hex SHA-256 of a buffer. */
 void bc_sigv4_sha256_hex(const void *data, size_t len, char hex[65]);
 
-/* Percent-encodes every byte except A-Z a-z 0-9 - _ . ~ (and '/' when
- * keep_slash), uppercase hex: the S3 rule for paths and query values.
- * Returns a new string, NULL if out of memory. */
-char *bc_sigv4_uri_encode(const char *s, int keep_slash);
 
 #endif

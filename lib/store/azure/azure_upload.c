@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/azure_internal.h"
-#include "store/sigv4.h"
+#include "store/azure/azure_internal.h"
+#include "store/http/url.h"
 
 #define BLOCK_ID_DIGITS 8 /* every id of a blob must have the same length */
 
@@ -24,8 +24,8 @@ static char *tags_header(const bc_put_opts *opts)
         return NULL;
     out[0] = '\0';
     for (size_t i = 0; i < opts->ntags; i++) {
-        char *k = bc_sigv4_uri_encode(opts->tags[i].key, 0);
-        char *v = bc_sigv4_uri_encode(opts->tags[i].value, 0);
+        char *k = bc_url_encode(opts->tags[i].key, 0);
+        char *v = bc_url_encode(opts->tags[i].value, 0);
         if (k && v)
             n += (size_t)snprintf(out + n, cap - n, "%s%s=%s", i ? "&" : "", k, v);
         free(k);
@@ -89,7 +89,7 @@ static bc_status put_block(azure_backend *b, const char *key, int index, const b
 {
     char id[16], query[128];
     block_id(index, id);
-    char *enc = bc_sigv4_uri_encode(id, 0);
+    char *enc = bc_url_encode(id, 0);
     if (!enc)
         return bc_error(BC_ERR_INTERNAL, "out of memory");
     snprintf(query, sizeof query, "comp=block&blockid=%s", enc);

@@ -1,4 +1,4 @@
-#include "store/http.h"
+#include "store/http/http.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/xml.h"
+#include "store/http/xml.h"
 #include "util/log.h"
 
 #ifndef BC_VERSION

@@ -1,7 +1,7 @@
 /* Google access tokens: service account JWTs, authorized-user refresh
  * tokens and the metadata server, with a shared cache. See
  * google_credentials.h for the search order. */
-#include "store/google_credentials.h"
+#include "store/gcs/google_credentials.h"
 
 #include <jansson.h>
 #include <openssl/bio.h>
@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/sigv4.h"
+#include "store/http/url.h"
 #include "util/log.h"
 
 #define SCOPE "https://www.googleapis.com/auth/devstorage.read_write"
@@ -286,13 +286,13 @@ static bc_status token_form(const bc_google_credentials *c, char **out)
             return st;
         bc_log_add_secret(assertion);
         fmt = "grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Agrant-type%%3Ajwt-bearer&assertion=%s%s";
-        a = bc_sigv4_uri_encode(assertion, 0);
+        a = bc_url_encode(assertion, 0);
         b = strdup("");
         free(assertion);
     } else {
-        cs = bc_sigv4_uri_encode(c->client_secret, 0);
-        a = bc_sigv4_uri_encode(c->client_id, 0);
-        b = bc_sigv4_uri_encode(c->refresh_token, 0);
+        cs = bc_url_encode(c->client_secret, 0);
+        a = bc_url_encode(c->client_id, 0);
+        b = bc_url_encode(c->refresh_token, 0);
         fmt = "grant_type=refresh_token&client_id=%s&refresh_token=%s&client_secret=";
     }
     char *form = a && b ? dup_printf(fmt, a, b) : NULL;

@@ -16,8 +16,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "store/google_credentials.h"
-#include "store/http.h"
+#include "store/gcs/google_credentials.h"
+#include "store/http/http.h"
 #include "store/store.h"
 #include "util/status.h"
 

@@ -1,4 +1,4 @@
-#include "store/xml.h"
+#include "store/http/xml.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -21,8 +21,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include "store/azure_internal.h"
-#include "store/sigv4.h"
+#include "store/azure/azure_internal.h"
+#include "store/http/url.h"
 #include "util/base64.h"
 #include "util/buffer.h"
 #include "util/log.h"
@@ -182,7 +182,7 @@ void bc_azure_auth_free(azure_backend *b)
 
 static char *form_encode(const char *s)
 {
-    return bc_sigv4_uri_encode(s, 0);
+    return bc_url_encode(s, 0);
 }
 
 /* Fetches a token from the metadata endpoint or the Entra ID token

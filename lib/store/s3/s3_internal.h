@@ -18,9 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/aws_credentials.h"
-#include "store/http.h"
-#include "store/sigv4.h"
+#include "store/s3/aws_credentials.h"
+#include "store/http/http.h"
+#include "store/s3/sigv4.h"
 #include "store/store.h"
 #include "util/status.h"
 

@@ -1,4 +1,4 @@
-#include "store/sigv4.h"
+#include "store/s3/sigv4.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,41 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/buffer.h"
+
 #define ALGORITHM "AWS4-HMAC-SHA256"
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-
-/* A growable string; `oom` latches the first allocation failure. */
-typedef struct strbuf {
-    char *s;
-    size_t len, cap;
-    int oom;
-} strbuf;
-
-static void sb_addn(strbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void sb_add(strbuf *b, const char *s)
-{
-    sb_addn(b, s, strlen(s));
-}
 
 static void to_hex(const unsigned char *d, size_t n, char *out)
 {
@@ -115,27 +84,6 @@ done:
     return st;
 }
 
-char *bc_sigv4_uri_encode(const char *s, int keep_slash)
-{
-    static const char digits[] = "0123456789ABCDEF";
-    size_t n = strlen(s);
-    char *out = malloc(3 * n + 1), *o = out;
-    if (!out)
-        return NULL;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        unsigned char c = *p;
-        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
-            *o++ = (char)c;
-        } else {
-            *o++ = '%';
-            *o++ = digits[c >> 4];
-            *o++ = digits[c & 15];
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
 /* ---- canonical request ------------------------------------------------ */
 
 /* Headers a proxy or curl may add or rewrite: signing them would break. */
@@ -162,7 +110,7 @@ static int cmp_canon_header(const void *a, const void *b)
 }
 
 /* Value trimmed, inner runs of spaces collapsed to one. */
-static void add_header_value(strbuf *b, const char *v)
+static void add_header_value(bc_buffer *b, const char *v)
 {
     while (*v == ' ' || *v == '\t')
         v++;
@@ -173,9 +121,9 @@ static void add_header_value(strbuf *b, const char *v)
             continue;
         }
         if (pending_space)
-            sb_addn(b, " ", 1);
+            bc_buffer_append(b, " ", 1);
         pending_space = 0;
-        sb_addn(b, v, 1);
+        bc_buffer_append(b, v, 1);
     }
 }
 
@@ -203,7 +151,7 @@ static int cmp_query_param(const void *pa, const void *pb)
 
 /* The query of the URL (already encoded), sorted by name then value, every
  * parameter as name=value. */
-static int add_canonical_query(strbuf *b, const char *query, size_t len)
+static int add_canonical_query(bc_buffer *b, const char *query, size_t len)
 {
     size_t n = 1;
     for (size_t i = 0; i < len; i++)
@@ -229,10 +177,10 @@ static int add_canonical_query(strbuf *b, const char *query, size_t len)
     qsort(params, count, sizeof *params, cmp_query_param);
     for (size_t k = 0; k < count; k++) {
         if (k)
-            sb_addn(b, "&", 1);
-        sb_addn(b, params[k].name, params[k].name_len);
-        sb_addn(b, "=", 1);
-        sb_addn(b, params[k].value, params[k].value_len);
+            bc_buffer_append(b, "&", 1);
+        bc_buffer_append(b, params[k].name, params[k].name_len);
+        bc_buffer_append(b, "=", 1);
+        bc_buffer_append(b, params[k].value, params[k].value_len);
     }
     free(params);
     return 0;
@@ -291,7 +239,7 @@ bc_status bc_sigv4_sign_at(const bc_sigv4_signer *s, bc_http_request *req,
     if (!hs)
         return bc_error(BC_ERR_INTERNAL, "out of memory");
     size_t nh = 0;
-    strbuf cr_buf = { 0 }, signed_headers = { 0 }, sts = { 0 }, auth = { 0 };
+    bc_buffer cr_buf = { 0 }, signed_headers = { 0 }, sts = { 0 }, auth = { 0 };
     st = BC_OK;
     for (size_t i = 0; i < req->headers.n; i++) {
         const bc_http_header *h = &req->headers.items[i];
@@ -310,43 +258,43 @@ bc_status bc_sigv4_sign_at(const bc_sigv4_signer *s, bc_http_request *req,
     }
     qsort(hs, nh, sizeof *hs, cmp_canon_header);
 
-    sb_add(&cr_buf, req->method);
-    sb_add(&cr_buf, "\n");
+    bc_buffer_adds(&cr_buf, req->method);
+    bc_buffer_adds(&cr_buf, "\n");
     if (path_len)
-        sb_addn(&cr_buf, path, path_len);
+        bc_buffer_append(&cr_buf, path, path_len);
     else
-        sb_add(&cr_buf, "/");
-    sb_add(&cr_buf, "\n");
+        bc_buffer_adds(&cr_buf, "/");
+    bc_buffer_adds(&cr_buf, "\n");
     if (add_canonical_query(&cr_buf, query, query_len) < 0)
-        cr_buf.oom = 1;
-    sb_add(&cr_buf, "\n");
+        cr_buf.failed = bc_error(BC_ERR_INTERNAL, "out of memory");
+    bc_buffer_adds(&cr_buf, "\n");
     for (size_t i = 0; i < nh; i++) {
-        sb_add(&cr_buf, hs[i].name);
-        sb_add(&cr_buf, ":");
+        bc_buffer_adds(&cr_buf, hs[i].name);
+        bc_buffer_adds(&cr_buf, ":");
         add_header_value(&cr_buf, hs[i].value);
-        sb_add(&cr_buf, "\n");
+        bc_buffer_adds(&cr_buf, "\n");
         if (i)
-            sb_add(&signed_headers, ";");
-        sb_add(&signed_headers, hs[i].name);
+            bc_buffer_adds(&signed_headers, ";");
+        bc_buffer_adds(&signed_headers, hs[i].name);
     }
-    sb_add(&cr_buf, "\n");
-    sb_add(&cr_buf, signed_headers.s ? signed_headers.s : "");
-    sb_add(&cr_buf, "\n");
-    sb_add(&cr_buf, payload);
+    bc_buffer_adds(&cr_buf, "\n");
+    bc_buffer_adds(&cr_buf, bc_buffer_str(&signed_headers));
+    bc_buffer_adds(&cr_buf, "\n");
+    bc_buffer_adds(&cr_buf, payload);
 
     char date[9], scope[256], cr_hash[65];
     memcpy(date, amz_date, 8);
     date[8] = '\0';
     snprintf(scope, sizeof scope, "%s/%s/%s/aws4_request", date, s->region, s->service);
-    if (!cr_buf.oom)
-        bc_sigv4_sha256_hex(cr_buf.s, cr_buf.len, cr_hash);
-    sb_add(&sts, ALGORITHM "\n");
-    sb_add(&sts, amz_date);
-    sb_add(&sts, "\n");
-    sb_add(&sts, scope);
-    sb_add(&sts, "\n");
-    sb_add(&sts, cr_hash);
-    if (cr_buf.oom || signed_headers.oom || sts.oom) {
+    if (!cr_buf.failed)
+        bc_sigv4_sha256_hex(cr_buf.data, cr_buf.len, cr_hash);
+    bc_buffer_adds(&sts, ALGORITHM "\n");
+    bc_buffer_adds(&sts, amz_date);
+    bc_buffer_adds(&sts, "\n");
+    bc_buffer_adds(&sts, scope);
+    bc_buffer_adds(&sts, "\n");
+    bc_buffer_adds(&sts, cr_hash);
+    if (cr_buf.failed || signed_headers.failed || sts.failed) {
         st = bc_error(BC_ERR_INTERNAL, "out of memory");
         goto done;
     }
@@ -368,36 +316,35 @@ bc_status bc_sigv4_sign_at(const bc_sigv4_signer *s, bc_http_request *req,
     hmac(k, 32, "aws4_request", k);
     unsigned char sig[32];
     char sig_hex[65];
-    hmac(k, 32, sts.s, sig);
+    hmac(k, 32, bc_buffer_str(&sts), sig);
     explicit_bzero(k, sizeof k);
     to_hex(sig, 32, sig_hex);
 
-    sb_add(&auth, ALGORITHM " Credential=");
-    sb_add(&auth, cr->access_key);
-    sb_add(&auth, "/");
-    sb_add(&auth, scope);
-    sb_add(&auth, ",SignedHeaders=");
-    sb_add(&auth, signed_headers.s);
-    sb_add(&auth, ",Signature=");
-    sb_add(&auth, sig_hex);
-    if (auth.oom) {
+    bc_buffer_adds(&auth, ALGORITHM " Credential=");
+    bc_buffer_adds(&auth, cr->access_key);
+    bc_buffer_adds(&auth, "/");
+    bc_buffer_adds(&auth, scope);
+    bc_buffer_adds(&auth, ",SignedHeaders=");
+    bc_buffer_adds(&auth, bc_buffer_str(&signed_headers));
+    bc_buffer_adds(&auth, ",Signature=");
+    bc_buffer_adds(&auth, sig_hex);
+    if (auth.failed) {
         st = bc_error(BC_ERR_INTERNAL, "out of memory");
         goto done;
     }
-    if ((st = bc_http_headers_set(&req->headers, "Authorization", auth.s)) != BC_OK)
+    if ((st = bc_http_headers_set(&req->headers, "Authorization", bc_buffer_str(&auth))) != BC_OK)
         goto done;
     if (canonical) {
-        *canonical = cr_buf.s;
-        cr_buf.s = NULL;
+        *canonical = bc_buffer_take(&cr_buf);
     }
 done:
     for (size_t i = 0; i < nh; i++)
         free(hs[i].name);
     free(hs);
-    free(cr_buf.s);
-    free(signed_headers.s);
-    free(sts.s);
-    free(auth.s);
+    bc_buffer_free(&cr_buf);
+    bc_buffer_free(&signed_headers);
+    bc_buffer_free(&sts);
+    bc_buffer_free(&auth);
     return st;
 }
 

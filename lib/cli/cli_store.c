@@ -2,7 +2,7 @@
  * They live apart from cli.c so that a program using only the option
  * parsing (bc-plugin) does not link the store and the codec libraries:
  * with --as-needed, those libraries are then not even loaded. */
-#include "util/cli.h"
+#include "cli/cli.h"
 
 #include "codec/codec.h"
 #include "layout/wal.h"

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/s3_internal.h"
-#include "store/xml.h"
+#include "store/s3/s3_internal.h"
+#include "store/http/xml.h"
 #include "util/log.h"
 
 #define DELETE_BATCH 1000

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "store/gcs_internal.h"
-#include "store/sigv4.h"
+#include "store/gcs/gcs_internal.h"
+#include "store/http/url.h"
 
 #define DEFAULT_ENDPOINT "https://storage.googleapis.com"
 
@@ -75,8 +75,8 @@ static char *make_url(const gcs_backend *b, gcs_target target, const char *key,
 {
     static const char *const paths[] = { "/storage/v1/b/", "/storage/v1/b/", "/storage/v1/b/",
                                          "/upload/storage/v1/b/" };
-    char *url = NULL, *ebucket = bc_sigv4_uri_encode(b->bucket, 0);
-    char *ekey = bc_sigv4_uri_encode(key ? key : "", 0);
+    char *url = NULL, *ebucket = bc_url_encode(b->bucket, 0);
+    char *ekey = bc_url_encode(key ? key : "", 0);
     size_t len = 0, cap = 0;
     int bad = !ebucket || !ekey || append(&url, &len, &cap, b->base_url) ||
               append(&url, &len, &cap, paths[target]) || append(&url, &len, &cap, ebucket) ||
@@ -87,7 +87,7 @@ static char *make_url(const gcs_backend *b, gcs_target target, const char *key,
     for (size_t i = 0; !bad && i < nq; i++) {
         if (!q[i].value)
             continue;
-        char *v = bc_sigv4_uri_encode(q[i].value, 0);
+        char *v = bc_url_encode(q[i].value, 0);
         bad = !v || append(&url, &len, &cap, first ? "?" : "&") ||
               append(&url, &len, &cap, q[i].name) || append(&url, &len, &cap, "=") ||
               append(&url, &len, &cap, v);

@@ -16,10 +16,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "store/list_page.h"
-#include "store/s3_internal.h"
+#include "store/http/list_page.h"
+#include "store/s3/s3_internal.h"
 #include "util/timefmt.h"
-#include "store/xml.h"
+#include "store/http/xml.h"
 #include "util/log.h"
 
 #define DEFAULT_THRESHOLD (64 * MiB)

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/s3_internal.h"
+#include "store/s3/s3_internal.h"
 
 #define FIRST_HEAD_SIZE ((size_t)1 << 20)   /* small streams stay small */
 

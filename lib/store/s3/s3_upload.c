@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/s3_internal.h"
-#include "store/xml.h"
+#include "store/s3/s3_internal.h"
+#include "store/http/url.h"
+#include "store/http/xml.h"
 #include "util/log.h"
 
 #define MAX_PARTS 10000
@@ -21,7 +22,7 @@
  * percent-encoded, space as '+'. A new string, NULL if out of memory. */
 static char *quote_plus(const char *s)
 {
-    char *enc = bc_sigv4_uri_encode(s, 0);
+    char *enc = bc_url_encode(s, 0);
     if (!enc)
         return NULL;
     char *r = enc, *w = enc;

@@ -19,7 +19,7 @@
 #ifndef BC_STORE_GOOGLE_CREDENTIALS_H
 #define BC_STORE_GOOGLE_CREDENTIALS_H
 
-#include "store/http.h"
+#include "store/http/http.h"
 #include "util/status.h"
 
 typedef struct bc_google_credentials bc_google_credentials;

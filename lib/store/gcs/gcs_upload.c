@@ -25,8 +25,8 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "store/gcs_internal.h"
-#include "store/sigv4.h"
+#include "store/gcs/gcs_internal.h"
+#include "store/http/url.h"
 #include "util/log.h"
 
 #define FIRST_BUFFER_SIZE ((size_t)1 << 20)
@@ -202,7 +202,7 @@ static bc_status session_start(gcs_backend *b, bc_http_client *hc, const char *k
             st = bc_gcs_oom();
     } else if (st == BC_OK && !*c.resp.request_id)
         st = bc_error(BC_ERR_DATA, "the server opened an upload session without an upload id");
-    else if (st == BC_OK && !(id = bc_sigv4_uri_encode(c.resp.request_id, 0)))
+    else if (st == BC_OK && !(id = bc_url_encode(c.resp.request_id, 0)))
         st = bc_gcs_oom();
     size_t n = id ? strlen(c.url) + strlen(id) + 16 : 0;
     if (id && (*uri = malloc(n)))

@@ -2,8 +2,8 @@
  * tools have in common, tag and size parsing, usage errors. Each tool's
  * main.c adds its own options to the common table and hands every option it
  * does not know to bc_cli_common_option(). */
-#ifndef BC_UTIL_CLI_H
-#define BC_UTIL_CLI_H
+#ifndef BC_CLI_CLI_H
+#define BC_CLI_CLI_H
 
 #include <getopt.h>
 #include <stdint.h>

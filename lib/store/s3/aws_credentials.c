@@ -1,4 +1,4 @@
-#include "store/aws_credentials.h"
+#include "store/s3/aws_credentials.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -8,8 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "store/s3_internal.h"
-#include "store/xml.h"
+#include "store/s3/s3_internal.h"
+#include "store/http/url.h"
+#include "store/http/xml.h"
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -35,7 +36,7 @@ static char *make_query(const qparam *p, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (!p[i].value)
             continue;
-        if (!(enc[i] = bc_sigv4_uri_encode(p[i].value, 0)))
+        if (!(enc[i] = bc_url_encode(p[i].value, 0)))
             goto done;
         cap += strlen(p[i].name) + strlen(enc[i]) + 2;
     }
@@ -57,7 +58,7 @@ done:
 /* URL of an object (key NULL: of the bucket), with an encoded query. */
 static char *make_url(const s3_backend *b, const char *key, const char *query)
 {
-    char *ekey = bc_sigv4_uri_encode(key ? key : "", 1);
+    char *ekey = bc_url_encode(key ? key : "", 1);
     if (!ekey)
         return NULL;
     size_t n = strlen(b->base_url) + strlen(b->bucket) + strlen(ekey) + (query ? strlen(query) : 0) + 8;

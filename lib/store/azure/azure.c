@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/azure_internal.h"
-#include "store/list_page.h"
-#include "store/sigv4.h"
-#include "store/xml.h"
+#include "store/azure/azure_internal.h"
+#include "store/http/list_page.h"
+#include "store/http/url.h"
+#include "store/http/xml.h"
 #include "util/buffer.h"
 #include "util/log.h"
 
@@ -130,7 +130,7 @@ bc_status bc_azure_call_init(azure_call *c, azure_backend *b, const char *method
                              const char *key, const char *query)
 {
     memset(c, 0, sizeof *c);
-    char *path = key ? bc_sigv4_uri_encode(key, 1) : NULL;
+    char *path = key ? bc_url_encode(key, 1) : NULL;
     if (key && !path)
         return bc_error(BC_ERR_INTERNAL, "out of memory");
     const char *q = query && *query ? query : NULL;
@@ -361,7 +361,7 @@ static int add_query(bc_buffer *q, const char *name, const char *value)
 {
     if (!value || !*value)
         return 0;
-    char *enc = bc_sigv4_uri_encode(value, 0);
+    char *enc = bc_url_encode(value, 0);
     int bad = !enc || bc_buffer_append(q, "&", 1) || bc_buffer_append(q, name, strlen(name)) ||
               bc_buffer_append(q, "=", 1) || bc_buffer_append(q, enc, strlen(enc));
     free(enc);

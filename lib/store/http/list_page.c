@@ -1,4 +1,4 @@
-#include "store/list_page.h"
+#include "store/http/list_page.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "store/http.h"
+#include "store/http/http.h"
 #include "store/store.h"
 #include "util/status.h"
 
