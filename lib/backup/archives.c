@@ -57,7 +57,7 @@ static int add_part(void *ctx, const bc_object_info *obj)
         size_t cap = a->cap ? a->cap * 2 : 16;
         bc_archive_part *parts = realloc(a->parts, cap * sizeof *parts);
         if (!parts)
-            return lc->status = bc_error(BC_ERR_INTERNAL, "out of memory");
+            return lc->status = bc_oom();
         a->parts = parts;
         a->cap = cap;
     }

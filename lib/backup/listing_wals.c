@@ -191,7 +191,7 @@ bc_status bc_listing_wals(bc_store *store, const char *server, int64_t segment_s
                        inv.unexpected == 1 ? "is not a WAL file" : "are not WAL files",
                        inv.first_unexpected);
     bc_wal_find_gaps(&inv, (UINT64_C(1) << 32) / (uint64_t)segment_size, collect_gap, &gaps);
-    st = gaps.oom ? bc_listing_out_of_memory() : print_wals(server, segment_size, &inv, &gaps, format, out);
+    st = gaps.oom ? bc_oom() : print_wals(server, segment_size, &inv, &gaps, format, out);
     if (st == BC_OK && gaps.n)
         st = bc_error(BC_ERR_NOTFOUND, "the WAL archive of server %s has %zu gap%s", server,
                       gaps.n, plural(gaps.n));

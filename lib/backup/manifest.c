@@ -50,7 +50,7 @@ bc_status bc_checksum_init(bc_checksum *c, bc_checksum_algo algo)
     if (algo != BC_CHECKSUM_SHA256)
         return BC_OK;
     if (!c->md && !(c->md = EVP_MD_CTX_new()))
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     if (EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1)
         return bc_error(BC_ERR_INTERNAL, "cannot start a SHA-256 digest");
     return BC_OK;
@@ -174,7 +174,7 @@ bc_status bc_manifest_builder_new(bc_checksum_algo algo, bc_manifest_builder **o
 {
     *out = calloc(1, sizeof **out);
     if (!*out)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     (*out)->algo = algo;
     bc_status st = bc_checksum_init(&(*out)->sum, algo);
     if (st != BC_OK) {
@@ -203,14 +203,14 @@ static bc_status builder_begin(void *ctx, const char *name, int64_t size, time_t
         size_t cap = b->cap ? b->cap * 2 : 1024;
         built_file *f = realloc(b->files, cap * sizeof *f);
         if (!f)
-            return bc_error(BC_ERR_INTERNAL, "out of memory");
+            return bc_oom();
         b->files = f;
         b->cap = cap;
     }
     built_file *f = &b->files[b->n];
     size_t plen = strlen(b->prefix), nlen = strlen(name);
     if (!(f->path = malloc(plen + nlen + 1)))
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     memcpy(f->path, b->prefix, plen);
     memcpy(f->path + plen, name, nlen + 1);
     f->size = size;
@@ -241,7 +241,7 @@ bc_status bc_manifest_builder_observer(bc_manifest_builder *b, const char *prefi
 {
     char *copy = strdup(prefix);
     if (!copy)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     free(b->prefix);
     b->prefix = copy;
     *out = (bc_tar_observer){b, builder_begin, builder_data, builder_end};
@@ -307,13 +307,13 @@ bc_status bc_archive_list_add(bc_archive_list *l, const char *name, int64_t size
         size_t cap = l->cap ? l->cap * 2 : 8;
         bc_archive_entry *items = realloc(l->items, cap * sizeof *items);
         if (!items)
-            return bc_error(BC_ERR_INTERNAL, "out of memory");
+            return bc_oom();
         l->items = items;
         l->cap = cap;
     }
     bc_archive_entry *e = &l->items[l->n];
     if (!(e->name = strdup(name)))
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     e->size = size;
     snprintf(e->checksum, sizeof e->checksum, "%s", checksum);
     l->n++;
@@ -522,7 +522,7 @@ bc_status bc_manifest_parse(const char *text, size_t len, const char *what, bc_m
         slots *= 2;
     if (st == BC_OK && (!m || !(m->files = calloc(n ? n : 1, sizeof *m->files)) ||
                         !(m->index = malloc(slots * sizeof *m->index))))
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     if (st == BC_OK) {
         m->mask = slots - 1;
         for (size_t i = 0; i < slots; i++)
@@ -596,7 +596,7 @@ bc_status bc_manifest_check_new(bc_manifest *m, const char *archive, const char 
     bc_manifest_check *c = calloc(1, sizeof *c);
     if (!c || !(c->archive = strdup(archive)) || !(c->prefix = strdup(prefix))) {
         bc_manifest_check_free(c);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     }
     c->m = m;
     *out = c;

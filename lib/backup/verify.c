@@ -407,7 +407,7 @@ bc_status bc_verify(bc_store *store, const bc_verify_opts *o, bc_verify_report *
         st = bc_error(BC_ERR_NOTFOUND, "server %s has no backup in %s", o->server,
                       bc_store_describe(store));
     if (st == BC_OK && !(r->backups = calloc(n, sizeof *r->backups)))
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     if (st != BC_OK) {
         bc_catalog_free(&catalog);
         return st;
@@ -438,10 +438,10 @@ bc_status bc_verify(bc_store *store, const bc_verify_opts *o, bc_verify_report *
     wal_state w = {.config = o->store_config, .progress = progress};
     st = bc_wal_inventory_load(store, o->server, &w.inv);
     if (st == BC_OK && !(w.checks = calloc(w.inv.n ? w.inv.n : 1, sizeof *w.checks)))
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     wal_plan *plans = st == BC_OK ? calloc(n, sizeof *plans) : NULL;
     if (st == BC_OK && !plans)
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     int64_t total = 0;
     for (size_t i = 0; st == BC_OK && i < n; i++) {
         bc_verify_backup *b = &r->backups[i];
@@ -556,7 +556,7 @@ bc_status bc_verify_print(const bc_verify_report *r, int json, FILE *out)
         int rc = doc ? json_dumpf(doc, out, JSON_INDENT(2)) : -1;
         json_decref(doc);
         fputc('\n', out);
-        return rc == 0 ? BC_OK : bc_error(BC_ERR_INTERNAL, "out of memory");
+        return rc == 0 ? BC_OK : bc_oom();
     }
     size_t verified = 0, failed = 0;
     for (size_t i = 0; i < r->n; i++) {

@@ -352,7 +352,7 @@ bc_status bc_grpc_unary_io(const bc_grpc_io *io, const char *method, const uint8
         if (c.grpc_status == BC_GRPC_OK && resp) {
             size_t len = c.body_len - 5;
             if (!(*resp = malloc(len ? len : 1))) {
-                st = bc_error(BC_ERR_INTERNAL, "out of memory");
+                st = bc_oom();
             } else {
                 memcpy(*resp, c.body + 5, len);
                 if (resp_len)

@@ -153,7 +153,7 @@ bc_status bc_grpc_server_new(const char *path, bc_grpc_server **out)
     bc_grpc_server *s = server_alloc();
     if (!s || !(s->path = strdup(path))) {
         free(s);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     }
     unlink(path);
     s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -364,12 +364,12 @@ bc_status bc_grpc_server_new_tcp(const char *address, const bc_grpc_tls *tls,
                         "CA are required", address);
     bc_grpc_server *s = server_alloc();
     if (!s)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     s->handshake_ms = bc_grpc_handshake_timeout_ms;
     bc_status st = BC_OK;
     if (!(s->cert_file = strdup(tls->cert_file)) || !(s->key_file = strdup(tls->key_file)) ||
         !(s->ca_file = strdup(tls->client_ca_file)))
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     if (st == BC_OK)
         st = tls_setup(s);
     if (st == BC_OK) {
@@ -398,7 +398,7 @@ bc_status bc_grpc_server_add(bc_grpc_server *s, const char *path, bc_grpc_handle
     if (s->nmethods == MAX_METHODS)
         return bc_error(BC_ERR_INTERNAL, "too many gRPC methods");
     if (!(s->methods[s->nmethods].path = strdup(path)))
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     s->methods[s->nmethods].fn = fn;
     s->methods[s->nmethods].ctx = ctx;
     s->nmethods++;

@@ -76,11 +76,6 @@ int bc_kube_reply_complete(char *buf, size_t head, size_t len, int eof, size_t *
 int bc_kube_read_file(const char *path, size_t limit, char **out, size_t *len);
 
 
-static inline bc_status bc_kube_oom(void)
-{
-    return bc_error(BC_ERR_INTERNAL, "out of memory");
-}
-
 /* Frees a string that may hold a secret, overwriting it first. */
 static inline void bc_kube_forget(char *s)
 {

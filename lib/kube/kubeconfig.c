@@ -158,7 +158,7 @@ static bc_status copy(const char *s, char **out)
 {
     *out = NULL;
     if (s && !(*out = strdup(s)))
-        return bc_kube_oom();
+        return bc_oom();
     return BC_OK;
 }
 
@@ -170,7 +170,7 @@ static bc_status resolve(const kubeconfig *c, const char *file, char **out)
           : asprintf(out, "%.*s/%s", (int)(slash - c->path), c->path, file);
     if (n < 0) {
         *out = NULL;
-        return bc_kube_oom();
+        return bc_oom();
     }
     return BC_OK;
 }
@@ -332,7 +332,7 @@ bc_status bc_kube_config_parse(const char *text, size_t len, const char *path,
     bc_status st;
     memset(out, 0, sizeof *out);
     if (!yaml_parser_initialize(&parser))
-        return bc_kube_oom();
+        return bc_oom();
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &c.doc)) {
         st = bad(&c, "line %zu: %s", parser.problem_mark.line + 1,
@@ -370,7 +370,7 @@ bc_status bc_kube_config_in_cluster(const char *host, const char *port, const ch
     memset(out, 0, sizeof *out);
     if (asprintf(&out->token_file, "%s/token", sa_dir) < 0) {
         out->token_file = NULL;
-        return bc_kube_oom();
+        return bc_oom();
     }
     if (access(out->token_file, F_OK) != 0) {
         bc_kube_config_free(out);
@@ -383,7 +383,7 @@ bc_status bc_kube_config_in_cluster(const char *host, const char *port, const ch
         asprintf(&out->source, "the service account in %s", sa_dir) < 0) {
         free(ca);
         bc_kube_config_free(out);
-        return bc_kube_oom();
+        return bc_oom();
     }
     if (bc_kube_read_file(ca, FILE_LIMIT, &out->ca_pem, NULL) < 0)
         st = bc_error(BC_ERR_USAGE, "in-cluster: cannot read the cluster's CA %s: %s", ca,

@@ -279,7 +279,7 @@ static void text_add_repr(bc_buffer *t, const char *s)
 {
     char *r = bc_py_repr_str(s);
     if (!r) {
-        t->failed = bc_error(BC_ERR_INTERNAL, "out of memory");
+        t->failed = bc_oom();
         return;
     }
     bc_buffer_append(t, r, strlen(r));
@@ -498,7 +498,7 @@ static bc_status put_owned(bc_backup_info *info, char *k, char *v)
     if (!k || !v) {
         free(k);
         free(v);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     }
     bool found;
     size_t i = find(info, k, &found);
@@ -514,7 +514,7 @@ static bc_status put_owned(bc_backup_info *info, char *k, char *v)
         if (!grown) {
             free(k);
             free(v);
-            return bc_error(BC_ERR_INTERNAL, "out of memory");
+            return bc_oom();
         }
         info->entries = grown;
         info->cap = cap;
@@ -534,7 +534,7 @@ static bc_backup_info *alloc_info(void)
 {
     bc_backup_info *info = calloc(1, sizeof *info);
     if (!info)
-        bc_error(BC_ERR_INTERNAL, "out of memory");
+        bc_oom();
     return info;
 }
 
@@ -642,7 +642,7 @@ char *bc_backup_info_format(const bc_backup_info *info)
     }
     char *s = bc_buffer_take(&t);
     if (!s)
-        bc_error(BC_ERR_INTERNAL, "out of memory");
+        bc_oom();
     return s;
 }
 
@@ -719,7 +719,7 @@ static bc_status put_text(bc_backup_info *info, const char *key, bc_buffer *t)
 {
     char *s = bc_buffer_take(t);
     if (!s)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     bc_status st = bc_backup_info_set(info, key, s);
     free(s);
     return st;
@@ -857,7 +857,7 @@ bc_status bc_backup_info_get_backup_label(const bc_backup_info *info, char **lab
         *label = NULL;
         return bad_value(BC_BI_BACKUP_LABEL, "a Python string literal");
     }
-    return *label ? BC_OK : bc_error(BC_ERR_INTERNAL, "out of memory");
+    return *label ? BC_OK : bc_oom();
 }
 
 bc_status bc_backup_info_set_backup_label(bc_backup_info *info, const char *label)
@@ -917,7 +917,7 @@ bc_status bc_backup_info_set_backup_id(bc_backup_info *info, const char *backup_
 {
     char *copy = NULL;
     if (backup_id && !(copy = strdup(backup_id)))
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     free(info->backup_id);
     info->backup_id = copy;
     return BC_OK;

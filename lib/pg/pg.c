@@ -109,7 +109,7 @@ bc_status bc_pg_connect(const bc_pg_conn_params *params, bc_pg **out)
     bc_pg *pg = calloc(1, sizeof *pg);
     if (!pg) {
         PQfinish(conn);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     }
     pg->conn = conn;
     pg->server_version = version;

@@ -274,7 +274,7 @@ static void backup(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t len
     backup_job *j = calloc(1, sizeof *j);
     json_t *os = NULL;
     bc_status st = j ? bc_plugin_cluster_store(p, in->cluster_definition, &j->cfg, &os)
-                     : bc_error(BC_ERR_INTERNAL, "out of memory");
+                     : bc_oom();
     if (st == BC_OK)
         st = read_parameters(j, in);
     protobuf_c_message_free_unpacked(&in->base, NULL);

@@ -119,7 +119,7 @@ static bc_status secret_to_file(const bc_objectstore_env *os, const json_t *sect
     bc_atomic_file f = {.fd = -1};
     if (asprintf(file, "%s/%s", os->private_dir, name) < 0) {
         *file = NULL;
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     }
     if (st == BC_OK)
         st = bc_atomic_open(&f, *file);

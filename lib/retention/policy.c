@@ -191,7 +191,7 @@ bc_status bc_retention_plan_wal(const bc_retention_backup *backups, size_t n, si
     if (n && (!(plan->timelines = calloc(n, sizeof *plan->timelines)) ||
               !(plan->ranges = calloc(n, sizeof *plan->ranges)))) {
         bc_retention_wal_plan_free(plan);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     }
 
     /* Older backups: a plain or full-kept one needs every WAL from its

@@ -21,7 +21,7 @@ bc_status bc_buffer_append(bc_buffer *b, const void *data, size_t len)
             cap *= 2;
         unsigned char *p = realloc(b->data, cap);
         if (!p)
-            return b->failed = bc_error(BC_ERR_INTERNAL, "out of memory");
+            return b->failed = bc_oom();
         b->data = p;
         b->cap = cap;
     }
@@ -66,7 +66,7 @@ void bc_buffer_addf(bc_buffer *b, const char *fmt, ...)
     char *big = malloc((size_t)n + 1);
     if (!big) {
         if (!b->failed)
-            b->failed = bc_error(BC_ERR_INTERNAL, "out of memory");
+            b->failed = bc_oom();
         return;
     }
     va_start(ap, fmt);

@@ -17,7 +17,7 @@ bc_status bc_atomic_open(bc_atomic_file *f, const char *path)
     f->tmp = malloc(n);
     if (!f->path || !f->tmp) {
         bc_atomic_abort(f);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     }
     snprintf(f->tmp, n, "%s.bc-tmp.%ld.%ld", path, (long)getpid(), (long)syscall(SYS_gettid));
     f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -73,7 +73,7 @@ bc_status bc_atomic_commit(bc_atomic_file *f, int durable)
         st = bc_error(BC_ERR_IO, "cannot rename %s to %s: %s", f->tmp, f->path, strerror(errno));
     if (st == BC_OK && durable) {
         char *copy = strdup(f->path);
-        st = copy ? bc_fsync_dir(dirname(copy)) : bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = copy ? bc_fsync_dir(dirname(copy)) : bc_oom();
         free(copy);
     }
     if (st == BC_OK) {

@@ -69,3 +69,8 @@ int bc_status_exit_code(bc_status code)
     default: return BC_EXIT_GENERAL;
     }
 }
+
+bc_status bc_oom(void)
+{
+    return bc_error(BC_ERR_INTERNAL, "out of memory");
+}

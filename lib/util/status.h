@@ -40,6 +40,8 @@ bc_status bc_error(bc_status code, const char *fmt, ...)
 bc_status bc_error_context(bc_status code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 const char *bc_error_msg(void);
+/* bc_error(BC_ERR_INTERNAL, "out of memory"): the one way to say it. */
+bc_status bc_oom(void);
 void bc_error_clear(void);
 
 /* Receives a stream's bytes (a download, a codec's output, a tar writer's

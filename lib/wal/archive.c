@@ -86,7 +86,7 @@ static bc_status same_content(bc_store *store, const bc_wal_object *obj, int fd,
     compare_ctx c = {.fd = fd, .size = size, .buf = malloc(READ_CHUNK)};
     if (!c.buf) {
         bc_codec_free(decoder);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     }
     void *pair[2] = {decoder, &c};
     int cut = 0;
@@ -123,7 +123,7 @@ static bc_status read_file(int fd, int64_t size, const bc_wal_archive_opts *o,
         return st;
     unsigned char *buf = malloc(READ_CHUNK);
     if (!buf)
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     for (int64_t off = 0; st == BC_OK && off < size;) {
         ssize_t n = pread(fd, buf, READ_CHUNK, off);
         if (n < 0 && errno == EINTR)

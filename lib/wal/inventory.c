@@ -23,14 +23,14 @@ static int add_entry(void *ctx, const bc_object_info *obj)
         size_t cap = inv->cap ? inv->cap * 2 : 256;
         bc_wal_entry *items = realloc(inv->items, cap * sizeof *items);
         if (!items) {
-            bc_error(BC_ERR_INTERNAL, "out of memory");
+            bc_oom();
             return BC_ERR_INTERNAL;
         }
         inv->items = items;
         inv->cap = cap;
     }
     if (!(e.key = strdup(obj->key))) {
-        bc_error(BC_ERR_INTERNAL, "out of memory");
+        bc_oom();
         return BC_ERR_INTERNAL;
     }
     inv->items[inv->n++] = e;

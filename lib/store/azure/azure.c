@@ -66,7 +66,7 @@ static bc_status parse_azure_url(const char *url, azure_url *u)
     const char *path = host + hlen;
     char *hostport = strndup(host, hlen);
     if (!hostport)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     size_t dlen = strlen(AZURE_DOMAIN);
     const char *colon = strchr(hostport, ':');
     size_t name_len = colon ? (size_t)(colon - hostport) : strlen(hostport);
@@ -94,7 +94,7 @@ static bc_status parse_azure_url(const char *url, azure_url *u)
             snprintf(u->base_url, blen, "%.*s%s%s", (int)((host - url) + (int)hlen), url,
                      u->path_style ? "/" : "", u->path_style ? u->account : "");
         if (!u->prefix || !u->base_url)
-            st = bc_error(BC_ERR_INTERNAL, "out of memory");
+            st = bc_oom();
     }
     free(hostport);
     if (st != BC_OK)
@@ -119,7 +119,7 @@ static bc_status azure_split_url(const char *url, char **bucket, char **prefix, 
     if (!*describe) {
         free(*bucket);
         free(*prefix);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     }
     return BC_OK;
 }
@@ -132,7 +132,7 @@ bc_status bc_azure_call_init(azure_call *c, azure_backend *b, const char *method
     memset(c, 0, sizeof *c);
     char *path = key ? bc_url_encode(key, 1) : NULL;
     if (key && !path)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     const char *q = query && *query ? query : NULL;
     const char *sas = b->auth == AZURE_AUTH_SAS ? b->sas : NULL;
     size_t n = strlen(b->base_url) + strlen(b->container) + (path ? strlen(path) : 0) +
@@ -143,7 +143,7 @@ bc_status bc_azure_call_init(azure_call *c, azure_backend *b, const char *method
                  sas ? sas : "");
     free(path);
     if (!c->url)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     c->req.method = method;
     c->req.url = c->url;
     c->req.sign = bc_azure_sign;
@@ -232,7 +232,7 @@ static bc_status azure_open(const bc_store_config *cfg, const char *bucket, cons
     azure_backend *b = calloc(1, sizeof *b);
     if (!b) {
         azure_url_free(&u);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     }
     pthread_mutex_init(&b->token_lock, NULL);
     b->account = u.account;
@@ -243,7 +243,7 @@ static bc_status azure_open(const bc_store_config *cfg, const char *bucket, cons
     b->container = strdup(bucket);
     if (!b->container ||
         (cfg->encryption_scope && !(b->encryption_scope = strdup(cfg->encryption_scope))))
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     if (st == BC_OK)
         st = bc_azure_auth_setup(b, cfg);
     if (st == BC_OK) {
@@ -251,7 +251,7 @@ static bc_status azure_open(const bc_store_config *cfg, const char *bucket, cons
         if ((b->location = malloc(n)))
             snprintf(b->location, n, "%s/%s", b->base_url, b->container);
         else
-            st = bc_error(BC_ERR_INTERNAL, "out of memory");
+            st = bc_oom();
     }
     b->threshold = cfg->multipart_threshold > 0 ? cfg->multipart_threshold : DEFAULT_THRESHOLD;
     if (b->threshold > MAX_SINGLE_PUT)
@@ -340,7 +340,7 @@ static bc_status parse_list_page(const bc_http_response *r, bc_list_page *p, cha
                 e.mtime = curl_getdate(text, NULL) > 0 ? curl_getdate(text, NULL) : 0;
             if (bc_list_page_add(p, e) < 0) {
                 free(e.key);
-                return bc_error(BC_ERR_INTERNAL, "out of memory");
+                return bc_oom();
             }
         }
     }
@@ -388,7 +388,7 @@ static bc_status azure_list(void *backend, const char *prefix, const char *delim
         free(marker);
         marker = NULL;
         azure_call c;
-        st = bad ? bc_error(BC_ERR_INTERNAL, "out of memory")
+        st = bad ? bc_oom()
                  : bc_azure_call_init(&c, b, "GET", NULL, (const char *)query.data);
         bc_buffer_free(&query);
         if (st != BC_OK)

@@ -74,7 +74,7 @@ static bc_status set_sas(azure_backend *b, const char *sas)
     if (!*sas)
         return bc_error(BC_ERR_USAGE, "the SAS token is empty");
     if (!(b->sas = strdup(sas)))
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     bc_log_add_secret(b->sas);
     /* The signature part alone is what must never show. */
     char *sig = strstr(b->sas, "sig=");
@@ -115,7 +115,7 @@ static bc_status from_connection_string(azure_backend *b, const char *conn)
             url[--n] = '\0';
         free(b->base_url);
         if (!(b->base_url = strdup(url)))
-            st = bc_error(BC_ERR_INTERNAL, "out of memory");
+            st = bc_oom();
     }
     if (st == BC_OK && key)
         st = set_key(b, key, from);
@@ -153,7 +153,7 @@ bc_status bc_azure_auth_setup(azure_backend *b, const bc_store_config *cfg)
         if (account && *account) {
             free(b->account);
             if (!(b->account = strdup(account)))
-                return bc_error(BC_ERR_INTERNAL, "out of memory");
+                return bc_oom();
         }
         return set_key(b, key, "AZURE_STORAGE_KEY");
     }
@@ -164,7 +164,7 @@ bc_status bc_azure_auth_setup(azure_backend *b, const bc_store_config *cfg)
                    getenv("AZURE_CLIENT_ID") && getenv("AZURE_TENANT_ID");
     b->token_source = strdup(workload ? "workload-identity" : "managed-identity");
     if (!b->token_source)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     b->auth = AZURE_AUTH_TOKEN;
     bc_log_debug("Azure credentials: %s", b->token_source);
     return BC_OK;
@@ -233,7 +233,7 @@ static bc_status fetch_token(azure_backend *b, char **token, time_t *expiry)
                      "%%2F.default", assertion, cid);
         free(cid);
         if (!form)
-            st = bc_error(BC_ERR_INTERNAL, "out of memory");
+            st = bc_oom();
         body.mem = (const unsigned char *)form;
         body.size = form ? (int64_t)strlen(form) : 0;
         req.method = "POST";
@@ -271,7 +271,7 @@ static bc_status fetch_token(azure_backend *b, char **token, time_t *expiry)
     if (st == BC_OK && !tok)
         st = bc_error(BC_ERR_AUTH, "the token endpoint %s answered without an access_token", url);
     if (st == BC_OK && !(*token = strdup(tok)))
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     if (st == BC_OK) {
         bc_log_add_secret(*token);
         *expiry = until > 0 ? (time_t)until : time(NULL) + (secs > 0 ? secs : 3600);
@@ -406,7 +406,7 @@ static bc_status sign_shared_key(azure_backend *b, bc_http_request *req)
     size_t cap = 16384, n;
     char *sts = malloc(cap);
     if (!sts)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     n = (size_t)snprintf(sts, cap, "%s\n%s\n%s\n%s\n%s\n%s\n\n%s\n%s\n%s\n%s\n%s\n",
                          req->method, header(req, "Content-Encoding"),
                          header(req, "Content-Language"), length, header(req, "Content-MD5"),

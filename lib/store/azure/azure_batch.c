@@ -37,7 +37,7 @@ static bc_status add_delete(azure_backend *b, bc_buffer *body, const char *bound
             bad = append(body, c.req.headers.items[h].name) || append(body, ": ") ||
                   append(body, c.req.headers.items[h].value) || append(body, "\r\n");
         if (bad || append(body, "Content-Length: 0\r\n\r\n"))
-            st = bc_error(BC_ERR_INTERNAL, "out of memory");
+            st = bc_oom();
     }
     bc_azure_call_free(&c);
     return st;
@@ -82,7 +82,7 @@ static bc_status delete_batch(azure_backend *b, const char *const *keys, size_t 
     char end[96];
     snprintf(end, sizeof end, "--%s--\r\n", boundary);
     if (st == BC_OK && append(&body, end))
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
 
     azure_call c;
     bc_source src = {.fd = -1, .mem = body.data, .size = (int64_t)body.len};

@@ -45,7 +45,7 @@ static bc_status creation_headers(azure_backend *b, azure_call *c, const bc_put_
     if (st == BC_OK && opts->ntags) {
         char *tags = tags_header(opts);
         st = tags ? bc_http_headers_set(&c->req.headers, "x-ms-tags", tags)
-                  : bc_error(BC_ERR_INTERNAL, "out of memory");
+                  : bc_oom();
         free(tags);
     }
     for (size_t i = 0; st == BC_OK && i < opts->nmeta; i++) {
@@ -91,7 +91,7 @@ static bc_status put_block(azure_backend *b, const char *key, int index, const b
     block_id(index, id);
     char *enc = bc_url_encode(id, 0);
     if (!enc)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     snprintf(query, sizeof query, "comp=block&blockid=%s", enc);
     free(enc);
     azure_call c;
@@ -114,7 +114,7 @@ static bc_status put_block_list(azure_backend *b, const char *key, int nblocks,
     size_t cap = 128 + (size_t)nblocks * 40;
     char *xml = malloc(cap);
     if (!xml)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     size_t n = (size_t)snprintf(xml, cap, "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
     for (int i = 0; i < nblocks; i++) {
         char id[16];
@@ -178,7 +178,7 @@ static bc_status window_init(block_window *w, int slots)
     w->threads = calloc((size_t)slots, sizeof *w->threads);
     w->busy = calloc((size_t)slots, sizeof *w->busy);
     if (!w->jobs || !w->threads || !w->busy)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     return BC_OK;
 }
 
@@ -287,7 +287,7 @@ bc_status bc_azure_writer_open(void *backend, const char *key, const bc_put_opts
 {
     azure_backend *b = backend;
     azure_writer *w = calloc(1, sizeof *w);
-    bc_status st = w ? BC_OK : bc_error(BC_ERR_INTERNAL, "out of memory");
+    bc_status st = w ? BC_OK : bc_oom();
     if (st == BC_OK) {
         w->b = b;
         w->nbuffers = b->concurrency + 1;
@@ -295,14 +295,14 @@ bc_status bc_azure_writer_open(void *backend, const char *key, const bc_put_opts
         w->buffers = calloc((size_t)w->nbuffers, sizeof *w->buffers);
         w->sources = calloc((size_t)w->nbuffers, sizeof *w->sources);
         if (!w->key || !w->buffers || !w->sources)
-            st = bc_error(BC_ERR_INTERNAL, "out of memory");
+            st = bc_oom();
     }
     if (st == BC_OK)
         st = bc_put_opts_dup(opts, &w->opts);
     if (st == BC_OK)
         st = window_init(&w->window, b->concurrency);
     if (st == BC_OK && !(w->buffers[0] = malloc((size_t)b->block_size)))
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     if (st != BC_OK) {
         writer_free(w);
         return st;
@@ -327,7 +327,7 @@ static bc_status send_fill(azure_writer *w)
     w->filling = (i + 1) % w->nbuffers;
     w->fill_len = 0;
     if (!w->buffers[w->filling] && !(w->buffers[w->filling] = malloc((size_t)w->b->block_size)))
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     return BC_OK;
 }
 

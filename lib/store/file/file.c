@@ -40,7 +40,7 @@ static bc_status file_open(const bc_store_config *cfg, const char *bucket,
     file_store *fs = calloc(1, sizeof *fs);
     if (!fs || !(fs->root = strdup(bucket))) {
         free(fs);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     }
     size_t n = strlen(fs->root);
     while (n > 1 && fs->root[n - 1] == '/')
@@ -144,7 +144,7 @@ static bc_status copy_source(int out, const bc_source *src, const char *path)
 
     unsigned char *buf = malloc(IO_CHUNK);
     if (!buf)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     bc_status st = BC_OK;
     for (int64_t off = 0; off < src->size && st == BC_OK;) {
         size_t want = (size_t)(src->size - off) < IO_CHUNK ? (size_t)(src->size - off) : IO_CHUNK;
@@ -257,7 +257,7 @@ static bc_status prepare_path(const file_store *fs, const char *key, char **out)
         return st;
     char *path = full_path(fs, key);
     if (!path)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     if ((st = make_parents(fs, path)) != BC_OK) {
         free(path);
         return st;
@@ -269,7 +269,7 @@ static bc_status prepare_path(const file_store *fs, const char *key, char **out)
 static bc_status file_put(void *backend, const char *key, const bc_source *src,
                           const bc_put_opts *opts)
 {
-    char *path;
+    char *path = NULL;
     bc_status st = prepare_path(backend, key, &path);
     if (st != BC_OK)
         return st;
@@ -279,7 +279,7 @@ static bc_status file_put(void *backend, const char *key, const bc_source *src,
     char *tmp = temp_path(path, pid);
     if (!tmp) {
         free(path);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     }
 
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
@@ -309,7 +309,7 @@ static bc_status file_get(void *backend, const char *key, bc_sink_fn sink, void 
     file_store *fs = backend;
     char *path = full_path(fs, key);
     if (!path)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     bc_status st = BC_OK;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -327,7 +327,7 @@ static bc_status file_get(void *backend, const char *key, bc_sink_fn sink, void 
     }
     unsigned char *buf = malloc(IO_CHUNK);
     if (!buf)
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     while (st == BC_OK) {
         ssize_t n = read(fd, buf, IO_CHUNK);
         if (n < 0 && errno == EINTR)
@@ -352,7 +352,7 @@ static bc_status file_head(void *backend, const char *key, bc_object_info *info)
     char *path = full_path(fs, key);
     struct stat sb;
     if (!path)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     bc_status st = BC_OK;
     if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         st = check_root(fs);
@@ -391,11 +391,11 @@ static bc_status add_key(key_list *kl, const char *key, int64_t size, time_t mti
         if (m)
             kl->mtimes = m;
         if (!k || !s || !m)
-            return bc_error(BC_ERR_INTERNAL, "out of memory");
+            return bc_oom();
         kl->cap = cap;
     }
     if (!(kl->keys[kl->n] = strdup(key)))
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     kl->sizes[kl->n] = size;
     kl->mtimes[kl->n] = mtime;
     kl->n++;
@@ -410,7 +410,7 @@ static bc_status walk(const file_store *fs, const char *rel, const char *prefix,
 {
     char *dirpath = full_path(fs, rel);
     if (!dirpath)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     DIR *dir = opendir(dirpath);
     if (!dir) {
         bc_status st = errno == ENOENT || errno == ENOTDIR
@@ -430,7 +430,7 @@ static bc_status walk(const file_store *fs, const char *rel, const char *prefix,
         size_t klen = strlen(rel) + strlen(de->d_name) + 2;
         char *key = malloc(klen);
         if (!key) {
-            st = bc_error(BC_ERR_INTERNAL, "out of memory");
+            st = bc_oom();
             break;
         }
         snprintf(key, klen, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name);
@@ -475,7 +475,7 @@ static bc_status file_list(void *backend, const char *prefix, const char *delimi
     /* Start from the deepest directory the prefix names. */
     char *start = strdup(prefix);
     if (!start)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     char *slash = strrchr(start, '/');
     if (slash)
         *slash = '\0';
@@ -486,7 +486,7 @@ static bc_status file_list(void *backend, const char *prefix, const char *delimi
     size_t *order = NULL;
     st = walk(fs, start, prefix, &kl);
     if (st == BC_OK && kl.n && !(order = malloc(kl.n * sizeof *order)))
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     if (st == BC_OK && kl.n) {
         for (size_t i = 0; i < kl.n; i++)
             order[i] = i;
@@ -504,7 +504,7 @@ static bc_status file_list(void *backend, const char *prefix, const char *delimi
         if (d) {
             common = strndup(key, (size_t)(d - key) + strlen(delimiter));
             if (!common) {
-                st = bc_error(BC_ERR_INTERNAL, "out of memory");
+                st = bc_oom();
                 break;
             }
             if (last_common && strcmp(common, last_common) == 0) {
@@ -582,7 +582,7 @@ static bc_status file_delete(void *backend, const char *const *keys, size_t nkey
     for (size_t i = 0; i < nkeys; i++) {
         char *path = full_path(fs, keys[i]);
         if (!path)
-            return bc_error(BC_ERR_INTERNAL, "out of memory");
+            return bc_oom();
         if (unlink(path) != 0 && errno != ENOENT) {
             bc_status st = bc_error(BC_ERR_IO, "cannot delete %s: %s", path, strerror(errno));
             free(path);
@@ -621,7 +621,7 @@ static bc_status file_writer_open(void *backend, const char *key, const bc_put_o
 {
     file_writer *w = calloc(1, sizeof *w);
     if (!w)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     w->fd = -1;
     w->if_absent = opts->if_absent;
     bc_status st = bc_put_opts_dup(opts, &w->opts);
@@ -639,7 +639,7 @@ static bc_status file_writer_open(void *backend, const char *key, const bc_put_o
         free(w->tmp);
         if (!(w->tmp = temp_path(w->path, tag))) {
             writer_free(w);
-            return bc_error(BC_ERR_INTERNAL, "out of memory");
+            return bc_oom();
         }
         w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
         if (w->fd < 0 && errno != EEXIST)

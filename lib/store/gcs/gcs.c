@@ -62,12 +62,12 @@ static bc_status gcs_open(const bc_store_config *cfg, const char *bucket, const 
                         "(3-222 of a-z 0-9 - _ .)", bucket ? bucket : "", cfg->url);
     gcs_backend *b = calloc(1, sizeof *b);
     if (!b)
-        return bc_gcs_oom();
+        return bc_oom();
     b->bucket = strdup(bucket);
     b->prefix = strdup(prefix ? prefix : "");
     if (!b->bucket || !b->prefix ||
         (cfg->kms_key_name && *cfg->kms_key_name && !(b->kms_key_name = strdup(cfg->kms_key_name)))) {
-        st = bc_gcs_oom();
+        st = bc_oom();
         goto fail;
     }
     int emulator;
@@ -185,7 +185,7 @@ static bc_status list_page(json_t *doc, bc_list_guard *guard, const char *next_t
     json_t *v;
     list_entry *e = calloc(n ? n : 1, sizeof *e);
     if (!e)
-        return bc_gcs_oom();
+        return bc_oom();
     json_array_foreach(items, i, v) {
         e[k].key = json_string_value(json_object_get(v, "name"));
         e[k].size = bc_gcs_json_int(json_object_get(v, "size"));
@@ -252,7 +252,7 @@ static bc_status gcs_list(void *backend, const char *prefix, const char *delimit
         bc_gcs_call_free(&c);
         const char *next = json_string_value(json_object_get(doc, "nextPageToken"));
         if (st == BC_OK && next && *next && !(token = strdup(next)))
-            st = bc_gcs_oom();
+            st = bc_oom();
         if (st == BC_OK)
             st = list_page(doc, &guard, token, fn, ctx, &stopped);
         json_decref(doc);

@@ -55,7 +55,6 @@ typedef enum { GCS_BUCKET, GCS_OBJECTS, GCS_OBJECT, GCS_UPLOAD } gcs_target;
 
 /* ---- gcs_request.c ---------------------------------------------------- */
 
-bc_status bc_gcs_oom(void);
 
 /* "gs://bucket/key" for messages (key may be NULL or empty). */
 void bc_gcs_where(const gcs_backend *b, const char *key, char *out, size_t outlen);

@@ -14,11 +14,6 @@
 
 #define DEFAULT_ENDPOINT "https://storage.googleapis.com"
 
-bc_status bc_gcs_oom(void)
-{
-    return bc_error(BC_ERR_INTERNAL, "out of memory");
-}
-
 void bc_gcs_where(const gcs_backend *b, const char *key, char *out, size_t outlen)
 {
     snprintf(out, outlen, "gs://%s%s%s", b->bucket, key && *key ? "/" : "", key ? key : "");
@@ -43,7 +38,7 @@ bc_status bc_gcs_setup_endpoint(gcs_backend *b, const bc_store_config *cfg, int 
         n--;
     size_t len = strlen(scheme) + n + 1;
     if (!(b->base_url = malloc(len)))
-        return bc_gcs_oom();
+        return bc_oom();
     snprintf(b->base_url, len, "%s%.*s", scheme, (int)n, e);
     if (strncasecmp(b->base_url, "http://", 7) != 0 && strncasecmp(b->base_url, "https://", 8) != 0)
         return bc_error(BC_ERR_USAGE, "%s '%s' must be http://host[:port] or https://host[:port]",
@@ -106,7 +101,7 @@ static char *make_url(const gcs_backend *b, gcs_target target, const char *key,
 static bc_status call_setup(gcs_call *c, const gcs_backend *b, const char *method)
 {
     if (!c->url)
-        return bc_gcs_oom();
+        return bc_oom();
     c->req.method = method;
     c->req.url = c->url;
     c->req.sign = bc_google_sign;

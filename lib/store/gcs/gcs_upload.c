@@ -137,7 +137,7 @@ static bc_status put_related(gcs_backend *b, bc_http_client *hc, const char *key
     size_t total = (size_t)hlen + rlen + (size_t)mlen + (size_t)src->size + (size_t)tlen;
     unsigned char *body = malloc(total);
     if (!body)
-        return bc_gcs_oom();
+        return bc_oom();
     unsigned char *p = body;
     memcpy(p, head, (size_t)hlen);
     memcpy(p += hlen, resource, rlen);
@@ -199,16 +199,16 @@ static bc_status session_start(gcs_backend *b, bc_http_client *hc, const char *k
     char *id = NULL;
     if (st == BC_OK && *c.resp.location) {
         if (!(*uri = strdup(c.resp.location)))
-            st = bc_gcs_oom();
+            st = bc_oom();
     } else if (st == BC_OK && !*c.resp.request_id)
         st = bc_error(BC_ERR_DATA, "the server opened an upload session without an upload id");
     else if (st == BC_OK && !(id = bc_url_encode(c.resp.request_id, 0)))
-        st = bc_gcs_oom();
+        st = bc_oom();
     size_t n = id ? strlen(c.url) + strlen(id) + 16 : 0;
     if (id && (*uri = malloc(n)))
         snprintf(*uri, n, "%s&upload_id=%s", c.url, id);
     else if (id)
-        st = bc_gcs_oom();
+        st = bc_oom();
     if (st != BC_OK)
         st = upload_failed(b, key, &c, st);
     free(id);
@@ -283,7 +283,7 @@ static bc_status put_resumable(gcs_backend *b, bc_http_client *hc, const char *k
                                const bc_source *src, const bc_put_opts *opts)
 {
     char *uri = NULL, *body = session_body(opts);
-    bc_status st = body ? session_start(b, hc, key, opts, body, src->size, &uri) : bc_gcs_oom();
+    bc_status st = body ? session_start(b, hc, key, opts, body, src->size, &uri) : bc_oom();
     int64_t off = 0;
     do {
         int64_t left = src->size - off, n = left > b->chunk_size ? b->chunk_size : left;
@@ -313,7 +313,7 @@ bc_status bc_gcs_put(void *backend, const char *key, const bc_source *src,
         st = put_resumable(b, hc, key, src, opts);
     } else if (opts && (opts->ntags || opts->nmeta)) {
         st = (resource = session_body(opts)) ? put_related(b, hc, key, src, opts, resource)
-                                             : bc_gcs_oom();
+                                             : bc_oom();
         free(resource);
     } else {
         st = put_simple(b, hc, key, src, opts);
@@ -352,12 +352,12 @@ bc_status bc_gcs_writer_open(void *backend, const char *key, const bc_put_opts *
         return bc_error(BC_ERR_USAGE, "put into gs://%s: empty object name", b->bucket);
     gcs_writer *w = calloc(1, sizeof *w);
     if (!w)
-        return bc_gcs_oom();
+        return bc_oom();
     w->key = strdup(key);
     w->meta = session_body(opts);
     if (!w->key || !w->meta) {
         writer_free(w);
-        return bc_gcs_oom();
+        return bc_oom();
     }
     w->b = b;
     w->opts.if_absent = opts->if_absent;
@@ -406,7 +406,7 @@ bc_status bc_gcs_writer_write(void *state, const void *data, size_t len)
             cap = cap < need ? need : cap > w->limit ? w->limit : cap;
             unsigned char *grown = realloc(w->buf, cap);
             if (!grown)
-                return bc_gcs_oom();
+                return bc_oom();
             w->buf = grown;
             w->cap = cap;
         }

@@ -41,11 +41,6 @@ struct bc_google_credentials {
     time_t expires_at;
 };
 
-static bc_status oom(void)
-{
-    return bc_error(BC_ERR_INTERNAL, "out of memory");
-}
-
 void bc_google_credentials_free(bc_google_credentials *c)
 {
     if (!c)
@@ -119,7 +114,7 @@ static bc_status load_service_account(bc_google_credentials *c, json_t *doc, con
                         "key in PEM form", path);
     if (!c->token_uri || !(c->source = dup_printf("service account %s from %s",
                                                   c->client_email, path)))
-        return oom();
+        return bc_oom();
     c->kind = CRED_SERVICE_ACCOUNT;
     return BC_OK;
 }
@@ -137,7 +132,7 @@ static bc_status load_user(bc_google_credentials *c, json_t *doc, const char *pa
     bc_log_add_secret(c->refresh_token);
     c->token_uri = strdup(DEFAULT_TOKEN_URI);
     if (!c->token_uri || !(c->source = dup_printf("user credentials %s%s", path, "")))
-        return oom();
+        return bc_oom();
     c->kind = CRED_USER;
     return BC_OK;
 }
@@ -171,7 +166,7 @@ static bc_status use_metadata_server(bc_google_credentials *c)
     c->kind = CRED_METADATA;
     c->token_uri = dup_printf("%s%s" METADATA_PATH, scheme, host);
     c->source = dup_printf("the metadata server %s%s", host, "");
-    return c->token_uri && c->source ? BC_OK : oom();
+    return c->token_uri && c->source ? BC_OK : bc_oom();
 }
 
 bc_status bc_google_credentials_load(const bc_http_config *http, int emulator,
@@ -180,7 +175,7 @@ bc_status bc_google_credentials_load(const bc_http_config *http, int emulator,
     *out = NULL;
     bc_google_credentials *c = calloc(1, sizeof *c);
     if (!c)
-        return oom();
+        return bc_oom();
     pthread_mutex_init(&c->lock, NULL);
     bc_status st;
     const char *path = getenv("GOOGLE_APPLICATION_CREDENTIALS");
@@ -193,7 +188,7 @@ bc_status bc_google_credentials_load(const bc_http_config *http, int emulator,
         st = load_file(c, path);
     } else if (emulator) {
         c->kind = CRED_NONE;
-        st = (c->source = strdup("none (STORAGE_EMULATOR_HOST is set)")) ? BC_OK : oom();
+        st = (c->source = strdup("none (STORAGE_EMULATOR_HOST is set)")) ? BC_OK : bc_oom();
     } else if (*well_known && access(well_known, R_OK) == 0) {
         st = load_file(c, well_known);
     } else {
@@ -250,7 +245,7 @@ static bc_status make_jwt(const bc_google_credentials *c, char **out)
     size_t siglen = 0;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (!input || !md) {
-        st = oom();
+        st = bc_oom();
     } else if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, c->key) != 1 ||
                EVP_DigestSign(md, NULL, &siglen, (unsigned char *)input, strlen(input)) != 1 ||
                !(sig = malloc(siglen)) ||
@@ -259,7 +254,7 @@ static bc_status make_jwt(const bc_google_credentials *c, char **out)
     } else {
         char *b64 = base64url(sig, siglen);
         *out = b64 ? dup_printf("%s.%s", input, b64) : NULL;
-        st = *out ? BC_OK : oom();
+        st = *out ? BC_OK : bc_oom();
         free(b64);
     }
     EVP_MD_CTX_free(md);
@@ -305,7 +300,7 @@ static bc_status token_form(const bc_google_credentials *c, char **out)
     free(b);
     free(cs);
     *out = form;
-    return form ? BC_OK : oom();
+    return form ? BC_OK : bc_oom();
 }
 
 /* What the token endpoint said in its error reply ("invalid_grant:
@@ -332,7 +327,7 @@ static bc_status parse_token(bc_google_credentials *c, const bc_http_response *r
         bc_log_add_secret(tok);
         free(c->token);
         if (!(c->token = strdup(tok)))
-            st = oom();
+            st = bc_oom();
         if (ttl <= 0)
             ttl = 300;
         time_t margin = ttl > 2 * EXPIRY_MARGIN ? EXPIRY_MARGIN : (time_t)ttl / 2;
@@ -407,7 +402,7 @@ bc_status bc_google_sign(void *creds, bc_http_request *req)
     if (st != BC_OK)
         return st;
     if (!header)
-        return oom();
+        return bc_oom();
     st = bc_http_headers_set(&req->headers, "Authorization", header);
     free(header);
     return st;

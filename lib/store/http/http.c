@@ -35,7 +35,7 @@ struct bc_http_client {
 
 struct bc_http_pool {
     bc_http_config cfg;
-    char *ca_bundle, *ca_pem, *client_cert_pem, *client_key_pem;
+    char *ca_bundle;
     pthread_mutex_t lock;
     bc_http_client *idle;
     size_t nidle;
@@ -55,7 +55,7 @@ bc_status bc_http_headers_set(bc_http_headers *h, const char *name, const char *
 {
     char *v = strdup(value);
     if (!v)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     ssize_t i = header_index(h, name);
     if (i >= 0) {
         free(h->items[i].value);
@@ -67,7 +67,7 @@ bc_status bc_http_headers_set(bc_http_headers *h, const char *name, const char *
         bc_http_header *items = realloc(h->items, cap * sizeof *items);
         if (!items) {
             free(v);
-            return bc_error(BC_ERR_INTERNAL, "out of memory");
+            return bc_oom();
         }
         h->items = items;
         h->cap = cap;
@@ -75,7 +75,7 @@ bc_status bc_http_headers_set(bc_http_headers *h, const char *name, const char *
     char *n = strdup(name);
     if (!n) {
         free(v);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     }
     h->items[h->n].name = n;
     h->items[h->n].value = v;
@@ -137,7 +137,7 @@ bc_status bc_http_pool_new(const bc_http_config *cfg, bc_http_pool **out)
         return st;
     bc_http_pool *p = calloc(1, sizeof *p);
     if (!p)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     if (cfg)
         p->cfg = *cfg;
     if (p->cfg.connect_timeout <= 0)
@@ -148,21 +148,13 @@ bc_status bc_http_pool_new(const bc_http_config *cfg, bc_http_pool **out)
         p->cfg.max_retries = DEFAULT_RETRIES;
     else if (p->cfg.max_retries < 0)
         p->cfg.max_retries = 0;
-    /* The pool keeps its own copies: the caller's strings may go away. */
-    struct { const char **from; char **to; } copies[] = {
-        { &p->cfg.ca_bundle, &p->ca_bundle }, { &p->cfg.ca_pem, &p->ca_pem },
-        { &p->cfg.client_cert_pem, &p->client_cert_pem },
-        { &p->cfg.client_key_pem, &p->client_key_pem },
-    };
+    /* The pool keeps its own copy: the caller's string may go away. */
     pthread_mutex_init(&p->lock, NULL);
-    for (size_t i = 0; i < sizeof copies / sizeof copies[0]; i++) {
-        const char *s = *copies[i].from;
-        if (s && *s && !(*copies[i].to = strdup(s))) {
-            bc_http_pool_free(p);
-            return bc_error(BC_ERR_INTERNAL, "out of memory");
-        }
-        *copies[i].from = *copies[i].to;
+    if (p->cfg.ca_bundle && *p->cfg.ca_bundle && !(p->ca_bundle = strdup(p->cfg.ca_bundle))) {
+        bc_http_pool_free(p);
+        return bc_oom();
     }
+    p->cfg.ca_bundle = p->ca_bundle;
     *out = p;
     return BC_OK;
 }
@@ -186,11 +178,6 @@ void bc_http_pool_free(bc_http_pool *pool)
     }
     pthread_mutex_destroy(&pool->lock);
     free(pool->ca_bundle);
-    free(pool->ca_pem);
-    free(pool->client_cert_pem);
-    if (pool->client_key_pem)
-        explicit_bzero(pool->client_key_pem, strlen(pool->client_key_pem));
-    free(pool->client_key_pem);
     free(pool);
 }
 
@@ -206,7 +193,7 @@ bc_status bc_http_client_acquire(bc_http_pool *pool, bc_http_client **out)
     if (!c) {
         c = calloc(1, sizeof *c);
         if (!c)
-            return bc_error(BC_ERR_INTERNAL, "out of memory");
+            return bc_oom();
         c->curl = curl_easy_init();
         if (!c->curl) {
             free(c);
@@ -556,7 +543,7 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
         return 0;
     }
     if (grow_collect(t, r->body_len + n + 1) < 0) {
-        t->source_status = bc_error(BC_ERR_INTERNAL, "out of memory");
+        t->source_status = bc_oom();
         return 0;
     }
     memcpy(r->body + r->body_len, data, n);
@@ -665,27 +652,8 @@ static CURLcode run_attempt(bc_http_client *c, bc_http_request *req, transfer *t
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
-    if (cfg->ca_pem) {
-        /* Only these CAs: no system bundle or directory besides. */
-        struct curl_blob ca = { (void *)cfg->ca_pem, strlen(cfg->ca_pem), CURL_BLOB_NOCOPY };
-        curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
-        curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
-        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
-    } else if (cfg->ca_bundle) {
+    if (cfg->ca_bundle)
         curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca_bundle);
-    }
-    if (cfg->client_cert_pem && cfg->client_key_pem) {
-        struct curl_blob cert = { (void *)cfg->client_cert_pem, strlen(cfg->client_cert_pem),
-                                  CURL_BLOB_NOCOPY };
-        struct curl_blob key = { (void *)cfg->client_key_pem, strlen(cfg->client_key_pem),
-                                 CURL_BLOB_NOCOPY };
-        curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cert);
-        curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &key);
-    }
-    if (cfg->insecure) {
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
@@ -775,17 +743,13 @@ static bc_status curl_failure(bc_http_client *c, CURLcode rc, const char *host)
     case CURLE_PEER_FAILED_VERIFICATION:
         return bc_error(BC_ERR_NET, "TLS certificate verification failed for %s: %s", host, detail);
     case CURLE_SSL_CERTPROBLEM:
-        if (c->cfg->client_cert_pem)
-            return bc_error(BC_ERR_USAGE, "cannot use the client certificate or key: %s", detail);
-        /* fall through */
     case CURLE_SSL_CACERT_BADFILE:
         return bc_error(BC_ERR_USAGE, "cannot use the CA bundle %s: %s",
-                        c->cfg->ca_pem ? "(given inline)" :
                         c->cfg->ca_bundle ? c->cfg->ca_bundle : "(system default)", detail);
     case CURLE_SSL_CONNECT_ERROR:
         return bc_error(BC_ERR_NET, "TLS handshake with %s failed: %s", host, detail);
     case CURLE_OUT_OF_MEMORY:
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
         return bc_error(BC_ERR_USAGE, "bad endpoint URL for %s: %s", host, detail);

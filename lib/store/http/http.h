@@ -27,12 +27,6 @@ typedef struct bc_http_config {
     long read_timeout;
     int max_retries;        /* retries after the first attempt; 0 = 5, -1 = none */
     const char *ca_bundle;  /* PEM file of trusted CAs; NULL = system default */
-    /* TLS material as PEM text, copied by the pool (Kubernetes hands it out
-     * inline, and a key then never touches the disk). NULL = unused. */
-    const char *ca_pem;          /* the only CAs trusted (ca_bundle ignored) */
-    const char *client_cert_pem; /* client certificate ... */
-    const char *client_key_pem;  /* ... and its private key */
-    int insecure;                /* 1 = do not verify the server's certificate */
 } bc_http_config;
 
 /* Request headers, in insertion order; names compare case-insensitively. */

@@ -74,7 +74,7 @@ bc_status bc_list_guard_page(bc_list_guard *g, const char *token_name, const cha
                             g->pages, g->last_key, token_name);
         char *k = strdup(last);
         if (!k)
-            return bc_error(BC_ERR_INTERNAL, "out of memory");
+            return bc_oom();
         free(g->last_key);
         g->last_key = k;
         bc_strv_free(&g->idle_tokens);
@@ -99,7 +99,7 @@ bc_status bc_list_guard_page(bc_list_guard *g, const char *token_name, const cha
     bc_status st = g->sent_token && !first ? bc_strv_add(&g->idle_tokens, g->sent_token) : BC_OK;
     char *copy = st == BC_OK ? strdup(next_token) : NULL;
     if (st == BC_OK && !copy)
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     if (st != BC_OK)
         return st;
     free(g->sent_token);

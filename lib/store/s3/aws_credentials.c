@@ -148,7 +148,7 @@ static bc_status read_profile(const char *path, const char *profile, int config_
         else if (config_file && strcmp(key, "region") == 0)
             slot = &v->region;
         if (slot && *value && set_value(slot, value) < 0) {
-            st = bc_error(BC_ERR_INTERNAL, "out of memory");
+            st = bc_oom();
             break;
         }
     }
@@ -162,7 +162,7 @@ static bc_status dup_into(char **dst, const char *src)
     if (!src)
         return BC_OK;
     *dst = strdup(src);
-    return *dst ? BC_OK : bc_error(BC_ERR_INTERNAL, "out of memory");
+    return *dst ? BC_OK : bc_oom();
 }
 
 bc_status bc_aws_credentials_load(const char *profile_opt, bc_aws_credentials *out)

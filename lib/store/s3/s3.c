@@ -80,11 +80,11 @@ static bc_status s3_open(const bc_store_config *cfg, const char *bucket, const c
         return bc_error(BC_ERR_USAGE, "invalid S3 bucket name '%s'", bucket);
     s3_backend *b = calloc(1, sizeof *b);
     if (!b)
-        return bc_s3_oom();
+        return bc_oom();
     b->bucket = strdup(bucket);
     b->prefix = strdup(prefix ? prefix : "");
     if (!b->bucket || !b->prefix) {
-        st = bc_s3_oom();
+        st = bc_oom();
         goto fail;
     }
     if ((st = bc_aws_credentials_load(cfg->profile, &b->creds)) != BC_OK)
@@ -101,7 +101,7 @@ static bc_status s3_open(const bc_store_config *cfg, const char *bucket, const c
 
     if ((cfg->sse && *cfg->sse && !(b->sse = strdup(cfg->sse))) ||
         (cfg->sse_kms_key_id && *cfg->sse_kms_key_id && !(b->sse_kms_key_id = strdup(cfg->sse_kms_key_id)))) {
-        st = bc_s3_oom();
+        st = bc_oom();
         goto fail;
     }
     b->threshold = cfg->multipart_threshold > 0 ? cfg->multipart_threshold : DEFAULT_THRESHOLD;
@@ -217,7 +217,7 @@ static bc_status parse_list_page(const bc_http_response *r, bc_list_page *p, cha
             e.mtime = bc_time_from_iso8601(num);
         if (bc_list_page_add(p, e) < 0) {
             free(e.key);
-            return bc_s3_oom();
+            return bc_oom();
         }
     }
     pos = 0;
@@ -228,7 +228,7 @@ static bc_status parse_list_page(const bc_http_response *r, bc_list_page *p, cha
             return bc_error(BC_ERR_DATA, "malformed ListObjectsV2 reply (bad Prefix)");
         if (bc_list_page_add(p, e) < 0) {
             free(e.key);
-            return bc_s3_oom();
+            return bc_oom();
         }
     }
     /* Objects and common prefixes come as two sorted lists: merge them. */

@@ -73,7 +73,7 @@ static bc_status delete_batch(s3_backend *b, bc_http_client *hc, const char *con
 {
     char *xml = delete_body(keys, n);
     if (!xml)
-        return bc_s3_oom();
+        return bc_oom();
     char md5[32];
     bc_source body;
     s3_call c;
@@ -106,7 +106,7 @@ static bc_status delete_batch(s3_backend *b, bc_http_client *hc, const char *con
                     errs->retry = grown;
                 if (!grown || !copy) {
                     free(copy);
-                    st = bc_s3_oom();
+                    st = bc_oom();
                     break;
                 }
                 errs->retry[errs->nretry++] = copy;

@@ -64,8 +64,6 @@ typedef struct s3_call {
 /* "s3://bucket/key" for messages (key may be NULL or empty). */
 void bc_s3_where(const s3_backend *b, const char *key, char *out, size_t outlen);
 
-bc_status bc_s3_oom(void);
-
 /* Sets base_url, endpoint and path_style from cfg (endpoint URL, addressing
  * style) or, without an endpoint URL, from the bucket and region. */
 bc_status bc_s3_setup_endpoint(s3_backend *b, const bc_store_config *cfg);

@@ -20,11 +20,6 @@ void bc_s3_where(const s3_backend *b, const char *key, char *out, size_t outlen)
     snprintf(out, outlen, "s3://%s%s%s", b->bucket, key && *key ? "/" : "", key ? key : "");
 }
 
-bc_status bc_s3_oom(void)
-{
-    return bc_error(BC_ERR_INTERNAL, "out of memory");
-}
-
 /* Encoded query string from name/value pairs (NULL values skipped). */
 static char *make_query(const qparam *p, size_t n)
 {
@@ -83,11 +78,11 @@ bc_status bc_s3_call_init(s3_call *c, const s3_backend *b, const char *method,
     memset(c, 0, sizeof *c);
     char *query = NULL;
     if (nq && !(query = make_query(q, nq)))
-        return bc_s3_oom();
+        return bc_oom();
     c->url = make_url(b, key, query);
     free(query);
     if (!c->url)
-        return bc_s3_oom();
+        return bc_oom();
     c->req.method = method;
     c->req.url = c->url;
     c->req.sign = bc_sigv4_sign;
@@ -182,7 +177,7 @@ bc_status bc_s3_setup_endpoint(s3_backend *b, const bc_store_config *cfg)
         for (size_t i = 0; i < host_end; i++)
             buf[i] = (char)tolower((unsigned char)buf[i]);
         if (!(b->endpoint = strdup(buf)))
-            return bc_s3_oom();
+            return bc_oom();
         b->path_style = !force_virtual;
         if (b->path_style) {
             b->base_url = strdup(buf);
@@ -203,5 +198,5 @@ bc_status bc_s3_setup_endpoint(s3_backend *b, const bc_store_config *cfg)
         b->base_url = strdup(buf);
         b->endpoint = strdup(buf);
     }
-    return b->base_url && b->endpoint ? BC_OK : bc_s3_oom();
+    return b->base_url && b->endpoint ? BC_OK : bc_oom();
 }

@@ -70,7 +70,7 @@ bc_status bc_s3_create_headers(const bc_put_opts *opts, bc_http_headers *out)
 {
     memset(out, 0, sizeof *out);
     char *tagging = tagging_header(opts);
-    bc_status st = tagging ? BC_OK : bc_s3_oom();
+    bc_status st = tagging ? BC_OK : bc_oom();
     if (st == BC_OK && *tagging)
         st = bc_http_headers_set(out, "X-Amz-Tagging", tagging);
     for (size_t i = 0; st == BC_OK && opts && i < opts->nmeta; i++) {
@@ -226,7 +226,7 @@ static bc_status upload_part(s3_multipart *u, bc_http_client *hc, const queued_p
         if (!*c.resp.etag)
             st = bc_error(BC_ERR_DATA, "no ETag in the reply");
         else if (!(*etag = strdup(c.resp.etag)))
-            st = bc_s3_oom();
+            st = bc_oom();
     }
     if (st != BC_OK)
         bc_error_context(st, "%s", which);
@@ -339,7 +339,7 @@ static bc_status complete_upload(s3_backend *b, bc_http_client *hc, s3_multipart
 {
     char *xml = complete_body(u);
     if (!xml)
-        return bc_s3_oom();
+        return bc_oom();
     bc_status st;
     qparam q[] = { { "uploadId", u->upload_id } };
     for (int attempt = 1;; attempt++) {
@@ -424,7 +424,7 @@ bc_status bc_s3_multipart_start(s3_backend *b, const char *key, const bc_http_he
     *out = NULL;
     s3_multipart *u = calloc(1, sizeof *u);
     if (!u)
-        return bc_s3_oom();
+        return bc_oom();
     u->b = b;
     u->expected_parts = expected_parts;
     u->release = release;
@@ -438,7 +438,7 @@ bc_status bc_s3_multipart_start(s3_backend *b, const char *key, const bc_http_he
     u->workers = calloc((size_t)nworkers, sizeof *u->workers);
     u->max_parts = expected_parts > 0 ? expected_parts : MAX_PARTS;
     u->etags = calloc((size_t)u->max_parts, sizeof *u->etags);
-    bc_status st = u->key && u->queue && u->workers && u->etags ? BC_OK : bc_s3_oom();
+    bc_status st = u->key && u->queue && u->workers && u->etags ? BC_OK : bc_oom();
     if (st == BC_OK)
         st = bc_http_client_acquire(b->pool, &u->control);
     if (st == BC_OK)

@@ -162,11 +162,11 @@ static bc_status fill_head(s3_writer *w, const unsigned char **data, size_t *len
         cap = cap < need ? need : cap > w->head_limit ? w->head_limit : cap;
         if (!w->fill) {
             if (!(w->fill = buffer_new(cap)))
-                return bc_s3_oom();
+                return bc_oom();
         } else {
             unsigned char *grown = realloc(w->fill->data, cap);
             if (!grown)
-                return bc_s3_oom();
+                return bc_oom();
             w->fill->data = grown;
             w->fill->cap = cap;
         }
@@ -182,7 +182,7 @@ static bc_status fill_head(s3_writer *w, const unsigned char **data, size_t *len
 static bc_status fill_part(s3_writer *w, const unsigned char **data, size_t *len)
 {
     if (!w->fill && !(w->fill = buffer_get(w)))
-        return bc_s3_oom();
+        return bc_oom();
     size_t room = w->part_size - w->fill_len;
     size_t n = *len < room ? *len : room;
     memcpy(w->fill->data + w->fill_len, *data, n);
@@ -200,7 +200,7 @@ bc_status bc_s3_writer_open(void *backend, const char *key, const bc_put_opts *o
         return bc_s3_put_failed(b, key, bc_error(BC_ERR_USAGE, "empty key"));
     s3_writer *w = calloc(1, sizeof *w);
     if (!w)
-        return bc_s3_oom();
+        return bc_oom();
     w->b = b;
     w->opts.if_absent = opts->if_absent;
     w->part_size = (size_t)b->part_size;
@@ -209,7 +209,7 @@ bc_status bc_s3_writer_open(void *backend, const char *key, const bc_put_opts *o
     w->head_limit = limit < in_flight ? limit : in_flight;
     pthread_mutex_init(&w->lock, NULL);
     w->key = strdup(key);
-    bc_status st = w->key ? bc_s3_create_headers(opts, &w->create) : bc_s3_oom();
+    bc_status st = w->key ? bc_s3_create_headers(opts, &w->create) : bc_oom();
     if (st != BC_OK) {
         writer_free(w);
         return st;

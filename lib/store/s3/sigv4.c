@@ -53,7 +53,7 @@ bc_status bc_sigv4_payload_hash(const bc_source *src, int64_t offset, int64_t le
     unsigned char *buf = malloc(CHUNK);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (!buf || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
         goto done;
     }
     for (int64_t done = 0; done < len;) {
@@ -237,7 +237,7 @@ bc_status bc_sigv4_sign_at(const bc_sigv4_signer *s, bc_http_request *req,
 
     canon_header *hs = calloc(req->headers.n ? req->headers.n : 1, sizeof *hs);
     if (!hs)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     size_t nh = 0;
     bc_buffer cr_buf = { 0 }, signed_headers = { 0 }, sts = { 0 }, auth = { 0 };
     st = BC_OK;
@@ -247,7 +247,7 @@ bc_status bc_sigv4_sign_at(const bc_sigv4_signer *s, bc_http_request *req,
             continue;
         char *lower = strdup(h->name);
         if (!lower) {
-            st = bc_error(BC_ERR_INTERNAL, "out of memory");
+            st = bc_oom();
             goto done;
         }
         for (char *c = lower; *c; c++)
@@ -266,7 +266,7 @@ bc_status bc_sigv4_sign_at(const bc_sigv4_signer *s, bc_http_request *req,
         bc_buffer_adds(&cr_buf, "/");
     bc_buffer_adds(&cr_buf, "\n");
     if (add_canonical_query(&cr_buf, query, query_len) < 0)
-        cr_buf.failed = bc_error(BC_ERR_INTERNAL, "out of memory");
+        cr_buf.failed = bc_oom();
     bc_buffer_adds(&cr_buf, "\n");
     for (size_t i = 0; i < nh; i++) {
         bc_buffer_adds(&cr_buf, hs[i].name);
@@ -295,7 +295,7 @@ bc_status bc_sigv4_sign_at(const bc_sigv4_signer *s, bc_http_request *req,
     bc_buffer_adds(&sts, "\n");
     bc_buffer_adds(&sts, cr_hash);
     if (cr_buf.failed || signed_headers.failed || sts.failed) {
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
         goto done;
     }
 
@@ -304,7 +304,7 @@ bc_status bc_sigv4_sign_at(const bc_sigv4_signer *s, bc_http_request *req,
     size_t klen = strlen(cr->secret_key) + 5;
     char *k0 = malloc(klen);
     if (!k0) {
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
         goto done;
     }
     snprintf(k0, klen, "AWS4%s", cr->secret_key);
@@ -329,7 +329,7 @@ bc_status bc_sigv4_sign_at(const bc_sigv4_signer *s, bc_http_request *req,
     bc_buffer_adds(&auth, ",Signature=");
     bc_buffer_adds(&auth, sig_hex);
     if (auth.failed) {
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
         goto done;
     }
     if ((st = bc_http_headers_set(&req->headers, "Authorization", bc_buffer_str(&auth))) != BC_OK)
