@@ -1,6 +1,6 @@
 # bc: backup and recovery tools for PostgreSQL in object storage.
 #   make                      build every tool into bin/
-#   make check                the layer check, the unit tests and the bats suite,
+#   make check                the layer and coding checks, the unit tests and the bats suite,
 #                             plain and then under AddressSanitizer + UBSan
 #   make check SANITIZE=1     only the sanitizer pass
 #   make install PREFIX=DIR   binaries to DIR/bin, man pages to DIR/share/man/man1 and man7
@@ -84,7 +84,7 @@ setup:
 # pkg-config sees the freshly installed libraries), then runs the unit tests
 # and the bats files against real servers: once as built, once more under
 # AddressSanitizer + UBSan (only the latter with SANITIZE=1).
-check: setup layers
+check: setup layers coding
 	$(MAKE) run-suite
 ifneq ($(SANITIZE),1)
 	$(MAKE) run-suite SANITIZE=1
@@ -109,6 +109,10 @@ fuzz:
 layers:
 	@sh tests/layers.sh
 
+# The rules of CODING.md a grep can check (tests/coding.sh).
+coding:
+	@sh tests/coding.sh
+
 lint-man:
 	mandoc -Tlint -W warning $(MANS) $(MANS7)
 
@@ -132,7 +136,7 @@ demo: setup
 clean:
 	rm -rf build build-san bin
 
-.PHONY: all bin unit setup check run-suite fuzz layers lint-man manifest install demo clean
+.PHONY: all bin unit setup check run-suite fuzz layers coding lint-man manifest install demo clean
 # The tools' main.o and the generated protobuf code come from pattern
 # rules: keep them. (A bare .SECONDARY would make every object optional,
 # and a new source file would never be compiled into an existing libbc.a.)

@@ -391,7 +391,8 @@ bc_status bc_archive_list_parse(const char *text, size_t len, const char *what,
             st = bc_error(BC_ERR_DATA, "%s: archive %zu is not a valid entry", what, i + 1);
             break;
         }
-        if ((st = bc_archive_list_add(out, name, size, sum)) != BC_OK)
+        st = bc_archive_list_add(out, name, size, sum);
+        if (st != BC_OK)
             break;
     }
     json_decref(root);

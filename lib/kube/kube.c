@@ -193,7 +193,8 @@ static bc_status request(bc_kube *k, const char *method, const char *path, const
     /* Before sending: a write that fails may still have been applied. */
     if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
         uncache_written(k, path);
-    if ((st = bearer(k, &token)) != BC_OK)
+    st = bearer(k, &token);
+    if (st != BC_OK)
         goto done;
     if (token && asprintf(&auth, "Bearer %s", token) < 0) {
         auth = NULL;
@@ -309,7 +310,8 @@ bc_status bc_kube_update(bc_kube *k, const char *path, bc_kube_mutate_fn fn, voi
         if (attempt > 1)
             pause_jittered(UPDATE_DELAY_NS);
         json_t *obj = NULL;
-        if ((st = bc_kube_get(k, path, &obj)) != BC_OK)
+        st = bc_kube_get(k, path, &obj);
+        if (st != BC_OK)
             return st;
         /* The version read, kept apart: fn may rewrite metadata. */
         const char *seen = json_string_value(

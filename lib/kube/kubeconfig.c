@@ -185,8 +185,10 @@ static bc_status pem(kubeconfig *c, yaml_node_t *map, const char *key, const cha
     bc_status st;
     *out = NULL;
     snprintf(data_key, sizeof data_key, "%s-data", key);
-    if ((st = str(c, map, data_key, where, &data)) != BC_OK ||
-        (st = str(c, map, key, where, &file)) != BC_OK)
+    st = str(c, map, data_key, where, &data);
+    if (st == BC_OK)
+        st = str(c, map, key, where, &file);
+    if (st != BC_OK)
         return st;
     if (data) {
         if (bc_base64_decode(data, strlen(data), out, NULL) < 0)
@@ -196,7 +198,8 @@ static bc_status pem(kubeconfig *c, yaml_node_t *map, const char *key, const cha
     if (!file)
         return BC_OK;
     char *path;
-    if ((st = resolve(c, file, &path)) != BC_OK)
+    st = resolve(c, file, &path);
+    if (st != BC_OK)
         return st;
     if (bc_kube_read_file(path, FILE_LIMIT, out, NULL) < 0)
         st = bad(c, "%s: cannot read %s %s: %s", where, key, path, strerror(errno));
@@ -226,15 +229,19 @@ static bc_status read_cluster(kubeconfig *c, const char *name, bc_kube_config *o
     const char *server, *insecure;
     yaml_node_t *cl;
     bc_status st;
-    if ((st = lookup(c, "cluster", name, where, sizeof where, &cl)) != BC_OK ||
-        (st = str(c, cl, "server", where, &server)) != BC_OK ||
-        (st = str(c, cl, "insecure-skip-tls-verify", where, &insecure)) != BC_OK)
+    st = lookup(c, "cluster", name, where, sizeof where, &cl);
+    if (st == BC_OK)
+        st = str(c, cl, "server", where, &server);
+    if (st == BC_OK)
+        st = str(c, cl, "insecure-skip-tls-verify", where, &insecure);
+    if (st != BC_OK)
         return st;
     if (!server)
         return bad(c, "%s has no server", where);
     if (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0)
         return bad(c, "%s: server %s is not an http(s):// URL", where, server);
-    if ((st = copy(server, &out->server)) != BC_OK)
+    st = copy(server, &out->server);
+    if (st != BC_OK)
         return st;
     size_t n = strlen(out->server);
     while (n > 0 && out->server[n - 1] == '/')
@@ -251,7 +258,8 @@ static bc_status read_cluster(kubeconfig *c, const char *name, bc_kube_config *o
     else if (insecure && !is_plain(flag, no))
         return bad(c, "%s: insecure-skip-tls-verify is \"%s\", not true or false", where, insecure);
 
-    if ((st = pem(c, cl, "certificate-authority", where, &out->ca_pem)) != BC_OK)
+    st = pem(c, cl, "certificate-authority", where, &out->ca_pem);
+    if (st != BC_OK)
         return st;
     /* As kubectl: a CA and not checking against it contradict each other. */
     if (out->insecure && out->ca_pem)
@@ -266,21 +274,28 @@ static bc_status read_user(kubeconfig *c, const char *name, bc_kube_config *out)
     const char *token, *token_file;
     yaml_node_t *u;
     bc_status st;
-    if ((st = lookup(c, "user", name, where, sizeof where, &u)) != BC_OK ||
-        (st = str(c, u, "token", where, &token)) != BC_OK ||
-        (st = str(c, u, "tokenFile", where, &token_file)) != BC_OK ||
-        (st = pem(c, u, "client-certificate", where, &out->cert_pem)) != BC_OK ||
-        (st = pem(c, u, "client-key", where, &out->key_pem)) != BC_OK)
+    st = lookup(c, "user", name, where, sizeof where, &u);
+    if (st == BC_OK)
+        st = str(c, u, "token", where, &token);
+    if (st == BC_OK)
+        st = str(c, u, "tokenFile", where, &token_file);
+    if (st == BC_OK)
+        st = pem(c, u, "client-certificate", where, &out->cert_pem);
+    if (st == BC_OK)
+        st = pem(c, u, "client-key", where, &out->key_pem);
+    if (st != BC_OK)
         return st;
     if (!out->cert_pem != !out->key_pem)
         return bad(c, "%s has a client certificate without its key, or a key without its certificate",
                    where);
     /* As kubectl: an inline token wins over tokenFile. */
     if (token) {
-        if ((st = copy(token, &out->token)) != BC_OK)
+        st = copy(token, &out->token);
+        if (st != BC_OK)
             return st;
     } else if (token_file) {
-        if ((st = resolve(c, token_file, &out->token_file)) != BC_OK)
+        st = resolve(c, token_file, &out->token_file);
+        if (st != BC_OK)
             return st;
         if (access(out->token_file, R_OK) != 0)
             return bad(c, "%s: cannot read tokenFile %s: %s", where, out->token_file, strerror(errno));
@@ -301,7 +316,8 @@ static bc_status read_current_context(kubeconfig *c, bc_kube_config *out)
     bc_status st;
     if (!root || root->type != YAML_MAPPING_NODE)
         return bad(c, "is not a kubeconfig (no mapping at the top)");
-    if ((st = str(c, root, "current-context", "the top level", &current)) != BC_OK)
+    st = str(c, root, "current-context", "the top level", &current);
+    if (st != BC_OK)
         return st;
     if (!current)
         return bad(c, "has no current-context");
@@ -311,15 +327,21 @@ static bc_status read_current_context(kubeconfig *c, bc_kube_config *out)
     char where[300];
     snprintf(where, sizeof where, "context \"%s\"", current);
     yaml_node_t *ctx = get(c, entry, "context");
-    if ((st = str(c, ctx, "cluster", where, &cluster)) != BC_OK ||
-        (st = str(c, ctx, "user", where, &user)) != BC_OK ||
-        (st = str(c, ctx, "namespace", where, &ns)) != BC_OK)
+    st = str(c, ctx, "cluster", where, &cluster);
+    if (st == BC_OK)
+        st = str(c, ctx, "user", where, &user);
+    if (st == BC_OK)
+        st = str(c, ctx, "namespace", where, &ns);
+    if (st != BC_OK)
         return st;
     if (!cluster)
         return bad(c, "%s names no cluster", where);
-    if ((st = read_cluster(c, cluster, out)) != BC_OK ||
-        (user && (st = read_user(c, user, out)) != BC_OK) ||
-        (st = copy(ns, &out->ns)) != BC_OK)
+    st = read_cluster(c, cluster, out);
+    if (st == BC_OK && user)
+        st = read_user(c, user, out);
+    if (st == BC_OK)
+        st = copy(ns, &out->ns);
+    if (st != BC_OK)
         return st;
     return copy(c->path, &out->source);
 }

@@ -261,9 +261,11 @@ static bc_status conn_open(bc_kube_transport *t, conn *c)
     if (rc != 0)
         return bc_error(BC_ERR_NET, "cannot resolve %s: %s", t->host, gai_strerror(rc));
     int err = 0;
-    for (struct addrinfo *a = ai; a && c->fd < 0; a = a->ai_next)
-        if ((c->fd = connect_one(a)) < 0)
+    for (struct addrinfo *a = ai; a && c->fd < 0; a = a->ai_next) {
+        c->fd = connect_one(a);
+        if (c->fd < 0)
             err = errno;
+    }
     freeaddrinfo(ai);
     if (c->fd < 0)
         return bc_error(BC_ERR_NET, "cannot connect to %s: %s", t->host_header,

@@ -272,13 +272,15 @@ bc_status bc_pg_server_info_get(bc_pg *pg, bc_pg_server_info *info)
         st = fill_main(info, r);
         PQclear(r);
     }
-    if (st == BC_OK && (st = bc_pg_query(pg, "listing tablespaces", tablespaces_sql, 0, NULL,
-                                         &r)) == BC_OK) {
+    if (st == BC_OK)
+        st = bc_pg_query(pg, "listing tablespaces", tablespaces_sql, 0, NULL, &r);
+    if (st == BC_OK) {
         st = fill_tablespaces(info, r);
         PQclear(r);
     }
-    if (st == BC_OK && (st = bc_pg_query(pg, "listing configuration files", included_sql, 0,
-                                         NULL, &r)) == BC_OK) {
+    if (st == BC_OK)
+        st = bc_pg_query(pg, "listing configuration files", included_sql, 0, NULL, &r);
+    if (st == BC_OK) {
         st = fill_included(info, r);
         PQclear(r);
     }

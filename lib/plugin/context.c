@@ -118,8 +118,11 @@ bc_status bc_plugin_cluster_store(bc_plugin *p, ProtobufCBinaryData cluster,
 {
     *os = NULL;
     bc_status st = bc_cluster_config_parse(cluster.data, cluster.len, cfg);
-    if (st == BC_OK && (st = bc_plugin_object_store(p, cfg->namespace, cfg->object_name, os)) != BC_OK)
-        bc_cluster_config_free(cfg);
+    if (st == BC_OK) {
+        st = bc_plugin_object_store(p, cfg->namespace, cfg->object_name, os);
+        if (st != BC_OK)
+            bc_cluster_config_free(cfg);
+    }
     return st;
 }
 

@@ -64,7 +64,9 @@ static int collect_object(void *ctx, const bc_object_info *obj)
     bc_backup_dir *d = NULL;
     bc_status st = dir_for(l, rel, (size_t)(slash - rel), &d);
     size_t cap = d ? d->cap : 0;
-    if (st == BC_OK && (st = grow((void **)&d->keys, &cap, d->nkeys, sizeof *d->keys)) == BC_OK) {
+    if (st == BC_OK)
+        st = grow((void **)&d->keys, &cap, d->nkeys, sizeof *d->keys);
+    if (st == BC_OK) {
         d->cap = cap;
         if (!(d->keys[d->nkeys] = strdup(obj->key)))
             st = bc_oom();

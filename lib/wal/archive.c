@@ -208,7 +208,8 @@ static bc_status archive_one(bc_store *store, const char *wal_path,
     if (st != BC_OK || exists)
         goto out;
 
-    if ((st = read_file(fd, sb.st_size, o, &digest, &compressed)) != BC_OK)
+    st = read_file(fd, sb.st_size, o, &digest, &compressed);
+    if (st != BC_OK)
         goto out;
     bc_source src = {.fd = fd, .size = sb.st_size};
     if (o->codec != BC_CODEC_NONE)
@@ -227,7 +228,9 @@ static bc_status archive_one(bc_store *store, const char *wal_path,
      * next lookup, and holds nothing worth keeping (the file is still in
      * pg_wal until we succeed): it goes first. */
     const char *old = leftover.key;
-    if (*old && !replace && (st = bc_store_delete(store, &old, 1)) != BC_OK) {
+    if (*old && !replace)
+        st = bc_store_delete(store, &old, 1);
+    if (st != BC_OK) {
         bc_error_context(st, "deleting the leftover %s/%s", bc_store_describe(store), old);
         goto out;
     }

@@ -172,3 +172,18 @@ setup() { T=$(scratch_dir); }
     [[ "$output" == *"lib/util/buffer.h: util (layer 0) includes store/ (layer 2): points up the stack"* ]]
     [[ "$output" == *"lib/store/http/url.c: store/http includes store/s3/: the HTTP layer knows no provider"* ]]
 }
+
+@test "make coding passes on the tree and catches what CODING.md forbids" {
+    run sh "$BC_TOP/tests/coding.sh"
+    [ "$status" -eq 0 ]
+    T=$(scratch_dir)
+    cp -r "$BC_TOP/lib" "$BC_TOP/cmd" "$T/"
+    printf 'static void f(void) { exit(1); }\n' >>"$T/lib/util/buffer.c"
+    printf 'static int g(bc_status st) { if ((st = h()) != BC_OK) return 1; return 0; }\n' >>"$T/lib/wal/restore.c"
+    printf 'static int k(void) { return bc_error(BC_ERR_INTERNAL, "out of memory"); }\n' >>"$T/lib/tar/walk.c"
+    run sh "$BC_TOP/tests/coding.sh" "$T"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"lib/util/buffer.c:"*"exit() in library code"* ]]
+    [[ "$output" == *"lib/wal/restore.c:"*"status assigned inside a condition"* ]]
+    [[ "$output" == *"lib/tar/walk.c:"*"use bc_oom()"* ]]
+}

@@ -90,7 +90,8 @@ static bc_status parse_azure_url(const char *url, azure_url *u)
             plen--;
         u->prefix = strndup(path, plen);
         size_t blen = (size_t)(host - url) + hlen + strlen(u->account) + 2;
-        if ((u->base_url = malloc(blen)))
+        u->base_url = malloc(blen);
+        if (u->base_url)
             snprintf(u->base_url, blen, "%.*s%s%s", (int)((host - url) + (int)hlen), url,
                      u->path_style ? "/" : "", u->path_style ? u->account : "");
         if (!u->prefix || !u->base_url)
@@ -137,7 +138,8 @@ bc_status bc_azure_call_init(azure_call *c, azure_backend *b, const char *method
     const char *sas = b->auth == AZURE_AUTH_SAS ? b->sas : NULL;
     size_t n = strlen(b->base_url) + strlen(b->container) + (path ? strlen(path) : 0) +
                (q ? strlen(q) : 0) + (sas ? strlen(sas) : 0) + 8;
-    if ((c->url = malloc(n)))
+    c->url = malloc(n);
+    if (c->url)
         snprintf(c->url, n, "%s/%s%s%s%s%s%s%s", b->base_url, b->container, path ? "/" : "",
                  path ? path : "", q || sas ? "?" : "", q ? q : "", q && sas ? "&" : "",
                  sas ? sas : "");
@@ -248,7 +250,8 @@ static bc_status azure_open(const bc_store_config *cfg, const char *bucket, cons
         st = bc_azure_auth_setup(b, cfg);
     if (st == BC_OK) {
         size_t n = strlen(b->base_url) + strlen(b->container) + 2;
-        if ((b->location = malloc(n)))
+        b->location = malloc(n);
+        if (b->location)
             snprintf(b->location, n, "%s/%s", b->base_url, b->container);
         else
             st = bc_oom();
@@ -432,8 +435,8 @@ static bc_status azure_check(void *backend)
     if (st == BC_OK) {
         /* A listing needs List permission, which a SAS token may lack. */
         bc_azure_call_free(&c);
-        if ((st = bc_azure_call_init(&c, b, "GET", NULL,
-                                     "restype=container&comp=list&maxresults=1")) == BC_OK)
+        st = bc_azure_call_init(&c, b, "GET", NULL, "restype=container&comp=list&maxresults=1");
+        if (st == BC_OK)
             st = bc_azure_perform(b, &c, "check (list)", NULL);
     }
     bc_azure_call_free(&c);

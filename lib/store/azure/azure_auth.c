@@ -445,7 +445,8 @@ static bc_status sign(azure_backend *b, bc_http_request *req, int with_version)
         return sign_shared_key(b, req);
     if (b->auth == AZURE_AUTH_TOKEN) {
         char bearer[8192];
-        if ((st = current_token(b, bearer, sizeof bearer)) != BC_OK)
+        st = current_token(b, bearer, sizeof bearer);
+        if (st != BC_OK)
             return st;
         return bc_http_headers_set(&req->headers, "Authorization", bearer);
     }

@@ -86,8 +86,9 @@ static bc_status delete_batch(azure_backend *b, const char *const *keys, size_t 
 
     azure_call c;
     bc_source src = {.fd = -1, .mem = body.data, .size = (int64_t)body.len};
-    if (st == BC_OK && (st = bc_azure_call_init(&c, b, "POST", NULL,
-                                                "restype=container&comp=batch")) == BC_OK) {
+    if (st == BC_OK)
+        st = bc_azure_call_init(&c, b, "POST", NULL, "restype=container&comp=batch");
+    if (st == BC_OK) {
         char type[128];
         snprintf(type, sizeof type, "multipart/mixed; boundary=%s", boundary);
         c.req.body = &src;

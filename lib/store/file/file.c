@@ -258,7 +258,8 @@ static bc_status prepare_path(const file_store *fs, const char *key, char **out)
     char *path = full_path(fs, key);
     if (!path)
         return bc_oom();
-    if ((st = make_parents(fs, path)) != BC_OK) {
+    st = make_parents(fs, path);
+    if (st != BC_OK) {
         free(path);
         return st;
     }

@@ -71,14 +71,17 @@ static bc_status gcs_open(const bc_store_config *cfg, const char *bucket, const 
         goto fail;
     }
     int emulator;
-    if ((st = bc_gcs_setup_endpoint(b, cfg, &emulator)) != BC_OK)
+    st = bc_gcs_setup_endpoint(b, cfg, &emulator);
+    if (st != BC_OK)
         goto fail;
     bc_http_config hc = { 0 };
     hc.read_timeout = cfg->read_timeout;
     hc.max_retries = cfg->max_retries;
     hc.ca_bundle = cfg->ca_bundle;
-    if ((st = bc_http_pool_new(&hc, &b->pool)) != BC_OK ||
-        (st = bc_google_credentials_load(&hc, emulator, &b->creds)) != BC_OK)
+    st = bc_http_pool_new(&hc, &b->pool);
+    if (st == BC_OK)
+        st = bc_google_credentials_load(&hc, emulator, &b->creds);
+    if (st != BC_OK)
         goto fail;
 
     b->threshold = cfg->multipart_threshold > 0 ? cfg->multipart_threshold : DEFAULT_THRESHOLD;
@@ -145,7 +148,9 @@ static bc_status gcs_head(void *backend, const char *key, bc_object_info *info)
     gcs_param q[] = { { "fields", "name,size,updated" } };
     gcs_call c;
     bc_status st = bc_gcs_call_init(&c, b, "GET", GCS_OBJECT, key, q, 1);
-    if (st == BC_OK && (st = object_call(b, &c, "head", key)) == BC_OK) {
+    if (st == BC_OK)
+        st = object_call(b, &c, "head", key);
+    if (st == BC_OK) {
         json_t *doc = c.resp.body ? json_loadb(c.resp.body, c.resp.body_len, 0, NULL) : NULL;
         memset(info, 0, sizeof *info);
         info->key = key;
@@ -241,7 +246,8 @@ static bc_status gcs_list(void *backend, const char *prefix, const char *delimit
             { "fields", "items(name,size,updated),prefixes,nextPageToken" },
         };
         gcs_call c;
-        if ((st = bc_gcs_call_init(&c, b, "GET", GCS_OBJECTS, NULL, q, 4)) != BC_OK)
+        st = bc_gcs_call_init(&c, b, "GET", GCS_OBJECTS, NULL, q, 4);
+        if (st != BC_OK)
             break;
         st = bc_gcs_perform(b, hc, &c);
         free(token);
@@ -276,7 +282,8 @@ static bc_status gcs_delete(void *backend, const char *const *keys, size_t nkeys
     bc_status st = bc_http_client_acquire(b->pool, &hc);
     for (size_t i = 0; st == BC_OK && i < nkeys; i++) {
         gcs_call c;
-        if ((st = bc_gcs_call_init(&c, b, "DELETE", GCS_OBJECT, keys[i], NULL, 0)) != BC_OK)
+        st = bc_gcs_call_init(&c, b, "DELETE", GCS_OBJECT, keys[i], NULL, 0);
+        if (st != BC_OK)
             break;
         st = bc_gcs_perform(b, hc, &c);
         if (st == BC_ERR_NOTFOUND)   /* already gone */
@@ -317,7 +324,8 @@ static bc_status gcs_check(void *backend)
     if (st != BC_OK)
         return st;
     bc_http_client *hc;
-    if ((st = bc_http_client_acquire(b->pool, &hc)) != BC_OK) {
+    st = bc_http_client_acquire(b->pool, &hc);
+    if (st != BC_OK) {
         bc_gcs_call_free(&c);
         return st;
     }
@@ -329,7 +337,8 @@ static bc_status gcs_check(void *backend)
          * objects (roles/storage.objectAdmin): a one-object listing is
          * what the tools need. */
         gcs_param q[] = { { "maxResults", "1" }, { "prefix", *b->prefix ? b->prefix : NULL } };
-        if ((st = bc_gcs_call_init(&c, b, "GET", GCS_OBJECTS, NULL, q, 2)) == BC_OK) {
+        st = bc_gcs_call_init(&c, b, "GET", GCS_OBJECTS, NULL, q, 2);
+        if (st == BC_OK) {
             st = bc_gcs_perform(b, hc, &c);
             status = c.resp.status;
             bc_gcs_call_free(&c);

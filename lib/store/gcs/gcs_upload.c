@@ -76,7 +76,8 @@ static bc_status upload_init(gcs_call *c, const gcs_backend *b, const char *key,
         return st;
     c->req.body = src;
     c->req.body_length = src->size;
-    if ((st = bc_http_headers_set(&c->req.headers, "Content-Type", content_type)) != BC_OK)
+    st = bc_http_headers_set(&c->req.headers, "Content-Type", content_type);
+    if (st != BC_OK)
         bc_gcs_call_free(c);
     return st;
 }
@@ -146,7 +147,9 @@ static bc_status put_related(gcs_backend *b, bc_http_client *hc, const char *key
     memcpy(p + src->size, tail, (size_t)tlen);
     bc_source whole = {.fd = -1, .mem = body, .size = (int64_t)total};
     gcs_call c;
-    if (st == BC_OK && (st = upload_init(&c, b, key, opts, "multipart", &whole, ctype)) == BC_OK) {
+    if (st == BC_OK)
+        st = upload_init(&c, b, key, opts, "multipart", &whole, ctype);
+    if (st == BC_OK) {
         st = bc_gcs_perform(b, hc, &c);
         st = st == BC_OK ? check_size(b, key, &c, src->size) : upload_failed(b, key, &c, st);
         bc_gcs_call_free(&c);
@@ -239,7 +242,8 @@ static bc_status session_send(gcs_backend *b, bc_http_client *hc, const char *ke
         c.req.body_offset = off;
         c.req.body_length = len;
     }
-    if ((st = bc_http_headers_set(&c.req.headers, "Content-Range", range)) == BC_OK)
+    st = bc_http_headers_set(&c.req.headers, "Content-Range", range);
+    if (st == BC_OK)
         st = bc_gcs_perform(b, hc, &c);
     if (c.resp.status == 308) {
         /* Resume Incomplete: what a chunk before the last gets. */
@@ -426,7 +430,8 @@ bc_status bc_gcs_writer_commit(void *state)
     if (!w->uri && (int64_t)w->len <= w->b->threshold) {
         bc_source src = { .fd = -1, .mem = w->buf, .size = (int64_t)w->len };
         bc_http_client *hc;
-        if ((st = bc_http_client_acquire(w->b->pool, &hc)) == BC_OK) {
+        st = bc_http_client_acquire(w->b->pool, &hc);
+        if (st == BC_OK) {
             st = w->opts.ntags ? put_related(w->b, hc, w->key, &src, &w->opts, w->meta)
                                : put_simple(w->b, hc, w->key, &src, &w->opts);
             bc_http_client_release(w->b->pool, hc);

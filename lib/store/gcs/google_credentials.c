@@ -345,7 +345,8 @@ static bc_status fetch_token(bc_google_credentials *c)
     if (st != BC_OK)
         return st;
     bc_http_client *hc;
-    if ((st = bc_http_client_acquire(c->pool, &hc)) != BC_OK) {
+    st = bc_http_client_acquire(c->pool, &hc);
+    if (st != BC_OK) {
         free(form);
         return st;
     }

@@ -831,20 +831,25 @@ bc_status bc_http_perform(bc_http_client *client, bc_http_request *req, bc_http_
             t.resume_from = resp->delivered;
             resumed = 1;
             snprintf(range, sizeof range, "bytes=%lld-", (long long)resp->delivered);
-            if ((st = bc_http_headers_set(&req->headers, "Range", range)) != BC_OK)
+            st = bc_http_headers_set(&req->headers, "Range", range);
+            if (st != BC_OK)
                 return st;
             /* Servers that honour the condition answer 412 for a changed
              * object; same_object() catches the ones that do not. */
-            if (*first_etag && (st = bc_http_headers_set(&req->headers, "If-Match", first_etag)) != BC_OK)
-                return st;
-            if (!*first_etag && *first_modified &&
-                (st = bc_http_headers_set(&req->headers, "If-Unmodified-Since", first_modified)) != BC_OK)
+            if (*first_etag)
+                st = bc_http_headers_set(&req->headers, "If-Match", first_etag);
+            else if (*first_modified)
+                st = bc_http_headers_set(&req->headers, "If-Unmodified-Since", first_modified);
+            if (st != BC_OK)
                 return st;
         }
         reset_attempt(resp);
         resp->attempts = attempt;
-        if (req->sign && (st = req->sign(req->sign_ctx, req)) != BC_OK)
-            return st;
+        if (req->sign) {
+            st = req->sign(req->sign_ctx, req);
+            if (st != BC_OK)
+                return st;
+        }
 
         CURLcode rc = run_attempt(client, req, &t);
         collect_cap = t.collect_cap;

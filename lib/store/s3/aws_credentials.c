@@ -178,9 +178,11 @@ bc_status bc_aws_credentials_load(const char *profile_opt, bc_aws_credentials *o
     memset(out, 0, sizeof *out);
     cred_path = file_path("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials");
     conf_path = file_path("AWS_CONFIG_FILE", ".aws/config");
-    if (cred_path && (st = read_profile(cred_path, profile, 0, &cred)) != BC_OK)
-        goto done;
-    if (conf_path && (st = read_profile(conf_path, profile, 1, &conf)) != BC_OK)
+    if (cred_path)
+        st = read_profile(cred_path, profile, 0, &cred);
+    if (st == BC_OK && conf_path)
+        st = read_profile(conf_path, profile, 1, &conf);
+    if (st != BC_OK)
         goto done;
 
     const char *env_key = env("AWS_ACCESS_KEY_ID"), *env_secret = env("AWS_SECRET_ACCESS_KEY");
@@ -197,9 +199,12 @@ bc_status bc_aws_credentials_load(const char *profile_opt, bc_aws_credentials *o
             goto done;
         }
         snprintf(source, sizeof source, "environment variables");
-        if ((st = dup_into(&out->access_key, env_key)) != BC_OK ||
-            (st = dup_into(&out->secret_key, env_secret)) != BC_OK ||
-            (st = dup_into(&out->session_token, env_token)) != BC_OK)
+        st = dup_into(&out->access_key, env_key);
+        if (st == BC_OK)
+            st = dup_into(&out->secret_key, env_secret);
+        if (st == BC_OK)
+            st = dup_into(&out->session_token, env_token);
+        if (st != BC_OK)
             goto done;
     } else {
         const profile_values *from = cred.access_key ? &cred : conf.access_key ? &conf : NULL;
@@ -222,12 +227,16 @@ bc_status bc_aws_credentials_load(const char *profile_opt, bc_aws_credentials *o
         }
         snprintf(source, sizeof source, "profile '%s' in %s", profile,
                  from == &cred ? cred_path : conf_path);
-        if ((st = dup_into(&out->access_key, from->access_key)) != BC_OK ||
-            (st = dup_into(&out->secret_key, from->secret_key)) != BC_OK ||
-            (st = dup_into(&out->session_token, from->session_token)) != BC_OK)
+        st = dup_into(&out->access_key, from->access_key);
+        if (st == BC_OK)
+            st = dup_into(&out->secret_key, from->secret_key);
+        if (st == BC_OK)
+            st = dup_into(&out->session_token, from->session_token);
+        if (st != BC_OK)
             goto done;
     }
-    if ((st = dup_into(&out->source, source)) != BC_OK)
+    st = dup_into(&out->source, source);
+    if (st != BC_OK)
         goto done;
 
     const char *region = env("AWS_REGION");
@@ -237,7 +246,8 @@ bc_status bc_aws_credentials_load(const char *profile_opt, bc_aws_credentials *o
         region = conf.region;
     if (!region)
         region = "us-east-1";
-    if ((st = dup_into(&out->region, region)) != BC_OK)
+    st = dup_into(&out->region, region);
+    if (st != BC_OK)
         goto done;
 
     bc_log_add_secret(out->secret_key);

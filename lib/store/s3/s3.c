@@ -87,13 +87,15 @@ static bc_status s3_open(const bc_store_config *cfg, const char *bucket, const c
         st = bc_oom();
         goto fail;
     }
-    if ((st = bc_aws_credentials_load(cfg->profile, &b->creds)) != BC_OK)
+    st = bc_aws_credentials_load(cfg->profile, &b->creds);
+    if (st != BC_OK)
         goto fail;
     if (!valid_region(b->creds.region)) {
         st = bc_error(BC_ERR_USAGE, "invalid AWS region '%s'", b->creds.region);
         goto fail;
     }
-    if ((st = bc_s3_setup_endpoint(b, cfg)) != BC_OK)
+    st = bc_s3_setup_endpoint(b, cfg);
+    if (st != BC_OK)
         goto fail;
     b->signer.creds = &b->creds;
     b->signer.region = b->creds.region;
@@ -119,7 +121,8 @@ static bc_status s3_open(const bc_store_config *cfg, const char *bucket, const c
     hc.read_timeout = cfg->read_timeout;
     hc.max_retries = cfg->max_retries;
     hc.ca_bundle = cfg->ca_bundle && *cfg->ca_bundle ? cfg->ca_bundle : getenv("AWS_CA_BUNDLE");
-    if ((st = bc_http_pool_new(&hc, &b->pool)) != BC_OK)
+    st = bc_http_pool_new(&hc, &b->pool);
+    if (st != BC_OK)
         goto fail;
     atomic_init(&b->no_conditional, 0);
 
@@ -146,7 +149,8 @@ static bc_status s3_get(void *backend, const char *key, bc_sink_fn sink, void *c
     if (st != BC_OK)
         return st;
     s3_call c;
-    if ((st = bc_s3_call_init(&c, b, "GET", key, NULL, 0)) == BC_OK) {
+    st = bc_s3_call_init(&c, b, "GET", key, NULL, 0);
+    if (st == BC_OK) {
         c.req.sink = sink;
         c.req.sink_ctx = ctx;
         c.req.resumable = 1;
@@ -173,7 +177,8 @@ static bc_status s3_head(void *backend, const char *key, bc_object_info *info)
     if (st != BC_OK)
         return st;
     s3_call c;
-    if ((st = bc_s3_call_init(&c, b, "HEAD", key, NULL, 0)) == BC_OK) {
+    st = bc_s3_call_init(&c, b, "HEAD", key, NULL, 0);
+    if (st == BC_OK) {
         st = bc_http_perform(hc, &c.req, &c.resp);
         if (st == BC_OK) {
             memset(info, 0, sizeof *info);
@@ -269,7 +274,8 @@ static bc_status s3_list(void *backend, const char *prefix, const char *delimite
             { "continuation-token", token },
         };
         s3_call c;
-        if ((st = bc_s3_call_init(&c, b, "GET", NULL, q, 4)) != BC_OK)
+        st = bc_s3_call_init(&c, b, "GET", NULL, q, 4);
+        if (st != BC_OK)
             break;
         st = bc_http_perform(hc, &c.req, &c.resp);
         free(token);
@@ -319,7 +325,8 @@ static bc_status s3_check(void *backend)
     qparam q[] = { { "list-type", "2" }, { "max-keys", "1" },
                    { "prefix", *b->prefix ? b->prefix : NULL } };
     s3_call c;
-    if ((st = bc_s3_call_init(&c, b, "GET", NULL, q, 3)) == BC_OK) {
+    st = bc_s3_call_init(&c, b, "GET", NULL, q, 3);
+    if (st == BC_OK) {
         st = bc_http_perform(hc, &c.req, &c.resp);
         const char *code = c.resp.error_code;
         if (st == BC_OK) {

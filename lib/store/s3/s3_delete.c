@@ -79,9 +79,13 @@ static bc_status delete_batch(s3_backend *b, bc_http_client *hc, const char *con
     s3_call c;
     qparam q[] = { { "delete", "" } };
     bc_status st = content_md5(xml, strlen(xml), md5);
-    if (st == BC_OK && (st = bc_s3_call_init(&c, b, "POST", NULL, q, 1)) == BC_OK) {
-        if ((st = bc_s3_call_set_xml_body(&c, &body, xml)) == BC_OK &&
-            (st = bc_http_headers_set(&c.req.headers, "Content-MD5", md5)) == BC_OK)
+    if (st == BC_OK)
+        st = bc_s3_call_init(&c, b, "POST", NULL, q, 1);
+    if (st == BC_OK) {
+        st = bc_s3_call_set_xml_body(&c, &body, xml);
+        if (st == BC_OK)
+            st = bc_http_headers_set(&c.req.headers, "Content-MD5", md5);
+        if (st == BC_OK)
             st = bc_http_perform(hc, &c.req, &c.resp);
         bc_xml_span doc = { c.resp.body, c.resp.body_len }, result, err;
         if (st == BC_OK && (!c.resp.body || !bc_xml_find(doc, "DeleteResult", &result))) {

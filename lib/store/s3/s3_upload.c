@@ -125,13 +125,16 @@ bc_status bc_s3_put_single(s3_backend *b, bc_http_client *hc, const char *key,
     for (;;) {
         int conditional = opts && opts->if_absent && !atomic_load(&b->no_conditional);
         s3_call c;
-        if ((st = bc_s3_call_init(&c, b, "PUT", key, NULL, 0)) != BC_OK)
+        st = bc_s3_call_init(&c, b, "PUT", key, NULL, 0);
+        if (st != BC_OK)
             return st;
         c.req.body = src;
         c.req.body_offset = 0;
         c.req.body_length = src->size;
-        if ((st = bc_http_headers_set(&c.req.headers, "X-Amz-Content-Sha256", hash)) == BC_OK &&
-            (st = set_create_headers(b, &c, create)) == BC_OK && conditional)
+        st = bc_http_headers_set(&c.req.headers, "X-Amz-Content-Sha256", hash);
+        if (st == BC_OK)
+            st = set_create_headers(b, &c, create);
+        if (st == BC_OK && conditional)
             st = bc_http_headers_set(&c.req.headers, "If-None-Match", "*");
         if (st == BC_OK)
             st = bc_http_perform(hc, &c.req, &c.resp);
@@ -220,7 +223,8 @@ static bc_status upload_part(s3_multipart *u, bc_http_client *hc, const queued_p
     c.req.body = p->src;
     c.req.body_offset = p->offset;
     c.req.body_length = p->len;
-    if ((st = bc_http_headers_set(&c.req.headers, "X-Amz-Content-Sha256", hash)) == BC_OK)
+    st = bc_http_headers_set(&c.req.headers, "X-Amz-Content-Sha256", hash);
+    if (st == BC_OK)
         st = bc_http_perform(hc, &c.req, &c.resp);
     if (st == BC_OK) {
         if (!*c.resp.etag)
@@ -317,7 +321,8 @@ static bc_status create_upload(s3_backend *b, bc_http_client *hc, const char *ke
     bc_status st = bc_s3_call_init(&c, b, "POST", key, q, 1);
     if (st != BC_OK)
         return st;
-    if ((st = set_create_headers(b, &c, create)) == BC_OK)
+    st = set_create_headers(b, &c, create);
+    if (st == BC_OK)
         st = bc_http_perform(hc, &c.req, &c.resp);
     if (st == BC_OK) {
         bc_xml_span doc = { c.resp.body, c.resp.body_len }, id;
@@ -346,9 +351,11 @@ static bc_status complete_upload(s3_backend *b, bc_http_client *hc, s3_multipart
         int conditional = opts && opts->if_absent && !atomic_load(&b->no_conditional);
         s3_call c;
         bc_source body;
-        if ((st = bc_s3_call_init(&c, b, "POST", u->key, q, 1)) != BC_OK)
+        st = bc_s3_call_init(&c, b, "POST", u->key, q, 1);
+        if (st != BC_OK)
             break;
-        if ((st = bc_s3_call_set_xml_body(&c, &body, xml)) == BC_OK && conditional)
+        st = bc_s3_call_set_xml_body(&c, &body, xml);
+        if (st == BC_OK && conditional)
             st = bc_http_headers_set(&c.req.headers, "If-None-Match", "*");
         if (st == BC_OK)
             st = bc_http_perform(hc, &c.req, &c.resp);
@@ -562,7 +569,8 @@ static bc_status put_multipart(s3_backend *b, const char *key, const bc_source *
     for (int i = 0; st == BC_OK && i < nparts; i++) {
         int64_t off = (int64_t)i * part_size;
         s3_part part = { src, off, src->size - off < part_size ? src->size - off : part_size, NULL };
-        if ((st = bc_s3_multipart_add(u, &part)) != BC_OK)
+        st = bc_s3_multipart_add(u, &part);
+        if (st != BC_OK)
             bc_s3_multipart_abort(u);
     }
     if (st != BC_OK)
@@ -596,7 +604,8 @@ bc_status bc_s3_put(void *backend, const char *key, const bc_source *src,
         return st;
     if (src->size <= b->threshold) {
         bc_http_client *hc;
-        if ((st = bc_http_client_acquire(b->pool, &hc)) == BC_OK) {
+        st = bc_http_client_acquire(b->pool, &hc);
+        if (st == BC_OK) {
             st = bc_s3_put_single(b, hc, key, src, opts, &create);
             bc_http_client_release(b->pool, hc);
         }

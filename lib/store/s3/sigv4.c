@@ -207,8 +207,10 @@ bc_status bc_sigv4_sign_at(const bc_sigv4_signer *s, bc_http_request *req,
     /* The headers the signature covers must be the ones sent: set Host
      * ourselves rather than let curl derive it. */
     bc_http_headers_remove(&req->headers, "Authorization");
-    if ((st = bc_http_headers_set(&req->headers, "Host", host)) != BC_OK ||
-        (st = bc_http_headers_set(&req->headers, "X-Amz-Date", amz_date)) != BC_OK)
+    st = bc_http_headers_set(&req->headers, "Host", host);
+    if (st == BC_OK)
+        st = bc_http_headers_set(&req->headers, "X-Amz-Date", amz_date);
+    if (st != BC_OK)
         return st;
     if (cr->session_token && *cr->session_token &&
         (st = bc_http_headers_set(&req->headers, "X-Amz-Security-Token", cr->session_token)) != BC_OK)
@@ -216,10 +218,12 @@ bc_status bc_sigv4_sign_at(const bc_sigv4_signer *s, bc_http_request *req,
     const char *payload = bc_http_headers_get(&req->headers, "X-Amz-Content-Sha256");
     if (!payload) {
         char hex[65];
-        if ((st = bc_sigv4_payload_hash(req->body, req->body_offset,
-                                        req->body ? req->body_length : 0, hex)) != BC_OK)
+        st = bc_sigv4_payload_hash(req->body, req->body_offset,
+                                   req->body ? req->body_length : 0, hex);
+        if (st != BC_OK)
             return st;
-        if ((st = bc_http_headers_set(&req->headers, "X-Amz-Content-Sha256", hex)) != BC_OK)
+        st = bc_http_headers_set(&req->headers, "X-Amz-Content-Sha256", hex);
+        if (st != BC_OK)
             return st;
         payload = bc_http_headers_get(&req->headers, "X-Amz-Content-Sha256");
     }
@@ -332,7 +336,8 @@ bc_status bc_sigv4_sign_at(const bc_sigv4_signer *s, bc_http_request *req,
         st = bc_oom();
         goto done;
     }
-    if ((st = bc_http_headers_set(&req->headers, "Authorization", bc_buffer_str(&auth))) != BC_OK)
+    st = bc_http_headers_set(&req->headers, "Authorization", bc_buffer_str(&auth));
+    if (st != BC_OK)
         goto done;
     if (canonical) {
         *canonical = bc_buffer_take(&cr_buf);
