@@ -452,8 +452,8 @@ bc_status bc_backup(bc_store *store, bc_backup_opts *o)
 
 out:
     if (st != BC_OK) {
-        char message[2048];
-        snprintf(message, sizeof message, "%s", bc_error_msg());
+        bc_err failure;   /* the cleanup below may set messages of its own */
+        bc_error_save(&failure, st);
         archive_abort(&data);
         for (size_t i = 0; spaces && i < srv.n_tablespaces; i++)
             archive_abort(&spaces[i]);
@@ -461,12 +461,12 @@ out:
             /* Leave a FAILED record so listings show the attempt, as barman does. */
             fill_info(info, o, &srv, &b, stopped);
             bc_backup_info_set_status(info, BC_BACKUP_FAILED);
-            bc_backup_info_set_str(info, "error", message);
+            bc_backup_info_set_str(info, "error", failure.message);
             if (bc_catalog_write_info(store, o->server, o->backup_id, info) != BC_OK)
                 bc_log_warning("could not store backup.info with status FAILED: %s",
                                bc_error_msg());
         }
-        bc_error(st, "%s", message);
+        bc_error_restore(&failure);
     }
     bc_progress_free(progress);
     bc_manifest_builder_free(mb);

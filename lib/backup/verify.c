@@ -83,9 +83,9 @@ static void verify_archives(bc_store *store, const bc_verify_opts *o, const bc_c
     for (size_t i = 0; i < a.n; i++) {
         b->files += a.parts[i].files;
         b->file_bytes += a.parts[i].bytes;
-        if (a.parts[i].status != BC_OK) {
+        if (a.parts[i].result.status != BC_OK) {
             parts_ok = 0;
-            add_problem(r, b, a.parts[i].key, "%s", a.parts[i].message);
+            add_problem(r, b, a.parts[i].key, "%s", a.parts[i].result.message);
         }
     }
     if (st != BC_OK && parts_ok) /* every part read, but a file none held */

@@ -284,8 +284,7 @@ struct bc_store_writer {
     int64_t size;
     /* After a failed write the stream has a hole: every later write and the
      * commit repeat that failure instead of storing a damaged object. */
-    bc_status broken;
-    char broken_msg[1024];
+    bc_err broken;
 };
 
 bc_status bc_store_writer_open(bc_store *store, const char *key, const bc_put_opts *opts,
@@ -311,23 +310,15 @@ bc_status bc_store_writer_open(bc_store *store, const char *key, const bc_put_op
     return BC_OK;
 }
 
-static bc_status repeat_failure(const bc_store_writer *w)
-{
-    return bc_error(w->broken, "%s", w->broken_msg);
-}
-
 bc_status bc_store_writer_write(bc_store_writer *w, const void *data, size_t len)
 {
-    if (w->broken)
-        return repeat_failure(w);
+    if (w->broken.status)
+        return bc_error_restore(&w->broken);
     if (len == 0)
         return BC_OK;
     bc_status st = w->ops->writer_write(w->state, data, len);
-    if (st != BC_OK) {
-        w->broken = st;
-        snprintf(w->broken_msg, sizeof w->broken_msg, "%s", bc_error_msg());
-        return st;
-    }
+    if (st != BC_OK)
+        return bc_error_save(&w->broken, st);
     w->size += (int64_t)len;
     return BC_OK;
 }
@@ -345,9 +336,9 @@ int64_t bc_store_writer_size(const bc_store_writer *w)
 bc_status bc_store_writer_commit(bc_store_writer *w)
 {
     bc_status st;
-    if (w->broken) {
+    if (w->broken.status) {
         w->ops->writer_abort(w->state);
-        st = repeat_failure(w);
+        st = bc_error_restore(&w->broken);
     } else {
         st = w->ops->writer_commit(w->state);
     }

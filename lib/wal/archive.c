@@ -271,8 +271,7 @@ typedef struct worker {
     const bc_wal_archive_opts *opts;
     char *path;
     const char *source_id;
-    bc_status status;
-    char message[1024];
+    bc_err result;
 } worker;
 
 static bc_status write_marker(const char *spool, const char *name, const char *source_id)
@@ -294,13 +293,12 @@ static void *worker_main(void *arg)
 {
     worker *w = arg;
     bc_store *store = NULL;
-    w->status = bc_store_open(w->opts->store_config, &store);
-    if (w->status == BC_OK)
-        w->status = archive_one(store, w->path, w->opts);
-    if (w->status == BC_OK)
-        w->status = write_marker(w->opts->spool_dir, bc_wal_basename(w->path), w->source_id);
-    if (w->status != BC_OK)
-        snprintf(w->message, sizeof w->message, "%s", bc_error_msg());
+    bc_status st = bc_store_open(w->opts->store_config, &store);
+    if (st == BC_OK)
+        st = archive_one(store, w->path, w->opts);
+    if (st == BC_OK)
+        st = write_marker(w->opts->spool_dir, bc_wal_basename(w->path), w->source_id);
+    bc_error_save(&w->result, st);
     bc_store_close(store);
     return NULL;
 }
@@ -399,9 +397,9 @@ bc_status bc_wal_archive(bc_store *store, const char *wal_path, const bc_wal_arc
     bc_status st = archive_one(store, wal_path, o);
     for (size_t i = 0; i < started; i++) {
         pthread_join(workers[i].thread, NULL);
-        if (workers[i].status != BC_OK)
+        if (workers[i].result.status != BC_OK)
             bc_log_warning("archiving ahead %s failed (PostgreSQL will retry it): %s",
-                           bc_wal_basename(workers[i].path), workers[i].message);
+                           bc_wal_basename(workers[i].path), workers[i].result.message);
         else
             bc_log_info("archived ahead %s", bc_wal_basename(workers[i].path));
     }

@@ -131,19 +131,17 @@ typedef struct prefetcher {
     const bc_store_config *config;
     const bc_wal_object *obj;
     char path[4096];
-    bc_status status;
-    char message[1024];
+    bc_err result;
 } prefetcher;
 
 static void *prefetch_main(void *arg)
 {
     prefetcher *p = arg;
     bc_store *store = NULL;
-    p->status = bc_store_open(p->config, &store);
-    if (p->status == BC_OK)
-        p->status = bc_wal_fetch(store, p->obj, p->path, 0);
-    if (p->status != BC_OK)
-        snprintf(p->message, sizeof p->message, "%s", bc_error_msg());
+    bc_status st = bc_store_open(p->config, &store);
+    if (st == BC_OK)
+        st = bc_wal_fetch(store, p->obj, p->path, 0);
+    bc_error_save(&p->result, st);
     bc_store_close(store);
     return NULL;
 }
@@ -200,10 +198,10 @@ static bc_status restore_with_prefetch(bc_store *store, const char *name, const 
     int all_fetched = next && workers && !obj.partial && listed;
     for (size_t i = 0; i < started; i++) {
         pthread_join(workers[i].thread, NULL);
-        if (workers[i].status != BC_OK) {
+        if (workers[i].result.status != BC_OK) {
             all_fetched = 0;
             bc_log_warning("prefetching %s failed: %s", bc_wal_basename(workers[i].path),
-                           workers[i].message);
+                           workers[i].result.message);
         }
     }
     /* Only a listing that came back short, with every segment it named now

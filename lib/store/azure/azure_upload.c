@@ -147,16 +147,13 @@ typedef struct block_job {
     const bc_source *src;
     int index;
     int64_t offset, len;
-    bc_status status;
-    char message[2048];   /* errors are per thread: carried back here */
+    bc_err result;        /* errors are per thread: carried back here */
 } block_job;
 
 static void *block_worker(void *arg)
 {
     block_job *j = arg;
-    j->status = put_block(j->b, j->key, j->index, j->src, j->offset, j->len);
-    if (j->status != BC_OK)
-        snprintf(j->message, sizeof j->message, "%s", bc_error_msg());
+    bc_error_save(&j->result, put_block(j->b, j->key, j->index, j->src, j->offset, j->len));
     return NULL;
 }
 
@@ -166,8 +163,7 @@ typedef struct block_window {
     pthread_t *threads;
     int *busy;
     int slots, next_slot;
-    bc_status status;
-    char message[2048];
+    bc_err first;         /* the first failed block's */
 } block_window;
 
 static bc_status window_init(block_window *w, int slots)
@@ -188,10 +184,8 @@ static void window_join(block_window *w, int slot)
         return;
     pthread_join(w->threads[slot], NULL);
     w->busy[slot] = 0;
-    if (w->jobs[slot].status != BC_OK && w->status == BC_OK) {
-        w->status = w->jobs[slot].status;
-        snprintf(w->message, sizeof w->message, "%s", w->jobs[slot].message);
-    }
+    if (w->jobs[slot].result.status != BC_OK && w->first.status == BC_OK)
+        w->first = w->jobs[slot].result;
 }
 
 /* Waits for every block; the first failure, with its message. */
@@ -199,7 +193,7 @@ static bc_status window_drain(block_window *w)
 {
     for (int i = 0; i < w->slots; i++)
         window_join(w, i);
-    return w->status == BC_OK ? BC_OK : bc_error(w->status, "%s", w->message);
+    return bc_error_restore(&w->first);
 }
 
 /* Starts a block, first waiting for the oldest slot to be free. */
@@ -208,8 +202,8 @@ static bc_status window_send(block_window *w, const block_job *job)
     int slot = w->next_slot;
     w->next_slot = (slot + 1) % w->slots;
     window_join(w, slot);
-    if (w->status != BC_OK)
-        return bc_error(w->status, "%s", w->message);
+    if (w->first.status != BC_OK)
+        return bc_error_restore(&w->first);
     w->jobs[slot] = *job;
     if (pthread_create(&w->threads[slot], NULL, block_worker, &w->jobs[slot]) != 0)
         return bc_error(BC_ERR_INTERNAL, "cannot start an upload thread");

@@ -267,8 +267,8 @@ static void session_cancel(gcs_backend *b, const char *uri)
 {
     if (!uri)
         return;
-    char msg[2048];
-    snprintf(msg, sizeof msg, "%s", bc_error_msg());
+    bc_err failure;   /* the upload's, not the cancel's */
+    bc_error_save(&failure, BC_ERR_INTERNAL);
     bc_http_client *hc;
     gcs_call c;
     if (bc_http_client_acquire(b->pool, &hc) == BC_OK) {
@@ -280,7 +280,7 @@ static void session_cancel(gcs_backend *b, const char *uri)
         }
         bc_http_client_release(b->pool, hc);
     }
-    bc_error(BC_ERR_INTERNAL, "%s", msg);   /* the upload's failure, not the cancel's */
+    bc_error_restore(&failure);
 }
 
 static bc_status put_resumable(gcs_backend *b, bc_http_client *hc, const char *key,

@@ -182,8 +182,7 @@ struct s3_multipart {
     int max_parts;            /* room in etags */
     int closing;              /* no more parts: workers leave once the queue is empty */
     int failed;
-    bc_status status;
-    char message[2048];       /* the first failure's message */
+    bc_err first;             /* the first failure */
 };
 
 /* Records the first failure; the caller holds the lock. */
@@ -191,8 +190,7 @@ static void fail_locked(s3_multipart *u, bc_status st)
 {
     if (!u->failed) {
         u->failed = 1;
-        u->status = st;
-        snprintf(u->message, sizeof u->message, "%s", bc_error_msg());
+        bc_error_save(&u->first, st);
     }
     pthread_cond_broadcast(&u->changed);
 }
@@ -392,8 +390,8 @@ static bc_status complete_upload(s3_backend *b, bc_http_client *hc, s3_multipart
 
 static void abort_upload(s3_backend *b, bc_http_client *hc, const char *key, const char *upload_id)
 {
-    char saved[2048];
-    snprintf(saved, sizeof saved, "%s", bc_error_msg());
+    bc_err saved;   /* the failure that made us abort: its message is the one */
+    bc_error_save(&saved, BC_ERR_INTERNAL);
     qparam q[] = { { "uploadId", upload_id } };
     s3_call c;
     bc_status st = bc_s3_call_init(&c, b, "DELETE", key, q, 1);
@@ -405,7 +403,7 @@ static void abort_upload(s3_backend *b, bc_http_client *hc, const char *key, con
                            upload_id, b->bucket, key, bc_error_msg());
         bc_s3_call_free(&c);
     }
-    bc_error(BC_ERR_INTERNAL, "%s", saved);   /* keep the original failure's message */
+    bc_error_restore(&saved);
 }
 
 static void multipart_free(s3_multipart *u)
@@ -472,7 +470,7 @@ bc_status bc_s3_multipart_add(s3_multipart *u, const s3_part *part)
         pthread_cond_wait(&u->changed, &u->lock);
     bc_status st = BC_OK;
     if (u->failed) {
-        st = bc_error(u->status, "%s", u->message);
+        st = bc_error_restore(&u->first);
     } else if (u->nparts == u->max_parts) {
         st = bc_error(BC_ERR_USAGE, "the object needs more than %d parts of %lld MiB: "
                       "raise the part size", u->max_parts, (long long)(u->b->part_size / MiB));
@@ -507,7 +505,7 @@ bc_status bc_s3_multipart_wait(s3_multipart *u)
 bc_status bc_s3_multipart_status(s3_multipart *u)
 {
     pthread_mutex_lock(&u->lock);
-    bc_status st = u->failed ? bc_error(u->status, "%s", u->message) : BC_OK;
+    bc_status st = u->failed ? bc_error_restore(&u->first) : BC_OK;
     pthread_mutex_unlock(&u->lock);
     return st;
 }
@@ -532,7 +530,7 @@ static void stop_workers(s3_multipart *u)
 bc_status bc_s3_multipart_complete(s3_multipart *u, const bc_put_opts *opts)
 {
     stop_workers(u);
-    bc_status st = u->failed ? bc_error(u->status, "%s", u->message)
+    bc_status st = u->failed ? bc_error_restore(&u->first)
                              : complete_upload(u->b, u->control, u, opts);
     if (st != BC_OK)
         abort_upload(u->b, u->control, u->key, u->upload_id);
