@@ -127,6 +127,32 @@ static bc_status azure_split_url(const char *url, char **bucket, char **prefix, 
 
 /* ---- requests ------------------------------------------------------------ */
 
+/* Azure's error replies: XML <Error> too, with codes of its own.
+ * ContainerNotFound is explained by explain() below, with the account. */
+static bc_status azure_code_status(const char *code)
+{
+    /* Azure says AuthenticationFailed, Azurite AuthorizationFailure. */
+    static const char *const auth[] = {
+        "AuthenticationFailed", "AuthorizationFailure", "AccountProblem",
+    };
+    static const char *const retry[] = {"ServerBusy", "InternalError", "OperationTimedOut"};
+    for (size_t i = 0; i < sizeof auth / sizeof auth[0]; i++)
+        if (strcmp(code, auth[i]) == 0)
+            return BC_ERR_AUTH;
+    for (size_t i = 0; i < sizeof retry / sizeof retry[0]; i++)
+        if (strcmp(code, retry[i]) == 0)
+            return BC_ERR_NET;
+    return BC_OK;
+}
+
+static void azure_parse_error(bc_http_response *r)
+{
+    bc_xml_error_reply(r->body, r->body_len, r->error_code, sizeof r->error_code,
+                       r->error_message, sizeof r->error_message);
+}
+
+static const bc_http_errors azure_errors = {azure_parse_error, azure_code_status};
+
 bc_status bc_azure_call_init(azure_call *c, azure_backend *b, const char *method,
                              const char *key, const char *query)
 {
@@ -150,6 +176,7 @@ bc_status bc_azure_call_init(azure_call *c, azure_backend *b, const char *method
     c->req.url = c->url;
     c->req.sign = bc_azure_sign;
     c->req.sign_ctx = b;
+    c->req.errors = &azure_errors;
     return BC_OK;
 }
 

@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/http/xml.h"
 #include "util/log.h"
 
 #ifndef BC_VERSION
@@ -266,34 +265,9 @@ void bc_http_backoff(int attempt)
         ;
 }
 
-int bc_http_retryable_code(const char *code)
+static bc_status code_status(const bc_http_errors *errors, const char *code)
 {
-    static const char *const codes[] = {
-        "SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout",
-        "Throttling", "ThrottlingException",
-        "RequestThrottled", "OperationAborted", "ServerBusy",
-    };
-    if (!code || !*code)
-        return 0;
-    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
-        if (strcmp(code, codes[i]) == 0)
-            return 1;
-    return 0;
-}
-
-static int is_auth_code(const char *code)
-{
-    static const char *const codes[] = {
-        "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied",
-        "AuthorizationHeaderMalformed", "InvalidToken", "ExpiredToken",
-        "TokenRefreshRequired", "InvalidSecurity", "AllAccessDisabled",
-        "AccountProblem", "AuthenticationFailed", "AuthorizationFailure",
-        "RequestTimeTooSkewed",
-    };
-    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
-        if (strcmp(code, codes[i]) == 0)
-            return 1;
-    return 0;
+    return errors && errors->code_status && *code ? errors->code_status(code) : BC_OK;
 }
 
 static const char *reason_phrase(long status)
@@ -319,19 +293,20 @@ static const char *reason_phrase(long status)
     return "";
 }
 
-bc_status bc_http_classify(const bc_http_response *resp)
+bc_status bc_http_classify(const bc_http_response *resp, const bc_http_errors *errors)
 {
     bc_status code;
     long s = resp->status;
     const char *ec = resp->error_code;
+    bc_status meant = code_status(errors, ec);
 
-    if (s == 401 || s == 403 || is_auth_code(ec))
+    if (s == 401 || s == 403 || meant == BC_ERR_AUTH)
         code = BC_ERR_AUTH;
     else if (s == 404)
-        code = strcmp(ec, "NoSuchBucket") == 0 ? BC_ERR_NOBUCKET : BC_ERR_NOTFOUND;
+        code = meant == BC_ERR_NOBUCKET ? BC_ERR_NOBUCKET : BC_ERR_NOTFOUND;
     else if (s == 409 || s == 412)
         code = BC_ERR_CONFLICT;
-    else if ((s >= 500 && s != 501) || s == 429 || bc_http_retryable_code(ec))
+    else if ((s >= 500 && s != 501) || s == 429 || meant == BC_ERR_NET)
         code = BC_ERR_NET;
     else
         code = BC_ERR_INTERNAL;
@@ -760,16 +735,11 @@ static bc_status curl_failure(bc_http_client *c, CURLcode rc, const char *host)
 
 /* ---- perform ---------------------------------------------------------- */
 
-static void parse_error_body(bc_http_response *r)
+static void parse_error_body(const bc_http_request *req, bc_http_response *r)
 {
     r->error_code[0] = r->error_message[0] = '\0';
-    if (!r->body || r->body_len == 0)
-        return;
-    bc_xml_span doc = { r->body, r->body_len }, err;
-    if (!bc_xml_find(doc, "Error", &err))
-        return;
-    bc_xml_child_text(err, "Code", r->error_code, sizeof r->error_code);
-    bc_xml_child_text(err, "Message", r->error_message, sizeof r->error_message);
+    if (r->body && r->body_len && req->errors && req->errors->parse)
+        req->errors->parse(r);
 }
 
 static void reset_attempt(bc_http_response *r)
@@ -881,13 +851,13 @@ bc_status bc_http_perform(bc_http_client *client, bc_http_request *req, bc_http_
                                     host, (long long)resp->delivered, (long long)first_total);
                 return BC_OK;
             }
-            parse_error_body(resp);
+            parse_error_body(req, resp);
             if (t.resume_from > 0 && resp->status == 412)
                 return bc_error(BC_ERR_DATA, "object changed on %s while downloading it", host);
             /* 501 Not Implemented is a definite answer, not a hiccup. */
             retryable = (resp->status >= 500 && resp->status != 501) || resp->status == 429 ||
-                        bc_http_retryable_code(resp->error_code);
-            st = bc_http_classify(resp);
+                        code_status(req->errors, resp->error_code) == BC_ERR_NET;
+            st = bc_http_classify(resp, req->errors);
         } else if (t.overflow) {
             return bc_error(BC_ERR_DATA, "reply from %s larger than %zu bytes", host, t.max_collect);
         } else {

@@ -52,6 +52,19 @@ typedef struct bc_http_request bc_http_request;
 /* Called before every attempt; adds the date and signature headers. */
 typedef bc_status (*bc_http_sign_fn)(void *ctx, bc_http_request *req);
 
+typedef struct bc_http_response bc_http_response;
+
+/* What a backend's error replies say. The HTTP layer knows statuses only;
+ * each backend reads its own error body and knows its own error codes. */
+typedef struct bc_http_errors {
+    /* Fills resp->error_code and error_message from a non-2xx body. */
+    void (*parse)(bc_http_response *resp);
+    /* What a code means whatever the HTTP status: BC_ERR_AUTH (credentials
+     * refused), BC_ERR_NOBUCKET (on a 404), BC_ERR_NET (worth retrying),
+     * or BC_OK for nothing special. */
+    bc_status (*code_status)(const char *code);
+} bc_http_errors;
+
 struct bc_http_request {
     const char *method;        /* GET, HEAD, PUT, POST, PATCH, DELETE */
     const char *url;           /* scheme://host[:port]/path?query, encoded */
@@ -70,6 +83,7 @@ struct bc_http_request {
     int resumable;
     bc_http_sign_fn sign;      /* NULL: unsigned */
     void *sign_ctx;
+    const bc_http_errors *errors; /* NULL: the status alone */
     /* When set, the 2xx reply's headers named meta_prefix + NAME fill meta
      * (NAME lowercased) and its Content-Length meta->size, before the sink
      * sees a byte: a GET reports the object's user metadata itself. */
@@ -77,7 +91,7 @@ struct bc_http_request {
     bc_object_meta *meta;
 };
 
-typedef struct bc_http_response {
+struct bc_http_response {
     long status;               /* final HTTP status, 0 if none was received */
     char *body;                /* collected body, NUL-terminated (may be NULL) */
     size_t body_len;
@@ -87,12 +101,12 @@ typedef struct bc_http_response {
     char request_id[128];      /* x-amz-request-id (or x-ms-/x-goog- equivalent) */
     char location[2048];       /* Location header (GCS resumable session URI) */
     char bucket_region[64];    /* x-amz-bucket-region */
-    char error_code[128];      /* <Code> of an XML error reply */
-    char error_message[512];   /* <Message> of an XML error reply */
+    char error_code[128];      /* the backend's error code (bc_http_errors) */
+    char error_message[512];   /* and its message */
     int attempts;              /* attempts made */
     int64_t delivered;         /* body bytes handed to the sink */
     int sink_stopped;          /* the sink refused bytes: its message stands */
-} bc_http_response;
+};
 
 typedef struct bc_http_client bc_http_client;
 typedef struct bc_http_pool bc_http_pool;
@@ -117,12 +131,10 @@ void bc_http_response_free(bc_http_response *resp);
 
 /* Maps a non-2xx reply to a status and sets the message
  * ("HTTP 403 AccessDenied: Access Denied (request id X)"):
- * 401/403 and credential errors -> AUTH, 404 -> NOTFOUND (NoSuchBucket ->
- * NOBUCKET), 409/412 -> CONFLICT, 5xx/429 -> NET, others -> INTERNAL. */
-bc_status bc_http_classify(const bc_http_response *resp);
-
-/* Whether an S3-style error Code is worth retrying even on a 200/400. */
-int bc_http_retryable_code(const char *code);
+ * 401/403 and the backend's credential codes -> AUTH, 404 -> NOTFOUND (or
+ * NOBUCKET by the backend's code), 409/412 -> CONFLICT, 5xx/429 and the
+ * backend's retryable codes -> NET, others -> INTERNAL. errors may be NULL. */
+bc_status bc_http_classify(const bc_http_response *resp, const bc_http_errors *errors);
 
 /* Sleeps before retry number `attempt` (1-based): exponential from 100 ms,
  * capped at 5 s, with jitter. */

@@ -353,3 +353,16 @@ char *bc_xml_escape(const char *s)
     *o = '\0';
     return out;
 }
+
+void bc_xml_error_reply(const char *body, size_t len, char *code, size_t codelen,
+                        char *message, size_t messagelen)
+{
+    code[0] = message[0] = '\0';
+    bc_xml_span doc = {body, len}, err;
+    if (!body || !bc_xml_find(doc, "Error", &err))
+        return;
+    if (bc_xml_child_text(err, "Code", code, codelen) < 0)
+        code[0] = '\0';
+    if (bc_xml_child_text(err, "Message", message, messagelen) < 0)
+        message[0] = '\0';
+}

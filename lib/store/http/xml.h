@@ -40,6 +40,11 @@ char *bc_xml_text_dup(bc_xml_span s);
  * -1 if absent or malformed. */
 ssize_t bc_xml_child_text(bc_xml_span in, const char *name, char *out, size_t outlen);
 
+/* The <Error><Code>..</Code><Message>..</Message></Error> reply S3 and
+ * Azure both send: code and message, each "" when absent. */
+void bc_xml_error_reply(const char *body, size_t len, char *code, size_t codelen,
+                        char *message, size_t messagelen);
+
 /* `s` with & < > " ' escaped, in a new string; NULL if out of memory. */
 char *bc_xml_escape(const char *s);
 

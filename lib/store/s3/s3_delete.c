@@ -59,7 +59,7 @@ static void record_key_error(const s3_backend *b, delete_errors *errs, const cha
     bc_log_warning("delete s3://%s/%s: %s: %s", b->bucket, key, code, msg);
     if (errs->count++ == 0) {
         errs->status = strcmp(code, "AccessDenied") == 0 ? BC_ERR_AUTH
-                       : bc_http_retryable_code(code)    ? BC_ERR_NET
+                       : bc_s3_retryable_code(code)    ? BC_ERR_NET
                                                          : BC_ERR_INTERNAL;
         snprintf(errs->first, sizeof errs->first, "s3://%.255s/%.400s: %.100s: %.200s", b->bucket,
                  key, code, msg);
@@ -103,7 +103,7 @@ static bc_status delete_batch(s3_backend *b, bc_http_client *hc, const char *con
             bc_xml_child_text(err, "Message", msg, sizeof msg);
             if (strcmp(code, "NoSuchKey") == 0)
                 continue;   /* already gone: that is what we wanted */
-            if (!last && *key && bc_http_retryable_code(code)) {
+            if (!last && *key && bc_s3_retryable_code(code)) {
                 char **grown = realloc(errs->retry, (errs->nretry + 1) * sizeof *grown);
                 char *copy = strdup(key);
                 if (grown)

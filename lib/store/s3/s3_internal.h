@@ -71,6 +71,12 @@ bc_status bc_s3_setup_endpoint(s3_backend *b, const bc_store_config *cfg);
 /* A signed request `method` on key (NULL: the bucket) with the query
  * parameters q[0..nq); bc_s3_call_free() releases it. A failure leaves
  * nothing to free. */
+/* S3's error replies: XML <Error>, and the codes that mean refused
+ * credentials, a missing bucket, or a retry (SlowDown and friends). */
+extern const bc_http_errors bc_s3_errors;
+/* Whether code is worth retrying (also inside a 200 reply's body). */
+int bc_s3_retryable_code(const char *code);
+
 bc_status bc_s3_call_init(s3_call *c, const s3_backend *b, const char *method,
                           const char *key, const qparam *q, size_t nq);
 void bc_s3_call_free(s3_call *c);

@@ -72,6 +72,48 @@ static char *make_url(const s3_backend *b, const char *key, const char *query)
     return url;
 }
 
+/* ---- error replies ---- */
+
+static int in_list(const char *code, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(code, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int bc_s3_retryable_code(const char *code)
+{
+    static const char *const codes[] = {
+        "SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout",
+        "Throttling", "ThrottlingException", "RequestThrottled", "OperationAborted",
+    };
+    return code && in_list(code, codes, sizeof codes / sizeof codes[0]);
+}
+
+static bc_status s3_code_status(const char *code)
+{
+    static const char *const auth[] = {
+        "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied",
+        "AuthorizationHeaderMalformed", "InvalidToken", "ExpiredToken",
+        "TokenRefreshRequired", "InvalidSecurity", "AllAccessDisabled",
+        "AccountProblem", "RequestTimeTooSkewed",
+    };
+    if (in_list(code, auth, sizeof auth / sizeof auth[0]))
+        return BC_ERR_AUTH;
+    if (strcmp(code, "NoSuchBucket") == 0)
+        return BC_ERR_NOBUCKET;
+    return bc_s3_retryable_code(code) ? BC_ERR_NET : BC_OK;
+}
+
+static void s3_parse_error(bc_http_response *r)
+{
+    bc_xml_error_reply(r->body, r->body_len, r->error_code, sizeof r->error_code,
+                       r->error_message, sizeof r->error_message);
+}
+
+const bc_http_errors bc_s3_errors = {s3_parse_error, s3_code_status};
+
 bc_status bc_s3_call_init(s3_call *c, const s3_backend *b, const char *method,
                           const char *key, const qparam *q, size_t nq)
 {
@@ -87,6 +129,7 @@ bc_status bc_s3_call_init(s3_call *c, const s3_backend *b, const char *method,
     c->req.url = c->url;
     c->req.sign = bc_sigv4_sign;
     c->req.sign_ctx = (void *)&b->signer;
+    c->req.errors = &bc_s3_errors;
     return BC_OK;
 }
 

@@ -362,7 +362,7 @@ static bc_status complete_upload(s3_backend *b, bc_http_client *hc, s3_multipart
             /* A 200 can still carry an error, sent after the status line. */
             char code[128] = "", msg[512] = "";
             if (bc_s3_error_in_body(&c.resp, code, sizeof code, msg, sizeof msg)) {
-                int retryable = bc_http_retryable_code(code);
+                int retryable = bc_s3_retryable_code(code);
                 st = bc_error(retryable ? BC_ERR_NET : BC_ERR_INTERNAL, "HTTP 200 with error %s: %s",
                               code, msg);
                 if (retryable && attempt <= b->max_retries) {
