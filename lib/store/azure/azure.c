@@ -386,18 +386,6 @@ static bc_status parse_list_page(const bc_http_response *r, bc_list_page *p, cha
     return BC_OK;
 }
 
-/* "&name=value" with the value percent-encoded; non-zero when out of memory. */
-static int add_query(bc_buffer *q, const char *name, const char *value)
-{
-    if (!value || !*value)
-        return 0;
-    char *enc = bc_url_encode(value, 0);
-    int bad = !enc || bc_buffer_append(q, "&", 1) || bc_buffer_append(q, name, strlen(name)) ||
-              bc_buffer_append(q, "=", 1) || bc_buffer_append(q, enc, strlen(enc));
-    free(enc);
-    return bad;
-}
-
 static bc_status azure_list(void *backend, const char *prefix, const char *delimiter,
                             bc_list_fn fn, void *ctx)
 {
@@ -411,10 +399,14 @@ static bc_status azure_list(void *backend, const char *prefix, const char *delim
          * whole before the callbacks see it, so this bounds memory. */
         static const char base[] = "restype=container&comp=list&maxresults=1000";
         bc_buffer query = {0};
-        int bad = bc_buffer_append(&query, base, sizeof base - 1) ||
-                  add_query(&query, "prefix", prefix) ||
-                  add_query(&query, "delimiter", delimiter) ||
-                  add_query(&query, "marker", marker) || bc_buffer_append(&query, "", 1);
+        const bc_tag params[] = {
+            {"prefix", prefix && *prefix ? prefix : NULL},
+            {"delimiter", delimiter && *delimiter ? delimiter : NULL},
+            {"marker", marker && *marker ? marker : NULL},
+        };
+        bc_buffer_append(&query, base, sizeof base - 1);
+        bc_url_add_pairs(&query, '&', params, 3, 0);
+        int bad = query.failed != BC_OK;
         free(marker);
         marker = NULL;
         azure_call c;

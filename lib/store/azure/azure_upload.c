@@ -16,22 +16,9 @@
 /* x-ms-tags: "k=v&k2=v2", percent-encoded; "" without tags. */
 static char *tags_header(const bc_put_opts *opts)
 {
-    size_t cap = 1, n = 0;
-    for (size_t i = 0; i < opts->ntags; i++)
-        cap += 3 * (strlen(opts->tags[i].key) + strlen(opts->tags[i].value)) + 2;
-    char *out = malloc(cap);
-    if (!out)
-        return NULL;
-    out[0] = '\0';
-    for (size_t i = 0; i < opts->ntags; i++) {
-        char *k = bc_url_encode(opts->tags[i].key, 0);
-        char *v = bc_url_encode(opts->tags[i].value, 0);
-        if (k && v)
-            n += (size_t)snprintf(out + n, cap - n, "%s%s=%s", i ? "&" : "", k, v);
-        free(k);
-        free(v);
-    }
-    return out;
+    bc_buffer t = {0};
+    bc_url_add_pairs(&t, 0, opts->tags, opts->ntags, 0);
+    return bc_buffer_take(&t);
 }
 
 /* Headers of the request that creates the blob (Put Blob, Put Block List). */

@@ -37,11 +37,8 @@ typedef struct gcs_backend {
     int64_t chunk_size;    /* a multiple of GCS_CHUNK_UNIT */
 } gcs_backend;
 
-/* A query parameter, unencoded (NULL value: left out). */
-typedef struct gcs_param {
-    const char *name;
-    const char *value;
-} gcs_param;
+/* A query parameter {name, value}, unencoded (NULL value: left out). */
+typedef bc_tag gcs_param;
 
 /* One authorized request: URL, headers, reply. */
 typedef struct gcs_call {

@@ -49,53 +49,28 @@ bc_status bc_gcs_setup_endpoint(gcs_backend *b, const bc_store_config *cfg, int 
 /* ---- URLs ------------------------------------------------------------- */
 
 /* "&name=value" pairs (values encoded) appended to out at *len. */
-static int append(char **out, size_t *len, size_t *cap, const char *s)
-{
-    size_t n = strlen(s);
-    if (*len + n + 1 > *cap) {
-        size_t c = (*len + n + 1) * 2;
-        char *grown = realloc(*out, c);
-        if (!grown)
-            return -1;
-        *out = grown;
-        *cap = c;
-    }
-    memcpy(*out + *len, s, n + 1);
-    *len += n;
-    return 0;
-}
-
 static char *make_url(const gcs_backend *b, gcs_target target, const char *key,
                       const gcs_param *q, size_t nq)
 {
     static const char *const paths[] = { "/storage/v1/b/", "/storage/v1/b/", "/storage/v1/b/",
                                          "/upload/storage/v1/b/" };
-    char *url = NULL, *ebucket = bc_url_encode(b->bucket, 0);
-    char *ekey = bc_url_encode(key ? key : "", 0);
-    size_t len = 0, cap = 0;
-    int bad = !ebucket || !ekey || append(&url, &len, &cap, b->base_url) ||
-              append(&url, &len, &cap, paths[target]) || append(&url, &len, &cap, ebucket) ||
-              (target != GCS_BUCKET && append(&url, &len, &cap, "/o")) ||
-              (target == GCS_OBJECT && (append(&url, &len, &cap, "/") ||
-                                        append(&url, &len, &cap, ekey)));
-    int first = 1;
-    for (size_t i = 0; !bad && i < nq; i++) {
-        if (!q[i].value)
-            continue;
-        char *v = bc_url_encode(q[i].value, 0);
-        bad = !v || append(&url, &len, &cap, first ? "?" : "&") ||
-              append(&url, &len, &cap, q[i].name) || append(&url, &len, &cap, "=") ||
-              append(&url, &len, &cap, v);
-        free(v);
-        first = 0;
+    bc_buffer url = {0};
+    char *ebucket = bc_url_encode(b->bucket, 0), *ekey = bc_url_encode(key ? key : "", 0);
+    if (!ebucket || !ekey)
+        url.failed = bc_oom();
+    bc_buffer_adds(&url, b->base_url);
+    bc_buffer_adds(&url, paths[target]);
+    bc_buffer_adds(&url, ebucket ? ebucket : "");
+    if (target != GCS_BUCKET)
+        bc_buffer_adds(&url, "/o");
+    if (target == GCS_OBJECT) {
+        bc_buffer_addc(&url, '/');
+        bc_buffer_adds(&url, ekey ? ekey : "");
     }
+    bc_url_add_pairs(&url, '?', q, nq, 0);
     free(ebucket);
     free(ekey);
-    if (bad) {
-        free(url);
-        return NULL;
-    }
-    return url;
+    return bc_buffer_take(&url);
 }
 
 static bc_status call_setup(gcs_call *c, const gcs_backend *b, const char *method)

@@ -24,3 +24,37 @@ char *bc_url_encode(const char *s, int keep_slash)
     *o = '\0';
     return out;
 }
+
+static void add_encoded(bc_buffer *b, const char *s, int plus)
+{
+    char *enc = bc_url_encode(s, 0);
+    if (!enc) {
+        if (!b->failed)
+            b->failed = bc_oom();
+        return;
+    }
+    for (const char *p = enc; *p; p++) {
+        if (plus && p[0] == '%' && p[1] == '2' && p[2] == '0') {
+            bc_buffer_addc(b, '+');
+            p += 2;
+        } else {
+            bc_buffer_addc(b, *p);
+        }
+    }
+    free(enc);
+}
+
+void bc_url_add_pairs(bc_buffer *b, char first, const bc_tag *pairs, size_t n, int plus)
+{
+    int written = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!pairs[i].value)
+            continue;
+        if (written || first)
+            bc_buffer_addc(b, written ? '&' : first);
+        add_encoded(b, pairs[i].key ? pairs[i].key : "", plus);
+        bc_buffer_addc(b, '=');
+        add_encoded(b, pairs[i].value, plus);
+        written = 1;
+    }
+}

@@ -46,11 +46,8 @@ typedef struct s3_backend {
     atomic_int no_conditional;
 } s3_backend;
 
-/* A query parameter, unencoded (NULL value: left out). */
-typedef struct qparam {
-    const char *name;
-    const char *value;
-} qparam;
+/* A query parameter {name, value}, unencoded (NULL value: left out). */
+typedef bc_tag qparam;
 
 /* One signed request: URL, headers, reply. */
 typedef struct s3_call {

@@ -20,35 +20,6 @@ void bc_s3_where(const s3_backend *b, const char *key, char *out, size_t outlen)
     snprintf(out, outlen, "s3://%s%s%s", b->bucket, key && *key ? "/" : "", key ? key : "");
 }
 
-/* Encoded query string from name/value pairs (NULL values skipped). */
-static char *make_query(const qparam *p, size_t n)
-{
-    size_t cap = 1;
-    char **enc = calloc(n ? n : 1, sizeof *enc);
-    if (!enc)
-        return NULL;
-    char *out = NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (!p[i].value)
-            continue;
-        if (!(enc[i] = bc_url_encode(p[i].value, 0)))
-            goto done;
-        cap += strlen(p[i].name) + strlen(enc[i]) + 2;
-    }
-    if (!(out = malloc(cap)))
-        goto done;
-    size_t len = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < n; i++)
-        if (enc[i])
-            len += (size_t)snprintf(out + len, cap - len, "%s%s=%s", len ? "&" : "",
-                                    p[i].name, enc[i]);
-done:
-    for (size_t i = 0; i < n; i++)
-        free(enc[i]);
-    free(enc);
-    return out;
-}
 
 /* URL of an object (key NULL: of the bucket), with an encoded query. */
 static char *make_url(const s3_backend *b, const char *key, const char *query)
@@ -119,8 +90,12 @@ bc_status bc_s3_call_init(s3_call *c, const s3_backend *b, const char *method,
 {
     memset(c, 0, sizeof *c);
     char *query = NULL;
-    if (nq && !(query = make_query(q, nq)))
-        return bc_oom();
+    if (nq) {
+        bc_buffer qb = {0};
+        bc_url_add_pairs(&qb, 0, q, nq, 0);
+        if (!(query = bc_buffer_take(&qb)))
+            return bc_oom();
+    }
     c->url = make_url(b, key, query);
     free(query);
     if (!c->url)

@@ -18,52 +18,14 @@
 
 /* ---- small helpers ---------------------------------------------------- */
 
-/* Python's urllib.parse.quote_plus: everything but A-Z a-z 0-9 _ . - ~
- * percent-encoded, space as '+'. A new string, NULL if out of memory. */
-static char *quote_plus(const char *s)
-{
-    char *enc = bc_url_encode(s, 0);
-    if (!enc)
-        return NULL;
-    char *r = enc, *w = enc;
-    while (*r) {
-        if (r[0] == '%' && r[1] == '2' && r[2] == '0') {
-            *w++ = '+';
-            r += 3;
-        } else {
-            *w++ = *r++;
-        }
-    }
-    *w = '\0';
-    return enc;
-}
-
-/* x-amz-tagging value "k=v&k2=v2", as urlencode() builds it ("" without
- * tags). NULL if out of memory. */
+/* x-amz-tagging value "k=v&k2=v2", as Python's urlencode() builds it (""
+ * without tags). NULL if out of memory. */
 static char *tagging_header(const bc_put_opts *opts)
 {
-    size_t cap = 1, len = 0;
-    char *out = calloc(1, cap);
-    if (!out)
-        return NULL;
-    for (size_t i = 0; opts && i < opts->ntags; i++) {
-        char *k = quote_plus(opts->tags[i].key ? opts->tags[i].key : "");
-        char *v = quote_plus(opts->tags[i].value ? opts->tags[i].value : "");
-        size_t need = len + (k ? strlen(k) : 0) + (v ? strlen(v) : 0) + 3;
-        char *grown = k && v ? realloc(out, need) : NULL;
-        if (!grown) {
-            free(k);
-            free(v);
-            free(out);
-            return NULL;
-        }
-        out = grown;
-        cap = need;
-        len += (size_t)snprintf(out + len, cap - len, "%s%s=%s", i ? "&" : "", k, v);
-        free(k);
-        free(v);
-    }
-    return out;
+    bc_buffer t = {0};
+    if (opts)
+        bc_url_add_pairs(&t, 0, opts->tags, opts->ntags, 1);
+    return bc_buffer_take(&t);
 }
 
 bc_status bc_s3_create_headers(const bc_put_opts *opts, bc_http_headers *out)

@@ -1,9 +1,12 @@
-/* The HTTP layer classifies replies by status; the backend's error table
- * (here S3's) reads its error body and says what its codes mean. */
+/* The provider-neutral HTTP layer: replies classified by status, with the
+ * backend's error table (here S3's) reading its error body and saying what
+ * its codes mean; and the one encoder of query strings and tag headers. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "store/http/http.h"
+#include "store/http/url.h"
 #include "store/http/xml.h"
 #include "store/s3/s3_internal.h"
 
@@ -53,6 +56,23 @@ int main(void)
     CHECK(code[0] == '\0' && msg[0] == '\0');
     bc_xml_error_reply(NULL, 0, code, sizeof code, msg, sizeof msg);
     CHECK(code[0] == '\0');
-    printf("http_errors: %d passed, %d failed\n", passed, failed);
+    /* query strings and tags */
+    bc_buffer b = {0};
+    const bc_tag q[] = {{"prefix", "a b/c"}, {"marker", NULL}, {"delete", ""}, {"k y", "v&w"}};
+    bc_url_add_pairs(&b, '?', q, 4, 0);
+    CHECK(strcmp(bc_buffer_str(&b), "?prefix=a%20b%2Fc&delete=&k%20y=v%26w") == 0);
+    bc_buffer_free(&b);
+    bc_url_add_pairs(&b, 0, q, 4, 1); /* Python's urlencode(): space as '+' */
+    CHECK(strcmp(bc_buffer_str(&b), "prefix=a+b%2Fc&delete=&k+y=v%26w") == 0);
+    bc_buffer_free(&b);
+    const bc_tag none[] = {{"marker", NULL}};
+    bc_buffer_adds(&b, "restype=container");
+    bc_url_add_pairs(&b, '&', none, 1, 0);
+    CHECK(strcmp(bc_buffer_str(&b), "restype=container") == 0);
+    bc_buffer_free(&b);
+    char *taken = bc_buffer_take(&b); /* nothing added: an empty string */
+    CHECK(taken && *taken == '\0');
+    free(taken);
+    printf("http: %d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
