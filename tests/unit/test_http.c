@@ -1,11 +1,14 @@
 /* The provider-neutral HTTP layer: replies classified by status, with the
  * backend's error table (here S3's) reading its error body and saying what
  * its codes mean; and the one encoder of query strings and tag headers. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "check.h"
 #include "store/http/http.h"
+#include "store/http/token.h"
 #include "store/http/url.h"
 #include "store/http/xml.h"
 #include "store/s3/s3_internal.h"
@@ -24,8 +27,46 @@ static bc_status classify(long status, const char *xml, const bc_http_errors *er
 
 #define ERR(code) "<?xml version=\"1.0\"?><Error><Code>" code "</Code><Message>it said so</Message></Error>"
 
+static int fetches;
+static time_t lifetime = 3600;
+
+static bc_status fake_fetch(void *ctx, char **token, time_t *expires_at)
+{
+    (void)ctx;
+    char name[32];
+    snprintf(name, sizeof name, "tok%d", ++fetches);
+    *token = strdup(name);
+    *expires_at = time(NULL) + lifetime;
+    return *token ? BC_OK : bc_oom();
+}
+
+static void token_cache(void)
+{
+    /* one refresh policy: 5 minutes before expiry, or half a short life */
+    CHECK(bc_token_refresh_time(1000, 1000 + 3600) == 1000 + 3300);
+    CHECK(bc_token_refresh_time(1000, 1000 + 200) == 1000 + 100);
+    CHECK(bc_token_refresh_time(1000, 1000) == 1000);
+    bc_token_cache c;
+    bc_token_cache_init(&c, fake_fetch, NULL);
+    char out[64];
+    CHECK(bc_token_cache_bearer(&c, out, sizeof out) == BC_OK && !strcmp(out, "Bearer tok1"));
+    CHECK(bc_token_cache_bearer(&c, out, sizeof out) == BC_OK && fetches == 1);
+    bc_token_cache_invalidate(&c, "someone else's");
+    CHECK(bc_token_cache_bearer(&c, out, sizeof out) == BC_OK && fetches == 1);
+    bc_token_cache_invalidate(&c, "tok1"); /* the server refused it */
+    CHECK(bc_token_cache_bearer(&c, out, sizeof out) == BC_OK && !strcmp(out, "Bearer tok2"));
+    lifetime = 0; /* a token already expired is fetched again at every use */
+    bc_token_cache_invalidate(&c, NULL);
+    CHECK(bc_token_cache_bearer(&c, out, sizeof out) == BC_OK && fetches == 3);
+    CHECK(bc_token_cache_bearer(&c, out, sizeof out) == BC_OK && fetches == 4);
+    char tiny[8];
+    CHECK(bc_token_cache_bearer(&c, tiny, sizeof tiny) == BC_ERR_AUTH);
+    bc_token_cache_free(&c);
+}
+
 int main(void)
 {
+    token_cache();
     const bc_http_errors *s3 = &bc_s3_errors;
     /* statuses alone */
     CHECK(classify(403, NULL, NULL) == BC_ERR_AUTH);

@@ -242,7 +242,7 @@ static void azure_close(void *backend)
         return;
     bc_http_pool_free(b->pool);
     bc_azure_auth_free(b);
-    pthread_mutex_destroy(&b->token_lock);
+    bc_token_cache_free(&b->token);
     free(b->container);
     free(b->account);
     free(b->base_url);
@@ -263,7 +263,7 @@ static bc_status azure_open(const bc_store_config *cfg, const char *bucket, cons
         azure_url_free(&u);
         return bc_oom();
     }
-    pthread_mutex_init(&b->token_lock, NULL);
+    bc_token_cache_init(&b->token, bc_azure_fetch_token, b);
     b->account = u.account;
     b->base_url = u.base_url;
     free(u.container);

@@ -28,7 +28,6 @@
 #include "util/log.h"
 
 #define STORAGE_SCOPE "https://storage.azure.com/"
-#define TOKEN_MARGIN 300 /* seconds before expiry to fetch a new token */
 
 /* ---- connection strings -------------------------------------------------- */
 
@@ -175,7 +174,6 @@ void bc_azure_auth_free(azure_backend *b)
     OPENSSL_cleanse(b->key, sizeof b->key);
     free(b->sas);
     free(b->token_source);
-    free(b->token);
 }
 
 /* ---- OAuth tokens -------------------------------------------------------- */
@@ -187,8 +185,9 @@ static char *form_encode(const char *s)
 
 /* Fetches a token from the metadata endpoint or the Entra ID token
  * endpoint (workload identity). */
-static bc_status fetch_token(azure_backend *b, char **token, time_t *expiry)
+bc_status bc_azure_fetch_token(void *ctx, char **token, time_t *expiry)
 {
+    azure_backend *b = ctx;
     char url[2048];
     bc_http_request req = {0};
     bc_http_response resp = {0};
@@ -291,25 +290,6 @@ static bc_status fetch_token(azure_backend *b, char **token, time_t *expiry)
     return st;
 }
 
-static bc_status current_token(azure_backend *b, char *out, size_t outlen)
-{
-    bc_status st = BC_OK;
-    pthread_mutex_lock(&b->token_lock);
-    if (!b->token || time(NULL) + TOKEN_MARGIN >= b->token_expiry) {
-        char *token = NULL;
-        time_t expiry = 0;
-        st = fetch_token(b, &token, &expiry);
-        if (st == BC_OK) {
-            free(b->token);
-            b->token = token;
-            b->token_expiry = expiry;
-        }
-    }
-    if (st == BC_OK && (size_t)snprintf(out, outlen, "Bearer %s", b->token) >= outlen)
-        st = bc_error(BC_ERR_AUTH, "the Azure access token is too long");
-    pthread_mutex_unlock(&b->token_lock);
-    return st;
-}
 
 /* ---- Shared Key ---------------------------------------------------------- */
 
@@ -445,7 +425,7 @@ static bc_status sign(azure_backend *b, bc_http_request *req, int with_version)
         return sign_shared_key(b, req);
     if (b->auth == AZURE_AUTH_TOKEN) {
         char bearer[8192];
-        st = current_token(b, bearer, sizeof bearer);
+        st = bc_token_cache_bearer(&b->token, bearer, sizeof bearer);
         if (st != BC_OK)
             return st;
         return bc_http_headers_set(&req->headers, "Authorization", bearer);

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "store/http/http.h"
+#include "store/http/token.h"
 #include "store/store.h"
 #include "util/status.h"
 
@@ -41,9 +42,7 @@ typedef struct azure_backend {
     char *sas;               /* without the leading '?' */
     /* OAuth: how to get a token, and the cached one. */
     char *token_source;      /* "managed-identity" or "workload-identity" */
-    char *token;
-    time_t token_expiry;
-    pthread_mutex_t token_lock;
+    bc_token_cache token;
     char *encryption_scope;
     bc_http_pool *pool;
     int64_t threshold;       /* largest single Put Blob */
@@ -57,6 +56,8 @@ typedef struct azure_backend {
  * string names the endpoint. Message says which variable to set. */
 bc_status bc_azure_auth_setup(azure_backend *b, const bc_store_config *cfg);
 void bc_azure_auth_free(azure_backend *b);
+/* A bc_token_fetch_fn: a token from the managed or workload identity. */
+bc_status bc_azure_fetch_token(void *backend, char **token, time_t *expiry);
 /* bc_http_sign_fn: x-ms-date, x-ms-version, Authorization. */
 bc_status bc_azure_sign(void *backend, bc_http_request *req);
 /* The same for a request inside a Blob Batch body, which carries no

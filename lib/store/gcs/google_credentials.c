@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/http/token.h"
 #include "store/http/url.h"
 #include "util/log.h"
 
@@ -21,7 +22,6 @@
 #define DEFAULT_TOKEN_URI "https://oauth2.googleapis.com/token"
 #define METADATA_PATH "/computeMetadata/v1/instance/service-accounts/default/token"
 #define JWT_LIFETIME 3600
-#define EXPIRY_MARGIN 60
 
 typedef enum { CRED_NONE, CRED_SERVICE_ACCOUNT, CRED_USER, CRED_METADATA } cred_kind;
 
@@ -36,9 +36,7 @@ struct bc_google_credentials {
     char *client_secret;
     char *refresh_token;
     bc_http_pool *pool;
-    pthread_mutex_t lock;
-    char *token;             /* cached access token */
-    time_t expires_at;
+    bc_token_cache token;    /* the access token */
 };
 
 void bc_google_credentials_free(bc_google_credentials *c)
@@ -47,7 +45,7 @@ void bc_google_credentials_free(bc_google_credentials *c)
         return;
     EVP_PKEY_free(c->key);
     bc_http_pool_free(c->pool);
-    pthread_mutex_destroy(&c->lock);
+    bc_token_cache_free(&c->token);
     free(c->source);
     free(c->token_uri);
     free(c->client_email);
@@ -55,7 +53,6 @@ void bc_google_credentials_free(bc_google_credentials *c)
     free(c->client_id);
     free(c->client_secret);
     free(c->refresh_token);
-    free(c->token);
     free(c);
 }
 
@@ -169,6 +166,8 @@ static bc_status use_metadata_server(bc_google_credentials *c)
     return c->token_uri && c->source ? BC_OK : bc_oom();
 }
 
+static bc_status fetch_token(void *ctx, char **token, time_t *expires_at);
+
 bc_status bc_google_credentials_load(const bc_http_config *http, int emulator,
                                      bc_google_credentials **out)
 {
@@ -176,7 +175,7 @@ bc_status bc_google_credentials_load(const bc_http_config *http, int emulator,
     bc_google_credentials *c = calloc(1, sizeof *c);
     if (!c)
         return bc_oom();
-    pthread_mutex_init(&c->lock, NULL);
+    bc_token_cache_init(&c->token, fetch_token, c);
     bc_status st;
     const char *path = getenv("GOOGLE_APPLICATION_CREDENTIALS");
     const char *home = getenv("HOME");
@@ -314,7 +313,8 @@ static void oauth_error(const bc_http_response *r, char *out, size_t outlen)
     json_decref(doc);
 }
 
-static bc_status parse_token(bc_google_credentials *c, const bc_http_response *r)
+static bc_status parse_token(const bc_google_credentials *c, const bc_http_response *r,
+                             char **token, time_t *expires_at)
 {
     json_t *doc = r->body ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
     const char *tok = json_string_value(json_object_get(doc, "access_token"));
@@ -325,21 +325,19 @@ static bc_status parse_token(bc_google_credentials *c, const bc_http_response *r
                       c->token_uri);
     } else {
         bc_log_add_secret(tok);
-        free(c->token);
-        if (!(c->token = strdup(tok)))
+        *token = strdup(tok);
+        if (!*token)
             st = bc_oom();
-        if (ttl <= 0)
-            ttl = 300;
-        time_t margin = ttl > 2 * EXPIRY_MARGIN ? EXPIRY_MARGIN : (time_t)ttl / 2;
-        c->expires_at = time(NULL) + (time_t)ttl - margin;
+        *expires_at = time(NULL) + (time_t)(ttl > 0 ? ttl : 300);
     }
     json_decref(doc);
     return st;
 }
 
-/* Fetches a new access token into the cache (lock held). */
-static bc_status fetch_token(bc_google_credentials *c)
+/* A bc_token_fetch_fn: a new access token for these credentials. */
+static bc_status fetch_token(void *ctx, char **token, time_t *expires_at)
 {
+    bc_google_credentials *c = ctx;
     char *form = NULL;
     bc_status st = token_form(c, &form);
     if (st != BC_OK)
@@ -365,7 +363,7 @@ static bc_status fetch_token(bc_google_credentials *c)
         st = bc_http_perform(hc, &req, &resp);
     char detail[600];
     if (st == BC_OK) {
-        st = parse_token(c, &resp);
+        st = parse_token(c, &resp, token, expires_at);
     } else if (resp.status >= 400 && resp.status < 500) {
         oauth_error(&resp, detail, sizeof detail);
         st = bc_error(BC_ERR_AUTH, "authentication failed: %s refused the credentials of %s "
@@ -394,25 +392,15 @@ bc_status bc_google_sign(void *creds, bc_http_request *req)
     bc_google_credentials *c = creds;
     if (c->kind == CRED_NONE)
         return BC_OK;
-    pthread_mutex_lock(&c->lock);
-    bc_status st = BC_OK;
-    if (!c->token || time(NULL) >= c->expires_at)
-        st = fetch_token(c);
-    char *header = st == BC_OK ? dup_printf("Bearer %s%s", c->token, "") : NULL;
-    pthread_mutex_unlock(&c->lock);
-    if (st != BC_OK)
-        return st;
-    if (!header)
-        return bc_oom();
-    st = bc_http_headers_set(&req->headers, "Authorization", header);
-    free(header);
+    char bearer[8192];
+    bc_status st = bc_token_cache_bearer(&c->token, bearer, sizeof bearer);
+    if (st == BC_OK)
+        st = bc_http_headers_set(&req->headers, "Authorization", bearer);
+    explicit_bzero(bearer, sizeof bearer);
     return st;
 }
 
 void bc_google_credentials_invalidate(bc_google_credentials *c, const char *token)
 {
-    pthread_mutex_lock(&c->lock);
-    if (c->token && token && strcmp(c->token, token) == 0)
-        c->expires_at = 0;
-    pthread_mutex_unlock(&c->lock);
+    bc_token_cache_invalidate(&c->token, token);
 }
