@@ -187,3 +187,19 @@ setup() { T=$(scratch_dir); }
     [[ "$output" == *"lib/wal/restore.c:"*"status assigned inside a condition"* ]]
     [[ "$output" == *"lib/tar/walk.c:"*"use bc_oom()"* ]]
 }
+
+@test "every option --help shows is in the man page, and every option the man page documents is accepted" {
+    run "$BC_TOP/tests/helpers/options_check.sh" "$BC_TOP" "$BC_BIN"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    # a page that drifted from its tool is caught both ways
+    T=$(scratch_dir)
+    mkdir -p "$T/lib"
+    cp -r "$BC_TOP/cmd" "$BC_TOP/man" "$T/"
+    cp -r "$BC_TOP/lib/cli" "$T/lib/"
+    sed -i 's/^\.It Fl -wal-to-latest$/.It Fl -wal-to-newest/' "$T/man/bc-verify.1"
+    run "$BC_TOP/tests/helpers/options_check.sh" "$T" "$BC_BIN"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"bc-verify: --help shows --wal-to-latest, which the OPTIONS section of bc-verify(1) does not document"* ]]
+    [[ "$output" == *"bc-verify: bc-verify(1) documents --wal-to-newest, which bc-verify does not accept"* ]]
+}
