@@ -12,14 +12,8 @@
 #include "util/log.h"
 #include "wal/wal.h"
 
-#define MIB (INT64_C(1) << 20)
 
 /* ---- wals: the archive per timeline ---- */
-
-bool bc_listing_segment_size_valid(int64_t size)
-{
-    return size >= MIB && size <= 1024 * MIB && (size & (size - 1)) == 0;
-}
 
 /* The latest DONE backup's segment size, as the archive was written with. */
 static bc_status archive_segment_size(bc_store *store, const char *server, int64_t *size)
@@ -33,7 +27,7 @@ static bc_status archive_segment_size(bc_store *store, const char *server, int64
         return st;
     if (bc_catalog_find(&catalog, server, "latest", &latest) == BC_OK &&
         bc_backup_info_get_int(latest->info, BC_BI_XLOG_SEGMENT_SIZE, &v) == BC_OK) {
-        if (bc_listing_segment_size_valid(v))
+        if (bc_wal_segment_size_valid(v))
             *size = v;
         else
             bc_log_warning("backup %s: ignoring xlog_segment_size %" PRId64, latest->id, v);

@@ -124,12 +124,6 @@ static uint64_t segno_of(const bc_wal_entry *e, uint64_t per_log)
     return (uint64_t)e->log * per_log + e->seg;
 }
 
-static void segment_name(uint32_t tli, uint64_t segno, uint64_t per_log, char out[25])
-{
-    snprintf(out, 25, "%08X%08X%08X", tli, (uint32_t)(segno / per_log),
-             (uint32_t)(segno % per_log));
-}
-
 static int compare_name(const void *key, const void *item)
 {
     return strcmp(key, ((const bc_wal_entry *)item)->name);
@@ -275,8 +269,8 @@ static void report_missing(bc_verify_report *r, bc_verify_backup *b, uint32_t tl
                            uint64_t from, uint64_t to, uint64_t per_log)
 {
     char a[25], z[25];
-    segment_name(tli, from, per_log, a);
-    segment_name(tli, to, per_log, z);
+    bc_wal_segment_name(tli, from, per_log, a);
+    bc_wal_segment_name(tli, to, per_log, z);
     if (from == to)
         add_problem(r, b, a, "WAL segment %s is missing from the archive", a);
     else
@@ -306,7 +300,7 @@ static void walk_ranges(wal_state *w, const wal_range *rg, size_t nrg, uint64_t 
         uint64_t missing_from = UINT64_MAX;
         for (uint64_t s = rg[k].first; s <= last; s++) {
             char name[25];
-            segment_name(rg[k].tli, s, per_log, name);
+            bc_wal_segment_name(rg[k].tli, s, per_log, name);
             long i = find_entry(&w->inv, name);
             if (mark) {
                 if (i >= 0)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kube/kube_internal.h"
+#include "util/fileio.h"
 #include "util/log.h"
 
 #define TOKEN_LIMIT ((size_t)64 << 10)
@@ -70,7 +71,7 @@ static bc_status bearer(bc_kube *k, char **out)
         return (*out = strdup(k->cfg.token)) ? BC_OK : bc_oom();
     if (!k->cfg.token_file)
         return BC_OK;
-    if (bc_kube_read_file(k->cfg.token_file, TOKEN_LIMIT, out, NULL) < 0)
+    if (bc_read_file(k->cfg.token_file, TOKEN_LIMIT, out, NULL) < 0)
         return bc_error(BC_ERR_AUTH, "cannot read the Kubernetes token file %s: %s",
                         k->cfg.token_file, strerror(errno));
     size_t n = strlen(*out);

@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "util/fileio.h"
+
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 #define FILE_LIMIT ((size_t)1 << 20)
 
@@ -29,51 +31,6 @@ void bc_kube_config_free(bc_kube_config *c)
     memset(c, 0, sizeof *c);
 }
 
-int bc_kube_read_file(const char *path, size_t limit, char **out, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= limit) {
-                errno = EFBIG;
-                goto fail;
-            }
-            cap = cap ? cap * 2 : 4096;
-            if (cap > limit)
-                cap = limit;
-            char *b = realloc(buf, cap + 1);
-            if (!b)
-                goto fail;
-            buf = b;
-        }
-        ssize_t got = read(fd, buf + n, cap - n);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            goto fail;
-        if (got == 0)
-            break;
-        n += (size_t)got;
-    }
-    close(fd);
-    buf[n] = '\0';
-    *out = buf;
-    if (len)
-        *len = n;
-    return 0;
-fail:;
-    int e = errno;
-    close(fd);
-    if (buf)
-        explicit_bzero(buf, n);
-    free(buf);
-    errno = e;
-    return -1;
-}
 
 
 /* ---- kubeconfig ------------------------------------------------------- */
@@ -201,7 +158,7 @@ static bc_status pem(kubeconfig *c, yaml_node_t *map, const char *key, const cha
     st = resolve(c, file, &path);
     if (st != BC_OK)
         return st;
-    if (bc_kube_read_file(path, FILE_LIMIT, out, NULL) < 0)
+    if (bc_read_file(path, FILE_LIMIT, out, NULL) < 0)
         st = bad(c, "%s: cannot read %s %s: %s", where, key, path, strerror(errno));
     free(path);
     return st;
@@ -375,7 +332,7 @@ bc_status bc_kube_config_load(const char *path, bc_kube_config *out)
     char *text;
     size_t len;
     memset(out, 0, sizeof *out);
-    if (bc_kube_read_file(path, FILE_LIMIT, &text, &len) < 0)
+    if (bc_read_file(path, FILE_LIMIT, &text, &len) < 0)
         return bc_error(BC_ERR_USAGE, "cannot read kubeconfig %s: %s", path, strerror(errno));
     bc_status st = bc_kube_config_parse(text, len, path, out);
     bc_kube_forget(text);
@@ -407,10 +364,10 @@ bc_status bc_kube_config_in_cluster(const char *host, const char *port, const ch
         bc_kube_config_free(out);
         return bc_oom();
     }
-    if (bc_kube_read_file(ca, FILE_LIMIT, &out->ca_pem, NULL) < 0)
+    if (bc_read_file(ca, FILE_LIMIT, &out->ca_pem, NULL) < 0)
         st = bc_error(BC_ERR_USAGE, "in-cluster: cannot read the cluster's CA %s: %s", ca,
                       strerror(errno));
-    else if (bc_kube_read_file(ns, 4096, &out->ns, NULL) == 0)
+    else if (bc_read_file(ns, 4096, &out->ns, NULL) == 0)
         out->ns[strcspn(out->ns, " \t\r\n")] = '\0';
     else if (errno != ENOENT)
         st = bc_error(BC_ERR_USAGE, "in-cluster: cannot read %s: %s", ns, strerror(errno));

@@ -154,3 +154,49 @@ int bc_file_holds(const char *path, const char *content)
     buf[n] = '\0';
     return strcmp(buf, content) == 0;
 }
+
+int bc_read_file(const char *path, size_t limit, char **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            if (cap >= limit) {
+                errno = EFBIG;
+                goto fail;
+            }
+            cap = cap ? cap * 2 : 4096;
+            if (cap > limit)
+                cap = limit;
+            char *b = realloc(buf, cap + 1);
+            if (!b)
+                goto fail;
+            buf = b;
+        }
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            goto fail;
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    close(fd);
+    buf[n] = '\0';
+    *out = buf;
+    if (len)
+        *len = n;
+    return 0;
+fail:;
+    int e = errno;
+    close(fd);
+    if (buf)
+        explicit_bzero(buf, n);
+    free(buf);
+    errno = e;
+    return -1;
+}

@@ -12,6 +12,7 @@
  *     AZURE_POD_IDENTITY_AUTHORITY_HOST moves the endpoint).
  * Tokens are fetched on first use and again shortly before they expire. */
 #include <ctype.h>
+#include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -25,6 +26,7 @@
 #include "store/http/url.h"
 #include "util/base64.h"
 #include "util/buffer.h"
+#include "util/fileio.h"
 #include "util/log.h"
 
 #define STORAGE_SCOPE "https://storage.azure.com/"
@@ -200,25 +202,16 @@ bc_status bc_azure_fetch_token(void *ctx, char **token, time_t *expiry)
     if (workload) {
         const char *authority = getenv("AZURE_AUTHORITY_HOST");
         const char *file = getenv("AZURE_FEDERATED_TOKEN_FILE");
-        bc_buffer buf = {.limit = 1 << 16};
-        FILE *f = fopen(file, "r");
-        char chunk[4096];
-        size_t n;
-        int bad = !f;
-        while (!bad && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-            bad = bc_buffer_append(&buf, chunk, n) != 0;
-        if (f)
-            fclose(f);
-        if (bad || bc_buffer_append(&buf, "", 1) != 0) {
-            bc_buffer_free(&buf);
-            return bc_error(BC_ERR_AUTH, "cannot read AZURE_FEDERATED_TOKEN_FILE %s (missing, "
-                            "unreadable or over 64 KiB)", file);
-        }
-        char *jwt = (char *)buf.data;
+        char *jwt = NULL;
+        if (!file || bc_read_file(file, 1 << 16, &jwt, NULL) < 0)
+            return bc_error(BC_ERR_AUTH, "cannot read AZURE_FEDERATED_TOKEN_FILE %s: %s",
+                            file ? file : "(unset)",
+                            !file ? "set it" : errno == EFBIG ? "over 64 KiB" : strerror(errno));
         jwt[strcspn(jwt, "\r\n")] = '\0';
         bc_log_add_secret(jwt);
         assertion = form_encode(jwt);
-        bc_buffer_free(&buf);
+        explicit_bzero(jwt, strlen(jwt));
+        free(jwt);
         char *cid = form_encode(client_id);
         snprintf(url, sizeof url, "%s%s%s/oauth2/v2.0/token",
                  authority && *authority ? authority : "https://login.microsoftonline.com/",
