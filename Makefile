@@ -35,7 +35,7 @@ TOOLS := $(notdir $(wildcard cmd/*))
 # lib/<module>/*.c, and lib/store/<provider>/*.c one level down
 LIB_SRC := $(wildcard lib/*/*.c lib/*/*/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(PROTO_C:.c=.o)
-UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 MANS := $(wildcard man/*.1)
 MANS7 := $(wildcard man/*.7)
@@ -69,9 +69,10 @@ $(BINDIR)/%: $(BUILD)/cmd/%/main.o $(BUILD)/libbc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbc.a
+# A test may include the scripted HTTP peer (tests/unit/fake_http.c).
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbc.a $(wildcard tests/unit/*.h) tests/unit/fake_http.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbc.a $(LDLIBS)
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
