@@ -95,15 +95,29 @@ run-suite: all $(UNIT_BIN)
 	tests/run.sh $(UNIT_BIN)
 
 # Fuzz targets (clang + libFuzzer): FUZZ_SECONDS each, starting from the seeds.
+# The library is compiled once more with coverage and the sanitizers into
+# build/fuzz/libbc.a; a target links from it only what it calls.
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_LIB := lib/store/http/xml.c lib/layout/backup_info.c lib/util/pyliteral.c lib/util/status.c \
-	lib/kube/reply.c lib/backup/manifest.c lib/codec/crc32c.c lib/layout/wal.c lib/util/buffer.c
-FUZZ_LDLIBS := $(shell pkg-config --libs jansson libcrypto) -pthread
-fuzz:
-	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); mkdir -p build/fuzz; \
-	  clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib -D_GNU_SOURCE -o build/fuzz/$$n $$f $(FUZZ_LIB) $(FUZZ_LDLIBS); \
-	  mkdir -p build/fuzz/$$n.corpus; \
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_LIB := $(LIB_SRC:%.c=build/fuzz/%.o) $(PROTO_C:$(BUILD)/proto/%.c=build/fuzz/proto/%.o)
+FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -pthread -DBC_VERSION='"$(VERSION)"' \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-Ilib -I$(BUILD)/proto $(shell pkg-config --cflags $(PKGS))
+FUZZ_LDLIBS := $(LDLIBS)
+build/fuzz/%.o: %.c $(wildcard lib/*/*.h lib/*/*/*.h) | $(PROTO_H)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+build/fuzz/proto/%.o: $(BUILD)/proto/%.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+build/fuzz/libbc.a: $(FUZZ_LIB)
+	@rm -f $@
+	$(AR) rcs $@ $^
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libbc.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libbc.a $(FUZZ_LDLIBS)
+fuzz: $(FUZZ_BIN)
+	@set -e; for n in $(FUZZ_SRC:tests/fuzz/%.c=%); do mkdir -p build/fuzz/$$n.corpus; \
 	  build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build/fuzz/$$n.corpus tests/fuzz/corpus/$${n#fuzz_}; done
 
 # Every #include points down the stack (tests/layers.sh has the table).

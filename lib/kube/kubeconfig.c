@@ -195,8 +195,13 @@ static bc_status read_cluster(kubeconfig *c, const char *name, bc_kube_config *o
         return st;
     if (!server)
         return bad(c, "%s has no server", where);
-    if (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0)
+    size_t scheme = strncmp(server, "https://", 8) == 0 ? 8
+                  : strncmp(server, "http://", 7) == 0 ? 7 : 0;
+    if (!scheme)
         return bad(c, "%s: server %s is not an http(s):// URL", where, server);
+    /* Else "https://" would lose its slashes below and become "https:". */
+    if (!server[scheme] || server[scheme] == '/')
+        return bad(c, "%s: server %s names no host", where, server);
     st = copy(server, &out->server);
     if (st != BC_OK)
         return st;

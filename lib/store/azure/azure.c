@@ -348,8 +348,7 @@ static bc_status azure_head(void *backend, const char *key, bc_object_info *info
 
 /* ---- list ---------------------------------------------------------------- */
 
-/* Reads one List Blobs page into p; sets *marker (NULL when done). */
-static bc_status parse_list_page(const bc_http_response *r, bc_list_page *p, char **marker)
+bc_status bc_azure_list_page_parse(const bc_http_response *r, bc_list_page *p, char **marker)
 {
     bc_xml_span doc = {r->body, r->body_len}, span, inner;
     size_t pos = 0;
@@ -418,7 +417,7 @@ static bc_status azure_list(void *backend, const char *prefix, const char *delim
         st = bc_azure_perform(b, &c, "list", prefix);
         bc_list_page_clear(&page);
         if (st == BC_OK)
-            st = parse_list_page(&c.resp, &page, &marker);
+            st = bc_azure_list_page_parse(&c.resp, &page, &marker);
         if (st == BC_OK &&
             (st = bc_list_guard_page(&guard, "NextMarker", page.n ? page.items[0].key : NULL,
                                      page.n ? page.items[page.n - 1].key : NULL, marker)) != BC_OK)

@@ -43,8 +43,7 @@ static bc_status add_delete(azure_backend *b, bc_buffer *body, const char *bound
     return st;
 }
 
-/* Checks each sub-response's status line; 202 and 404 are fine. */
-static bc_status check_replies(azure_backend *b, const bc_http_response *r,
+bc_status bc_azure_batch_check(const azure_backend *b, const bc_http_response *r,
                                const char *const *keys, size_t n)
 {
     const char *p = r->body ? r->body : "";
@@ -97,7 +96,7 @@ static bc_status delete_batch(azure_backend *b, const char *const *keys, size_t 
         if (st == BC_OK)
             st = bc_azure_perform(b, &c, "delete in", NULL);
         if (st == BC_OK)
-            st = check_replies(b, &c.resp, keys, n);
+            st = bc_azure_batch_check(b, &c.resp, keys, n);
         bc_azure_call_free(&c);
     }
     bc_buffer_free(&body);

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "store/http/http.h"
+#include "store/http/list_page.h"
 #include "store/http/token.h"
 #include "store/store.h"
 #include "util/status.h"
@@ -80,12 +81,21 @@ void bc_azure_call_free(azure_call *c);
 /* Runs it on a pooled client; refines the status for missing blobs and
  * containers, naming what was asked ("put", "get", ...). */
 bc_status bc_azure_perform(azure_backend *b, azure_call *c, const char *op, const char *key);
+/* Reads one List Blobs reply (EnumerationResults) into p, sorted; sets
+ * *marker to its NextMarker, NULL when it is the last page (and on
+ * failure). The fuzz target fuzz_azure_list calls it. */
+bc_status bc_azure_list_page_parse(const bc_http_response *r, bc_list_page *p, char **marker);
 
 /* ---- azure_batch.c ---- */
 
 /* Deletes keys with Blob Batch requests of up to 256 deletes each; a
  * missing blob is not an error. */
 bc_status bc_azure_delete(void *backend, const char *const *keys, size_t nkeys);
+/* Checks a Blob Batch reply: one sub-response status line per key, in
+ * order; 202 and 404 are fine. Uses only b->location, for messages. The
+ * fuzz target fuzz_azure_batch calls it. */
+bc_status bc_azure_batch_check(const azure_backend *b, const bc_http_response *r,
+                               const char *const *keys, size_t n);
 
 /* ---- azure_upload.c ---- */
 

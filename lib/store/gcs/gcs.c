@@ -179,10 +179,7 @@ static int cmp_entry(const void *a, const void *b)
     return strcmp(((const list_entry *)a)->key, ((const list_entry *)b)->key);
 }
 
-/* Hands one page's objects and prefixes to fn in name order, once the
- * guard has seen the page make progress; sets *stopped when fn stops the
- * listing. */
-static bc_status list_page(json_t *doc, bc_list_guard *guard, const char *next_token,
+bc_status bc_gcs_list_page(json_t *doc, bc_list_guard *guard, const char *next_token,
                            bc_list_fn fn, void *ctx, int *stopped)
 {
     json_t *items = json_object_get(doc, "items"), *prefixes = json_object_get(doc, "prefixes");
@@ -260,7 +257,7 @@ static bc_status gcs_list(void *backend, const char *prefix, const char *delimit
         if (st == BC_OK && next && *next && !(token = strdup(next)))
             st = bc_oom();
         if (st == BC_OK)
-            st = list_page(doc, &guard, token, fn, ctx, &stopped);
+            st = bc_gcs_list_page(doc, &guard, token, fn, ctx, &stopped);
         json_decref(doc);
     } while (st == BC_OK && token);
     free(token);

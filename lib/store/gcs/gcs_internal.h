@@ -18,6 +18,7 @@
 
 #include "store/gcs/google_credentials.h"
 #include "store/http/http.h"
+#include "store/http/list_page.h"
 #include "store/store.h"
 #include "util/status.h"
 
@@ -74,11 +75,26 @@ void bc_gcs_call_free(gcs_call *c);
  * message carries the JSON error reply's message. */
 bc_status bc_gcs_perform(const gcs_backend *b, bc_http_client *hc, gcs_call *c);
 
+/* Rewrites the failure's message with the JSON error reply's message
+ * ({"error": {"code": 404, "message": "..."}}); a 404 that says the bucket
+ * does not exist becomes BC_ERR_NOBUCKET. The fuzz target fuzz_gcs_json
+ * calls it. */
+bc_status bc_gcs_json_failure(const gcs_call *c, bc_status st);
+
 /* A clearer message for a missing object or bucket. */
 bc_status bc_gcs_missing(const gcs_backend *b, bc_status st, const char *op, const char *loc);
 
 /* A JSON integer or a decimal string (GCS sends sizes as strings); -1 if neither. */
 int64_t bc_gcs_json_int(const void *json_value);
+
+/* ---- gcs.c -------------------------------------------------------------- */
+
+/* Hands one objects.list page's objects and prefixes (doc, a parsed JSON
+ * reply) to fn in name order, once the guard has seen the page make
+ * progress; sets *stopped when fn stops the listing. The fuzz target
+ * fuzz_gcs_json calls it. */
+bc_status bc_gcs_list_page(struct json_t *doc, bc_list_guard *guard, const char *next_token,
+                           bc_list_fn fn, void *ctx, int *stopped);
 
 /* ---- gcs_upload.c ------------------------------------------------------ */
 

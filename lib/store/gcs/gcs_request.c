@@ -109,10 +109,7 @@ void bc_gcs_call_free(gcs_call *c)
 
 /* ---- replies ---------------------------------------------------------- */
 
-/* Rewrites the failure's message with the JSON error reply's message
- * ({"error": {"code": 404, "message": "..."}}); a 404 that says the bucket
- * does not exist becomes BC_ERR_NOBUCKET. */
-static bc_status json_failure(const gcs_call *c, bc_status st)
+bc_status bc_gcs_json_failure(const gcs_call *c, bc_status st)
 {
     const bc_http_response *r = &c->resp;
     json_t *doc = r->body ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
@@ -143,7 +140,7 @@ bc_status bc_gcs_perform(const gcs_backend *b, bc_http_client *hc, gcs_call *c)
         st = bc_http_perform(hc, &c->req, &c->resp);
     }
     if (st != BC_OK && c->resp.status >= 400)
-        st = json_failure(c, st);
+        st = bc_gcs_json_failure(c, st);
     return st;
 }
 

@@ -22,6 +22,9 @@
 #define DEFAULT_TOKEN_URI "https://oauth2.googleapis.com/token"
 #define METADATA_PATH "/computeMetadata/v1/instance/service-accounts/default/token"
 #define JWT_LIFETIME 3600
+/* Google's tokens live an hour; a reply that promises more than a day is
+ * believed for a day (a longer time could overflow now + expires_in). */
+#define MAX_TOKEN_TTL (24 * 3600)
 
 typedef enum { CRED_NONE, CRED_SERVICE_ACCOUNT, CRED_USER, CRED_METADATA } cred_kind;
 
@@ -313,24 +316,37 @@ static void oauth_error(const bc_http_response *r, char *out, size_t outlen)
     json_decref(doc);
 }
 
-static bc_status parse_token(const bc_google_credentials *c, const bc_http_response *r,
-                             char **token, time_t *expires_at)
+bc_status bc_google_token_parse(const char *body, size_t len, const char *uri, time_t now,
+                                char **token, time_t *expires_at)
 {
-    json_t *doc = r->body ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+    json_t *doc = body ? json_loadb(body, len, 0, NULL) : NULL;
     const char *tok = json_string_value(json_object_get(doc, "access_token"));
     json_int_t ttl = json_integer_value(json_object_get(doc, "expires_in"));
     bc_status st = BC_OK;
+    *token = NULL;
     if (!tok || !*tok) {
         st = bc_error(BC_ERR_AUTH, "authentication failed: %s answered without an access_token",
-                      c->token_uri);
+                      uri);
+    } else if (!(*token = strdup(tok))) {
+        st = bc_oom();
     } else {
-        bc_log_add_secret(tok);
-        *token = strdup(tok);
-        if (!*token)
-            st = bc_oom();
-        *expires_at = time(NULL) + (time_t)(ttl > 0 ? ttl : 300);
+        if (ttl <= 0)
+            ttl = 300;
+        if (ttl > MAX_TOKEN_TTL)
+            ttl = MAX_TOKEN_TTL;
+        *expires_at = now + (time_t)ttl; /* the cache replaces it ahead of that */
     }
     json_decref(doc);
+    return st;
+}
+
+static bc_status parse_token(const bc_google_credentials *c, const bc_http_response *r,
+                             char **token, time_t *expires_at)
+{
+    bc_status st = bc_google_token_parse(r->body, r->body_len, c->token_uri, time(NULL), token,
+                                         expires_at);
+    if (st == BC_OK)
+        bc_log_add_secret(*token);
     return st;
 }
 

@@ -19,6 +19,9 @@
 #ifndef BC_STORE_GOOGLE_CREDENTIALS_H
 #define BC_STORE_GOOGLE_CREDENTIALS_H
 
+#include <stddef.h>
+#include <time.h>
+
 #include "store/http/http.h"
 #include "util/status.h"
 
@@ -45,5 +48,13 @@ bc_status bc_google_sign(void *creds, bc_http_request *req);
 
 /* Forgets the cached token if it is still `token` (the server refused it). */
 void bc_google_credentials_invalidate(bc_google_credentials *c, const char *token);
+
+/* The access token in a token endpoint's reply (body[0..len), JSON) into
+ * *token (malloc'd), and in *expires_at when to stop using it: now plus
+ * its expires_in (300 s when absent), less a margin. BC_ERR_AUTH naming
+ * uri when the reply has no token; then *token is NULL. The fuzz target
+ * fuzz_gcs_json calls it. */
+bc_status bc_google_token_parse(const char *body, size_t len, const char *uri, time_t now,
+                                char **token, time_t *expires_at);
 
 #endif
