@@ -1,7 +1,7 @@
 # bc: backup and recovery tools for PostgreSQL in object storage.
 #   make                      build every tool into bin/
-#   make check                the unit tests and the bats suite, plain and then
-#                             under AddressSanitizer + UBSan
+#   make check                the layer and coding checks, the unit tests and the bats suite,
+#                             plain and then under AddressSanitizer + UBSan
 #   make check SANITIZE=1     only the sanitizer pass
 #   make install PREFIX=DIR   binaries to DIR/bin, man pages to DIR/share/man/man1 and man7
 
@@ -32,9 +32,10 @@ PROTO_H := $(PROTO_C:.c=.h)
 CFLAGS += -I$(BUILD)/proto
 
 TOOLS := $(notdir $(wildcard cmd/*))
-LIB_SRC := $(wildcard lib/*/*.c)
+# lib/<module>/*.c, and lib/store/<provider>/*.c one level down
+LIB_SRC := $(wildcard lib/*/*.c lib/*/*/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(PROTO_C:.c=.o)
-UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 MANS := $(wildcard man/*.1)
 MANS7 := $(wildcard man/*.7)
@@ -50,7 +51,7 @@ $(BUILD)/libbc.a: $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/%.o: %.c $(wildcard lib/*/*.h) | $(PROTO_H)
+$(BUILD)/%.o: %.c $(wildcard lib/*/*.h lib/*/*/*.h) | $(PROTO_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -68,9 +69,10 @@ $(BINDIR)/%: $(BUILD)/cmd/%/main.o $(BUILD)/libbc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbc.a
+# A test may include the scripted HTTP peer (tests/unit/fake_http.c).
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbc.a $(wildcard tests/unit/*.h) tests/unit/fake_http.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbc.a $(LDLIBS)
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -83,7 +85,7 @@ setup:
 # pkg-config sees the freshly installed libraries), then runs the unit tests
 # and the bats files against real servers: once as built, once more under
 # AddressSanitizer + UBSan (only the latter with SANITIZE=1).
-check: setup
+check: setup layers coding
 	$(MAKE) run-suite
 ifneq ($(SANITIZE),1)
 	$(MAKE) run-suite SANITIZE=1
@@ -93,16 +95,38 @@ run-suite: all $(UNIT_BIN)
 	tests/run.sh $(UNIT_BIN)
 
 # Fuzz targets (clang + libFuzzer): FUZZ_SECONDS each, starting from the seeds.
+# The library is compiled once more with coverage and the sanitizers into
+# build/fuzz/libbc.a; a target links from it only what it calls.
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_LIB := lib/store/xml.c lib/layout/backup_info.c lib/util/pyliteral.c lib/util/status.c \
-	lib/kube/reply.c lib/backup/manifest.c lib/codec/crc32c.c lib/layout/wal.c lib/util/buffer.c
-FUZZ_LDLIBS := $(shell pkg-config --libs jansson libcrypto) -pthread
-fuzz:
-	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); mkdir -p build/fuzz; \
-	  clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib -D_GNU_SOURCE -o build/fuzz/$$n $$f $(FUZZ_LIB) $(FUZZ_LDLIBS); \
-	  mkdir -p build/fuzz/$$n.corpus; \
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_LIB := $(LIB_SRC:%.c=build/fuzz/%.o) $(PROTO_C:$(BUILD)/proto/%.c=build/fuzz/proto/%.o)
+FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -pthread -DBC_VERSION='"$(VERSION)"' \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-Ilib -I$(BUILD)/proto $(shell pkg-config --cflags $(PKGS))
+FUZZ_LDLIBS := $(LDLIBS)
+build/fuzz/%.o: %.c $(wildcard lib/*/*.h lib/*/*/*.h) | $(PROTO_H)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+build/fuzz/proto/%.o: $(BUILD)/proto/%.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+build/fuzz/libbc.a: $(FUZZ_LIB)
+	@rm -f $@
+	$(AR) rcs $@ $^
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libbc.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libbc.a $(FUZZ_LDLIBS)
+fuzz: $(FUZZ_BIN)
+	@set -e; for n in $(FUZZ_SRC:tests/fuzz/%.c=%); do mkdir -p build/fuzz/$$n.corpus; \
 	  build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build/fuzz/$$n.corpus tests/fuzz/corpus/$${n#fuzz_}; done
+
+# Every #include points down the stack (tests/layers.sh has the table).
+layers:
+	@sh tests/layers.sh
+
+# The rules of CODING.md a grep can check (tests/coding.sh).
+coding:
+	@sh tests/coding.sh
 
 lint-man:
 	mandoc -Tlint -W warning $(MANS) $(MANS7)
@@ -127,7 +151,7 @@ demo: setup
 clean:
 	rm -rf build build-san bin
 
-.PHONY: all bin unit setup check run-suite fuzz lint-man manifest install demo clean
+.PHONY: all bin unit setup check run-suite fuzz layers coding lint-man manifest install demo clean
 # The tools' main.o and the generated protobuf code come from pattern
 # rules: keep them. (A bare .SECONDARY would make every object optional,
 # and a new source file would never be compiled into an existing libbc.a.)

@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "backup/listing.h"
-#include "util/cli.h"
+#include "layout/wal.h"
+#include "cli/cli.h"
 #include "util/log.h"
 
 #define STORE_HELP                                                              \
@@ -142,7 +143,7 @@ int main(int argc, char **argv)
             break;
         case OPT_SEGMENT_SIZE:
             if (bc_cli_parse_size(optarg, &segment_size) ||
-                !bc_listing_segment_size_valid(segment_size))
+                !bc_wal_segment_size_valid(segment_size))
                 bc_cli_usage_error(c.program,
                                    "invalid --wal-segment-size '%s': give a power of 2 "
                                    "from 1MiB to 1GiB", optarg);

@@ -12,7 +12,7 @@
 #include "plugin/child.h"
 #include "plugin/operator.h"
 #include "plugin/plugin.h"
-#include "util/cli.h"
+#include "cli/cli.h"
 #include "util/log.h"
 
 static const char help[] =

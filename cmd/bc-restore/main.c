@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "backup/restore.h"
-#include "util/cli.h"
+#include "cli/cli.h"
 #include "util/log.h"
 
 static const char help[] =

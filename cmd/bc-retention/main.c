@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "retention/retention.h"
-#include "util/cli.h"
+#include "cli/cli.h"
 #include "util/log.h"
 
 static const char help[] =
@@ -126,7 +126,8 @@ int main(int argc, char **argv)
         } else if (keep_action == KEEP_RELEASE) {
             st = bc_retention_release(r, backup);
         } else if (keep_action == KEEP_STATUS) {
-            if ((st = bc_retention_keep_status(r, backup, &target)) == BC_OK)
+            st = bc_retention_keep_status(r, backup, &target);
+            if (st == BC_OK)
                 printf("Keep: %s\n", bc_keep_target_name(target));
         } else {
             st = bc_retention_resume(r);

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "backup/verify.h"
-#include "util/cli.h"
+#include "cli/cli.h"
 #include "util/log.h"
 
 static const char help[] =

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "layout/wal.h"
-#include "util/cli.h"
+#include "cli/cli.h"
 #include "util/log.h"
 #include "wal/wal.h"
 

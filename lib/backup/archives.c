@@ -57,7 +57,7 @@ static int add_part(void *ctx, const bc_object_info *obj)
         size_t cap = a->cap ? a->cap * 2 : 16;
         bc_archive_part *parts = realloc(a->parts, cap * sizeof *parts);
         if (!parts)
-            return lc->status = bc_error(BC_ERR_INTERNAL, "out of memory");
+            return lc->status = bc_oom();
         a->parts = parts;
         a->cap = cap;
     }
@@ -225,8 +225,7 @@ typedef struct download {
     int reader_gone;              /* unpacking stopped: its error is the one */
     int mismatch;                 /* all downloaded, but not what was stored: the
                                      unpacking's error, if any, is more precise */
-    bc_status status;
-    char message[1024];
+    bc_err err;
 } download;
 
 static int pipe_sink(void *ctx, const void *data, size_t len)
@@ -276,30 +275,23 @@ static void *download_main(void *arg)
 {
     download *d = arg;
     bc_store *store = NULL;
-    d->status = bc_store_open(d->config, &store);
-    if (d->status == BC_OK)
-        d->status = bc_codec_decoder(d->part->codec, &d->decoder);
-    if (d->status == BC_OK)
-        d->status = bc_store_get(store, d->part->key, decode_sink, d);
-    if (d->status == BC_OK)
-        d->status = bc_codec_finish(d->decoder, pipe_sink, d);
+    bc_status st = bc_store_open(d->config, &store);
+    if (st == BC_OK)
+        st = bc_codec_decoder(d->part->codec, &d->decoder);
+    if (st == BC_OK)
+        st = bc_store_get(store, d->part->key, decode_sink, d);
+    if (st == BC_OK)
+        st = bc_codec_finish(d->decoder, pipe_sink, d);
     /* The codec's messages do not say which object they read. */
-    if (d->status != BC_OK && !d->reader_gone)
-        bc_error_context(d->status, "%s", d->part->name);
-    if (d->status == BC_OK && d->part->expect)
-        d->status = check_stored(d);
-    if (d->status != BC_OK)
-        snprintf(d->message, sizeof d->message, "%s", bc_error_msg());
+    if (st != BC_OK && !d->reader_gone)
+        bc_error_context(st, "%s", d->part->name);
+    if (st == BC_OK && d->part->expect)
+        st = check_stored(d);
+    bc_error_save(&d->err, st);
     bc_codec_free(d->decoder);
     bc_store_close(store);
     close(d->fd);
     return NULL;
-}
-
-static void part_failed(bc_archive_part *p, bc_status st, const char *message)
-{
-    p->status = st;
-    snprintf(p->message, sizeof p->message, "%s", message);
 }
 
 static void read_part(const bc_backup_archives *a, const bc_archive_read_opts *o,
@@ -313,7 +305,7 @@ static void read_part(const bc_backup_archives *a, const bc_archive_read_opts *o
             snprintf(prefix, sizeof prefix, "pg_tblspc/%u/", p->oid);
         bc_status cst = bc_manifest_check_new(a->manifest, p->name, prefix, &check);
         if (cst != BC_OK) {
-            part_failed(p, cst, bc_error_msg());
+            bc_error_save(&p->result, cst);
             return;
         }
         bc_manifest_check_observer(check, &obs);
@@ -321,8 +313,8 @@ static void read_part(const bc_backup_archives *a, const bc_archive_read_opts *o
     }
     int fds[2];
     if (pipe(fds) != 0) {
-        part_failed(p, bc_error(BC_ERR_IO, "cannot create a pipe: %s", strerror(errno)),
-                    bc_error_msg());
+        bc_error_save(&p->result, bc_error(BC_ERR_IO, "cannot create a pipe: %s",
+                                           strerror(errno)));
         bc_manifest_check_free(check);
         return;
     }
@@ -339,7 +331,7 @@ static void read_part(const bc_backup_archives *a, const bc_archive_read_opts *o
     if (st != BC_OK) {
         close(fds[0]);
         close(fds[1]);
-        part_failed(p, st, bc_error_msg());
+        bc_error_save(&p->result, st);
         bc_checksum_free(&d.stored);
         bc_manifest_check_free(check);
         return;
@@ -348,16 +340,16 @@ static void read_part(const bc_backup_archives *a, const bc_archive_read_opts *o
      * the download at once (its write fails) instead of fetching the rest. */
     bc_extract_stats stats = {0};
     st = bc_tar_extract_fd(fds[0], p->target, p->name, obsp, &stats);
-    char message[1024];
-    snprintf(message, sizeof message, "%s", st != BC_OK ? bc_error_msg() : "");
+    bc_err unpacked;
+    bc_error_save(&unpacked, st);
     close(fds[0]);
     pthread_join(thread, NULL);
     p->files = stats.entries;
     p->bytes = stats.bytes;
-    if (st != BC_OK && (d.status == BC_OK || d.reader_gone || d.mismatch))
-        part_failed(p, st, message); /* the unpacking found it */
-    else if (d.status != BC_OK)      /* a failed download explains a broken archive */
-        part_failed(p, d.status, d.message);
+    if (st != BC_OK && (d.err.status == BC_OK || d.reader_gone || d.mismatch))
+        p->result = unpacked;     /* the unpacking found it */
+    else if (d.err.status != BC_OK) /* a failed download explains a broken archive */
+        p->result = d.err;
     else if (p->target)
         bc_log_info("unpacked %s into %s", p->name, p->target);
     else
@@ -377,7 +369,7 @@ static int read_one(void *ctx, size_t i)
 {
     read_ctx *rc = ctx;
     read_part(rc->a, rc->o, &rc->a->parts[i]);
-    return rc->a->parts[i].status != BC_OK;
+    return rc->a->parts[i].result.status != BC_OK;
 }
 
 bc_status bc_backup_archives_read(bc_backup_archives *a, const bc_archive_read_opts *o)
@@ -385,8 +377,8 @@ bc_status bc_backup_archives_read(bc_backup_archives *a, const bc_archive_read_o
     read_ctx rc = {a, o};
     bc_work_run(a->n, o->jobs, o->keep_going, read_one, &rc);
     for (size_t i = 0; i < a->n; i++)
-        if (a->parts[i].status != BC_OK)
-            return bc_error(a->parts[i].status, "%s", a->parts[i].message);
+        if (a->parts[i].result.status != BC_OK)
+            return bc_error_restore(&a->parts[i].result);
     return a->manifest ? bc_manifest_check_complete(a->manifest) : BC_OK;
 }
 

@@ -28,8 +28,7 @@ typedef struct bc_archive_part {
     const bc_archive_entry *expect; /* from bc_archives.json, NULL for barman's */
     const char *target;           /* where to unpack; NULL: read and check only */
     /* out, once read: */
-    bc_status status;
-    char message[1024];
+    bc_err result;
     int64_t files, bytes;         /* tar entries and their data bytes */
 } bc_archive_part;
 

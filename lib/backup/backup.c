@@ -186,7 +186,7 @@ static bc_status fill_info(bc_backup_info *info, const bc_backup_opts *o,
     if (st == BC_OK && srv->n_tablespaces) {
         bc_tablespace *ts = calloc(srv->n_tablespaces, sizeof *ts);
         if (!ts)
-            return bc_error(BC_ERR_INTERNAL, "out of memory");
+            return bc_oom();
         for (size_t i = 0; i < srv->n_tablespaces; i++)
             ts[i] = (bc_tablespace){srv->tablespaces[i].name, srv->tablespaces[i].oid,
                                     srv->tablespaces[i].location};
@@ -313,7 +313,7 @@ static bc_status store_manifest(bc_store *store, const bc_backup_opts *o,
         list->manifest_size = (int64_t)len;
         bc_manifest_sha256_hex(text, len, list->manifest_sha256);
         if (!(json = bc_archive_list_format(list)))
-            st = bc_error(BC_ERR_INTERNAL, "out of memory");
+            st = bc_oom();
     }
     if (st == BC_OK)
         st = bc_base_object_key(bc_store_prefix(store), o->server, o->backup_id,
@@ -340,7 +340,7 @@ static bc_status copy_files(bc_store *store, const bc_backup_opts *o, bc_pg *pg,
     const char **inside = calloc(srv->n_tablespaces + 1, sizeof *inside);
     size_t ninside = 0;
     if (!oids || !oid_text || !inside)
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
 
     size_t dlen = strlen(srv->data_directory);
     for (size_t i = 0; st == BC_OK && i < srv->n_tablespaces; i++) {
@@ -404,7 +404,7 @@ bc_status bc_backup(bc_store *store, bc_backup_opts *o)
 
     signal(SIGPIPE, SIG_IGN);
     bc_status st = info ? bc_pg_connect(&o->conn, &pg)
-                        : bc_error(BC_ERR_INTERNAL, "out of memory");
+                        : bc_oom();
     if (st == BC_OK)
         st = bc_pg_server_info_get(pg, &srv);
     if (st == BC_OK)
@@ -416,7 +416,7 @@ bc_status bc_backup(bc_store *store, bc_backup_opts *o)
         st = reserve_backup_id(store, o, info, &srv);
     reserved = st == BC_OK;
     if (st == BC_OK && !(spaces = calloc(srv.n_tablespaces + 1, sizeof *spaces)))
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     if (st != BC_OK)
         goto out;
 
@@ -452,8 +452,8 @@ bc_status bc_backup(bc_store *store, bc_backup_opts *o)
 
 out:
     if (st != BC_OK) {
-        char message[2048];
-        snprintf(message, sizeof message, "%s", bc_error_msg());
+        bc_err failure;   /* the cleanup below may set messages of its own */
+        bc_error_save(&failure, st);
         archive_abort(&data);
         for (size_t i = 0; spaces && i < srv.n_tablespaces; i++)
             archive_abort(&spaces[i]);
@@ -461,12 +461,12 @@ out:
             /* Leave a FAILED record so listings show the attempt, as barman does. */
             fill_info(info, o, &srv, &b, stopped);
             bc_backup_info_set_status(info, BC_BACKUP_FAILED);
-            bc_backup_info_set_str(info, "error", message);
+            bc_backup_info_set_str(info, "error", failure.message);
             if (bc_catalog_write_info(store, o->server, o->backup_id, info) != BC_OK)
                 bc_log_warning("could not store backup.info with status FAILED: %s",
                                bc_error_msg());
         }
-        bc_error(st, "%s", message);
+        bc_error_restore(&failure);
     }
     bc_progress_free(progress);
     bc_manifest_builder_free(mb);

@@ -29,7 +29,7 @@ static bc_status put_info(bc_store *store, const char *server, const char *backu
     bc_status st = bc_base_info_key(bc_store_prefix(store), server, backup_id, key, sizeof key);
     char *text = st == BC_OK ? bc_backup_info_format(info) : NULL;
     if (st == BC_OK && !text)
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     if (st == BC_OK) {
         bc_source src = {.fd = -1, .mem = (const unsigned char *)text,
                          .size = (int64_t)strlen(text)};
@@ -67,12 +67,12 @@ static int collect_dir(void *ctx, const bc_object_info *obj)
         size_t cap = d->cap ? d->cap * 2 : 32;
         char **names = realloc(d->names, cap * sizeof *names);
         if (!names)
-            return bc_error(BC_ERR_INTERNAL, "out of memory");
+            return bc_oom();
         d->names = names;
         d->cap = cap;
     }
     if (!(d->names[d->n] = strndup(obj->key, len - 1)))
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     d->n++;
     return 0;
 }
@@ -91,7 +91,7 @@ bc_status bc_catalog_load(bc_store *store, const char *server, bc_catalog *out)
     if (st == BC_OK)
         st = bc_store_list(store, prefix, "/", collect_dir, &d);
     if (st == BC_OK && d.n && !(out->items = calloc(d.n, sizeof *out->items)))
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
 
     for (size_t i = 0; st == BC_OK && i < d.n; i++) {
         const char *id = strrchr(d.names[i], '/') ? strrchr(d.names[i], '/') + 1 : d.names[i];

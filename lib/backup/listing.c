@@ -15,11 +15,6 @@
 #include "backup/listing_internal.h"
 #include "util/pyjson.h"
 
-bc_status bc_listing_out_of_memory(void)
-{
-    return bc_error(BC_ERR_INTERNAL, "out of memory");
-}
-
 bool bc_listing_is_none(const char *raw)
 {
     return !raw || strcmp(raw, "None") == 0;
@@ -186,7 +181,7 @@ json_t *bc_listing_backup_to_json(const bc_backup_info *info, const char *backup
 bc_status bc_listing_print_json(FILE *out, json_t *v)
 {
     if (!v)
-        return bc_listing_out_of_memory();
+        return bc_oom();
     bc_pyjson_write(out, v);
     putc('\n', out);
     json_decref(v);

@@ -36,8 +36,6 @@ bc_status bc_listing_show(bc_store *store, const char *server, const char *which
 bc_status bc_listing_wals(bc_store *store, const char *server, int64_t segment_size,
                           bc_listing_format format, FILE *out);
 
-/* A segment size PostgreSQL can be built with: a power of 2, 1 MiB to 1 GiB. */
-bool bc_listing_segment_size_valid(int64_t size);
 
 /* BC_OK when the WAL archive is empty, or with min_timeline > 0 holds no
  * file of that timeline or a newer one; a missing bucket counts as empty,

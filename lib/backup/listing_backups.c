@@ -42,12 +42,12 @@ static int collect_keep(void *ctx, const bc_object_info *obj)
         size_t cap = k->cap ? 2 * k->cap : 16;
         char **ids = realloc(k->ids, cap * sizeof *ids);
         if (!ids)
-            return bc_listing_out_of_memory();
+            return bc_oom();
         k->ids = ids;
         k->cap = cap;
     }
     if (!(k->ids[k->n] = strndup(rel, n - sl)))
-        return bc_listing_out_of_memory();
+        return bc_oom();
     k->n++;
     return 0;
 }
@@ -332,7 +332,7 @@ static bc_status find_backup(bc_store *store, const char *server, const char *wh
             return st;
         if (!(catalog->items = calloc(1, sizeof *catalog->items))) {
             bc_backup_info_free(read);
-            return bc_listing_out_of_memory();
+            return bc_oom();
         }
         snprintf(catalog->items[0].id, sizeof catalog->items[0].id, "%s", which);
         catalog->items[0].info = read;

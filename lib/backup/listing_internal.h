@@ -12,9 +12,6 @@
 #include "backup/listing.h"
 #include "layout/backup_info.h"
 
-/* BC_ERR_INTERNAL "out of memory". */
-bc_status bc_listing_out_of_memory(void);
-
 /* A value barman reads as None: absent or "None". */
 bool bc_listing_is_none(const char *raw);
 

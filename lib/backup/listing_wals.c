@@ -12,14 +12,8 @@
 #include "util/log.h"
 #include "wal/wal.h"
 
-#define MIB (INT64_C(1) << 20)
 
 /* ---- wals: the archive per timeline ---- */
-
-bool bc_listing_segment_size_valid(int64_t size)
-{
-    return size >= MIB && size <= 1024 * MIB && (size & (size - 1)) == 0;
-}
 
 /* The latest DONE backup's segment size, as the archive was written with. */
 static bc_status archive_segment_size(bc_store *store, const char *server, int64_t *size)
@@ -33,7 +27,7 @@ static bc_status archive_segment_size(bc_store *store, const char *server, int64
         return st;
     if (bc_catalog_find(&catalog, server, "latest", &latest) == BC_OK &&
         bc_backup_info_get_int(latest->info, BC_BI_XLOG_SEGMENT_SIZE, &v) == BC_OK) {
-        if (bc_listing_segment_size_valid(v))
+        if (bc_wal_segment_size_valid(v))
             *size = v;
         else
             bc_log_warning("backup %s: ignoring xlog_segment_size %" PRId64, latest->id, v);
@@ -191,7 +185,7 @@ bc_status bc_listing_wals(bc_store *store, const char *server, int64_t segment_s
                        inv.unexpected == 1 ? "is not a WAL file" : "are not WAL files",
                        inv.first_unexpected);
     bc_wal_find_gaps(&inv, (UINT64_C(1) << 32) / (uint64_t)segment_size, collect_gap, &gaps);
-    st = gaps.oom ? bc_listing_out_of_memory() : print_wals(server, segment_size, &inv, &gaps, format, out);
+    st = gaps.oom ? bc_oom() : print_wals(server, segment_size, &inv, &gaps, format, out);
     if (st == BC_OK && gaps.n)
         st = bc_error(BC_ERR_NOTFOUND, "the WAL archive of server %s has %zu gap%s", server,
                       gaps.n, plural(gaps.n));

@@ -50,7 +50,7 @@ bc_status bc_checksum_init(bc_checksum *c, bc_checksum_algo algo)
     if (algo != BC_CHECKSUM_SHA256)
         return BC_OK;
     if (!c->md && !(c->md = EVP_MD_CTX_new()))
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     if (EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1)
         return bc_error(BC_ERR_INTERNAL, "cannot start a SHA-256 digest");
     return BC_OK;
@@ -113,33 +113,6 @@ void bc_manifest_sha256_hex(const void *text, size_t len, char hex[65])
 
 /* --- text building --- */
 
-/* A bc_buffer that remembers its first failure, so the text is built
- * without a check per piece. */
-typedef struct strbuf {
-    bc_buffer b;
-    int oom;
-} strbuf;
-
-static void sb_add(strbuf *b, const char *data, size_t n)
-{
-    if (!b->oom && bc_buffer_append(&b->b, data, n) != 0)
-        b->oom = 1;
-}
-
-static void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(strbuf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof tmp)
-        b->oom = 1;
-    else
-        sb_add(b, tmp, (size_t)n);
-}
-
 static int valid_utf8(const unsigned char *s)
 {
     while (*s) {
@@ -156,27 +129,27 @@ static int valid_utf8(const unsigned char *s)
 }
 
 /* PostgreSQL's escape_json(). */
-static void sb_json_string(strbuf *b, const char *s)
+static void sb_json_string(bc_buffer *b, const char *s)
 {
-    sb_add(b, "\"", 1);
+    bc_buffer_append(b, "\"", 1);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         switch (c) {
-        case '"': sb_add(b, "\\\"", 2); break;
-        case '\\': sb_add(b, "\\\\", 2); break;
-        case '\b': sb_add(b, "\\b", 2); break;
-        case '\f': sb_add(b, "\\f", 2); break;
-        case '\n': sb_add(b, "\\n", 2); break;
-        case '\r': sb_add(b, "\\r", 2); break;
-        case '\t': sb_add(b, "\\t", 2); break;
+        case '"': bc_buffer_append(b, "\\\"", 2); break;
+        case '\\': bc_buffer_append(b, "\\\\", 2); break;
+        case '\b': bc_buffer_append(b, "\\b", 2); break;
+        case '\f': bc_buffer_append(b, "\\f", 2); break;
+        case '\n': bc_buffer_append(b, "\\n", 2); break;
+        case '\r': bc_buffer_append(b, "\\r", 2); break;
+        case '\t': bc_buffer_append(b, "\\t", 2); break;
         default:
             if (c < 0x20)
-                sb_printf(b, "\\u%04x", c);
+                bc_buffer_addf(b, "\\u%04x", c);
             else
-                sb_add(b, s, 1);
+                bc_buffer_append(b, s, 1);
         }
     }
-    sb_add(b, "\"", 1);
+    bc_buffer_append(b, "\"", 1);
 }
 
 /* --- the builder --- */
@@ -201,7 +174,7 @@ bc_status bc_manifest_builder_new(bc_checksum_algo algo, bc_manifest_builder **o
 {
     *out = calloc(1, sizeof **out);
     if (!*out)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     (*out)->algo = algo;
     bc_status st = bc_checksum_init(&(*out)->sum, algo);
     if (st != BC_OK) {
@@ -230,14 +203,14 @@ static bc_status builder_begin(void *ctx, const char *name, int64_t size, time_t
         size_t cap = b->cap ? b->cap * 2 : 1024;
         built_file *f = realloc(b->files, cap * sizeof *f);
         if (!f)
-            return bc_error(BC_ERR_INTERNAL, "out of memory");
+            return bc_oom();
         b->files = f;
         b->cap = cap;
     }
     built_file *f = &b->files[b->n];
     size_t plen = strlen(b->prefix), nlen = strlen(name);
     if (!(f->path = malloc(plen + nlen + 1)))
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     memcpy(f->path, b->prefix, plen);
     memcpy(f->path + plen, name, nlen + 1);
     f->size = size;
@@ -268,7 +241,7 @@ bc_status bc_manifest_builder_observer(bc_manifest_builder *b, const char *prefi
 {
     char *copy = strdup(prefix);
     if (!copy)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     free(b->prefix);
     b->prefix = copy;
     *out = (bc_tar_observer){b, builder_begin, builder_data, builder_end};
@@ -279,50 +252,49 @@ bc_status bc_manifest_builder_finish(bc_manifest_builder *b, uint32_t timeline,
                                      uint64_t start_lsn, uint64_t end_lsn, char **text,
                                      size_t *len)
 {
-    strbuf sb = {0};
+    bc_buffer sb = {0};
     *text = NULL;
-    sb_printf(&sb, "{ \"PostgreSQL-Backup-Manifest-Version\": 1,\n\"Files\": [");
+    bc_buffer_addf(&sb, "{ \"PostgreSQL-Backup-Manifest-Version\": 1,\n\"Files\": [");
     for (size_t i = 0; i < b->n; i++) {
         const built_file *f = &b->files[i];
-        sb_add(&sb, i ? ",\n" : "\n", i ? 2 : 1);
+        bc_buffer_append(&sb, i ? ",\n" : "\n", i ? 2 : 1);
         if (valid_utf8((const unsigned char *)f->path)) {
-            sb_printf(&sb, "{ \"Path\": ");
+            bc_buffer_addf(&sb, "{ \"Path\": ");
             sb_json_string(&sb, f->path);
-            sb_printf(&sb, ", ");
+            bc_buffer_addf(&sb, ", ");
         } else {
             char hex[2 * PATH_MAX + 1];
             size_t n = strlen(f->path);
             to_hex((const unsigned char *)f->path, n < PATH_MAX ? n : PATH_MAX, hex);
-            sb_printf(&sb, "{ \"Encoded-Path\": \"");
-            sb_add(&sb, hex, strlen(hex));
-            sb_printf(&sb, "\", ");
+            bc_buffer_addf(&sb, "{ \"Encoded-Path\": \"");
+            bc_buffer_append(&sb, hex, strlen(hex));
+            bc_buffer_addf(&sb, "\", ");
         }
         struct tm tm;
         char when[64] = "";
         gmtime_r(&f->mtime, &tm);
         strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S GMT", &tm);
-        sb_printf(&sb, "\"Size\": %lld, \"Last-Modified\": \"%s\"", (long long)f->size, when);
+        bc_buffer_addf(&sb, "\"Size\": %lld, \"Last-Modified\": \"%s\"", (long long)f->size, when);
         if (b->algo != BC_CHECKSUM_NONE)
-            sb_printf(&sb, ", \"Checksum-Algorithm\": \"%s\", \"Checksum\": \"%s\"",
+            bc_buffer_addf(&sb, ", \"Checksum-Algorithm\": \"%s\", \"Checksum\": \"%s\"",
                       bc_checksum_name(b->algo), f->checksum);
-        sb_printf(&sb, " }");
+        bc_buffer_addf(&sb, " }");
     }
-    sb_printf(&sb, "\n],\n\"WAL-Ranges\": [\n");
-    sb_printf(&sb, "{ \"Timeline\": %u, \"Start-LSN\": \"%X/%X\", \"End-LSN\": \"%X/%X\" }",
+    bc_buffer_addf(&sb, "\n],\n\"WAL-Ranges\": [\n");
+    bc_buffer_addf(&sb, "{ \"Timeline\": %u, \"Start-LSN\": \"%X/%X\", \"End-LSN\": \"%X/%X\" }",
               timeline, (unsigned)(start_lsn >> 32), (unsigned)start_lsn,
               (unsigned)(end_lsn >> 32), (unsigned)end_lsn);
-    sb_printf(&sb, "\n],\n");
+    bc_buffer_addf(&sb, "\n],\n");
     char hex[65];
-    if (!sb.oom)
-        bc_manifest_sha256_hex(sb.b.data, sb.b.len, hex);
-    sb_printf(&sb, "\"Manifest-Checksum\": \"%s\"}\n", sb.oom ? "" : hex);
-    sb_add(&sb, "", 1); /* a C string too */
-    if (sb.oom) {
-        bc_buffer_free(&sb.b);
+    if (!sb.failed)
+        bc_manifest_sha256_hex(sb.data, sb.len, hex);
+    bc_buffer_addf(&sb, "\"Manifest-Checksum\": \"%s\"}\n", sb.failed ? "" : hex);
+    if (sb.failed) {
+        bc_buffer_free(&sb);
         return bc_error(BC_ERR_INTERNAL, "out of memory writing the backup manifest");
     }
-    *text = (char *)sb.b.data;
-    *len = sb.b.len - 1;
+    *text = (char *)sb.data;
+    *len = sb.len;
     return BC_OK;
 }
 
@@ -335,13 +307,13 @@ bc_status bc_archive_list_add(bc_archive_list *l, const char *name, int64_t size
         size_t cap = l->cap ? l->cap * 2 : 8;
         bc_archive_entry *items = realloc(l->items, cap * sizeof *items);
         if (!items)
-            return bc_error(BC_ERR_INTERNAL, "out of memory");
+            return bc_oom();
         l->items = items;
         l->cap = cap;
     }
     bc_archive_entry *e = &l->items[l->n];
     if (!(e->name = strdup(name)))
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     e->size = size;
     snprintf(e->checksum, sizeof e->checksum, "%s", checksum);
     l->n++;
@@ -419,7 +391,8 @@ bc_status bc_archive_list_parse(const char *text, size_t len, const char *what,
             st = bc_error(BC_ERR_DATA, "%s: archive %zu is not a valid entry", what, i + 1);
             break;
         }
-        if ((st = bc_archive_list_add(out, name, size, sum)) != BC_OK)
+        st = bc_archive_list_add(out, name, size, sum);
+        if (st != BC_OK)
             break;
     }
     json_decref(root);
@@ -550,7 +523,7 @@ bc_status bc_manifest_parse(const char *text, size_t len, const char *what, bc_m
         slots *= 2;
     if (st == BC_OK && (!m || !(m->files = calloc(n ? n : 1, sizeof *m->files)) ||
                         !(m->index = malloc(slots * sizeof *m->index))))
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     if (st == BC_OK) {
         m->mask = slots - 1;
         for (size_t i = 0; i < slots; i++)
@@ -624,7 +597,7 @@ bc_status bc_manifest_check_new(bc_manifest *m, const char *archive, const char 
     bc_manifest_check *c = calloc(1, sizeof *c);
     if (!c || !(c->archive = strdup(archive)) || !(c->prefix = strdup(prefix))) {
         bc_manifest_check_free(c);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     }
     c->m = m;
     *out = c;

@@ -36,7 +36,7 @@ static bc_status prepare_dir(const char *path, int force, const char *what)
             return bc_error(BC_ERR_IO, "cannot open %s %s: %s", what, path, strerror(errno));
         char *copy = strdup(path);
         if (!copy)
-            return bc_error(BC_ERR_INTERNAL, "out of memory");
+            return bc_oom();
         /* mkdir -p, the last level private as PostgreSQL wants it */
         for (char *p = copy + 1; (p = strchr(p, '/')) != NULL; p++) {
             *p = '\0';

@@ -83,9 +83,9 @@ static void verify_archives(bc_store *store, const bc_verify_opts *o, const bc_c
     for (size_t i = 0; i < a.n; i++) {
         b->files += a.parts[i].files;
         b->file_bytes += a.parts[i].bytes;
-        if (a.parts[i].status != BC_OK) {
+        if (a.parts[i].result.status != BC_OK) {
             parts_ok = 0;
-            add_problem(r, b, a.parts[i].key, "%s", a.parts[i].message);
+            add_problem(r, b, a.parts[i].key, "%s", a.parts[i].result.message);
         }
     }
     if (st != BC_OK && parts_ok) /* every part read, but a file none held */
@@ -122,12 +122,6 @@ typedef struct wal_state {
 static uint64_t segno_of(const bc_wal_entry *e, uint64_t per_log)
 {
     return (uint64_t)e->log * per_log + e->seg;
-}
-
-static void segment_name(uint32_t tli, uint64_t segno, uint64_t per_log, char out[25])
-{
-    snprintf(out, 25, "%08X%08X%08X", tli, (uint32_t)(segno / per_log),
-             (uint32_t)(segno % per_log));
 }
 
 static int compare_name(const void *key, const void *item)
@@ -275,8 +269,8 @@ static void report_missing(bc_verify_report *r, bc_verify_backup *b, uint32_t tl
                            uint64_t from, uint64_t to, uint64_t per_log)
 {
     char a[25], z[25];
-    segment_name(tli, from, per_log, a);
-    segment_name(tli, to, per_log, z);
+    bc_wal_segment_name(tli, from, per_log, a);
+    bc_wal_segment_name(tli, to, per_log, z);
     if (from == to)
         add_problem(r, b, a, "WAL segment %s is missing from the archive", a);
     else
@@ -306,7 +300,7 @@ static void walk_ranges(wal_state *w, const wal_range *rg, size_t nrg, uint64_t 
         uint64_t missing_from = UINT64_MAX;
         for (uint64_t s = rg[k].first; s <= last; s++) {
             char name[25];
-            segment_name(rg[k].tli, s, per_log, name);
+            bc_wal_segment_name(rg[k].tli, s, per_log, name);
             long i = find_entry(&w->inv, name);
             if (mark) {
                 if (i >= 0)
@@ -407,7 +401,7 @@ bc_status bc_verify(bc_store *store, const bc_verify_opts *o, bc_verify_report *
         st = bc_error(BC_ERR_NOTFOUND, "server %s has no backup in %s", o->server,
                       bc_store_describe(store));
     if (st == BC_OK && !(r->backups = calloc(n, sizeof *r->backups)))
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     if (st != BC_OK) {
         bc_catalog_free(&catalog);
         return st;
@@ -438,10 +432,10 @@ bc_status bc_verify(bc_store *store, const bc_verify_opts *o, bc_verify_report *
     wal_state w = {.config = o->store_config, .progress = progress};
     st = bc_wal_inventory_load(store, o->server, &w.inv);
     if (st == BC_OK && !(w.checks = calloc(w.inv.n ? w.inv.n : 1, sizeof *w.checks)))
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     wal_plan *plans = st == BC_OK ? calloc(n, sizeof *plans) : NULL;
     if (st == BC_OK && !plans)
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     int64_t total = 0;
     for (size_t i = 0; st == BC_OK && i < n; i++) {
         bc_verify_backup *b = &r->backups[i];
@@ -556,7 +550,7 @@ bc_status bc_verify_print(const bc_verify_report *r, int json, FILE *out)
         int rc = doc ? json_dumpf(doc, out, JSON_INDENT(2)) : -1;
         json_decref(doc);
         fputc('\n', out);
-        return rc == 0 ? BC_OK : bc_error(BC_ERR_INTERNAL, "out of memory");
+        return rc == 0 ? BC_OK : bc_oom();
     }
     size_t verified = 0, failed = 0;
     for (size_t i = 0; i < r->n; i++) {

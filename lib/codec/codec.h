@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "store/store.h" /* bc_sink_fn */
+#include "util/status.h"
 #include "util/status.h"
 
 typedef enum bc_codec_id {

@@ -296,13 +296,12 @@ static bc_status verdict(call *c, const char *method)
     if (c->too_large)
         return bc_error(BC_ERR_NET, "%s on %s: the answer is larger than the 4 MiB limit",
                         method, name);
-    uint32_t len = c->body_len < 5 ? 0 :
-        (uint32_t)c->body[1] << 24 | (uint32_t)c->body[2] << 16 | (uint32_t)c->body[3] << 8 |
-        c->body[4];
-    if (c->body_len < 5 || c->body[0] != 0 || (size_t)len != c->body_len - 5)
+    size_t len;
+    int frame = bc_grpc_frame_parse(c->body, c->body_len, &len);
+    if (frame != BC_GRPC_FRAME_OK)
         return bc_error(BC_ERR_NET, "%s on %s: not gRPC (%s)", method, name,
-                        c->body_len >= 5 && c->body[0] == 1 ? "a compressed answer"
-                                                            : "not one response message");
+                        frame == BC_GRPC_FRAME_COMPRESSED ? "a compressed answer"
+                                                          : "not one response message");
     return BC_OK;
 }
 
@@ -322,10 +321,7 @@ bc_status bc_grpc_unary_io(const bc_grpc_io *io, const char *method, const uint8
         return bc_error(BC_ERR_USAGE, "%s: request larger than the 4 MiB limit", method);
 
     call c = {.io = io, .req = req, .req_len = req_len, .grpc_status = -1};
-    c.prefix[1] = (uint8_t)(req_len >> 24);
-    c.prefix[2] = (uint8_t)(req_len >> 16);
-    c.prefix[3] = (uint8_t)(req_len >> 8);
-    c.prefix[4] = (uint8_t)req_len;
+    bc_grpc_frame_prefix(c.prefix, req_len);
     nghttp2_session *session = session_new(&c);
     if (!session)
         return bc_error(BC_ERR_INTERNAL, "cannot set up HTTP/2 (nghttp2)");
@@ -352,7 +348,7 @@ bc_status bc_grpc_unary_io(const bc_grpc_io *io, const char *method, const uint8
         if (c.grpc_status == BC_GRPC_OK && resp) {
             size_t len = c.body_len - 5;
             if (!(*resp = malloc(len ? len : 1))) {
-                st = bc_error(BC_ERR_INTERNAL, "out of memory");
+                st = bc_oom();
             } else {
                 memcpy(*resp, c.body + 5, len);
                 if (resp_len)

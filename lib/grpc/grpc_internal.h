@@ -37,6 +37,22 @@ typedef struct bc_grpc_io {
     const char *name;      /* the server, for messages */
 } bc_grpc_io;
 
+/* The body of a unary call or its answer is one gRPC message frame: a
+ * flag byte (0, or 1 when compressed), the message length (4 bytes,
+ * big-endian), the message (message.c; the fuzz target fuzz_grpc_frame
+ * calls it). */
+enum {
+    BC_GRPC_FRAME_OK = 0,
+    BC_GRPC_FRAME_MALFORMED = -1,  /* under 5 bytes, or a flag other than 0 and 1 */
+    BC_GRPC_FRAME_COMPRESSED = -2, /* flag 1: compression is not supported */
+    BC_GRPC_FRAME_NOT_ONE = -3,    /* the length is not that of the rest */
+};
+/* One of the above; *msg_len is the message's length (0 unless OK); the
+ * message starts at body + 5. */
+int bc_grpc_frame_parse(const uint8_t *body, size_t len, size_t *msg_len);
+/* The prefix of an uncompressed message of msg_len (< 4 GiB) bytes. */
+void bc_grpc_frame_prefix(uint8_t prefix[5], size_t msg_len);
+
 /* bc_grpc_unary (client.h) over io, timeout_ms from now; io stays open
  * (one call: the HTTP/2 session ends with it). */
 bc_status bc_grpc_unary_io(const bc_grpc_io *io, const char *method, const uint8_t *req,

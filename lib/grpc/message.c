@@ -1,9 +1,35 @@
-/* Protobuf messages in and out of gRPC calls (protobuf-c). */
+/* Messages in and out of gRPC calls: the 5-byte frame around one (both
+ * ends), and protobuf-c. */
 #include <protobuf-c/protobuf-c.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "grpc/grpc_internal.h"
 #include "grpc/server.h"
+
+int bc_grpc_frame_parse(const uint8_t *body, size_t len, size_t *msg_len)
+{
+    *msg_len = 0;
+    if (len < 5 || body[0] > 1)
+        return BC_GRPC_FRAME_MALFORMED;
+    if (body[0] == 1)
+        return BC_GRPC_FRAME_COMPRESSED;
+    uint32_t n = (uint32_t)body[1] << 24 | (uint32_t)body[2] << 16 | (uint32_t)body[3] << 8 |
+                 body[4];
+    if ((size_t)n != len - 5)
+        return BC_GRPC_FRAME_NOT_ONE;
+    *msg_len = n;
+    return BC_GRPC_FRAME_OK;
+}
+
+void bc_grpc_frame_prefix(uint8_t prefix[5], size_t msg_len)
+{
+    prefix[0] = 0;
+    prefix[1] = (uint8_t)(msg_len >> 24);
+    prefix[2] = (uint8_t)(msg_len >> 16);
+    prefix[3] = (uint8_t)(msg_len >> 8);
+    prefix[4] = (uint8_t)msg_len;
+}
 
 ProtobufCMessage *bc_grpc_decode(const ProtobufCMessageDescriptor *type, const uint8_t *request,
                                  size_t len, bc_grpc_reply *reply)

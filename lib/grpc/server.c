@@ -153,7 +153,7 @@ bc_status bc_grpc_server_new(const char *path, bc_grpc_server **out)
     bc_grpc_server *s = server_alloc();
     if (!s || !(s->path = strdup(path))) {
         free(s);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     }
     unlink(path);
     s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -364,12 +364,12 @@ bc_status bc_grpc_server_new_tcp(const char *address, const bc_grpc_tls *tls,
                         "CA are required", address);
     bc_grpc_server *s = server_alloc();
     if (!s)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     s->handshake_ms = bc_grpc_handshake_timeout_ms;
     bc_status st = BC_OK;
     if (!(s->cert_file = strdup(tls->cert_file)) || !(s->key_file = strdup(tls->key_file)) ||
         !(s->ca_file = strdup(tls->client_ca_file)))
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     if (st == BC_OK)
         st = tls_setup(s);
     if (st == BC_OK) {
@@ -398,7 +398,7 @@ bc_status bc_grpc_server_add(bc_grpc_server *s, const char *path, bc_grpc_handle
     if (s->nmethods == MAX_METHODS)
         return bc_error(BC_ERR_INTERNAL, "too many gRPC methods");
     if (!(s->methods[s->nmethods].path = strdup(path)))
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     s->methods[s->nmethods].fn = fn;
     s->methods[s->nmethods].ctx = ctx;
     s->nmethods++;
@@ -488,11 +488,7 @@ static int respond(conn *c, stream *st, uint8_t *body, size_t body_len)
         free(body);
         return respond_status(c, st);
     }
-    st->out[0] = 0;
-    st->out[1] = (uint8_t)(body_len >> 24);
-    st->out[2] = (uint8_t)(body_len >> 16);
-    st->out[3] = (uint8_t)(body_len >> 8);
-    st->out[4] = (uint8_t)body_len;
+    bc_grpc_frame_prefix(st->out, body_len);
     if (body_len)
         memcpy(st->out + 5, body, body_len);
     st->out_len = body_len + 5;
@@ -580,8 +576,8 @@ static int answer(conn *c, stream *st)
         if (strcmp(s->methods[i].path, st->path) == 0)
             m = &s->methods[i];
 
-    uint32_t len = st->in_len < 5 ? 0 :
-        (uint32_t)st->in[1] << 24 | (uint32_t)st->in[2] << 16 | (uint32_t)st->in[3] << 8 | st->in[4];
+    size_t len;
+    int frame = bc_grpc_frame_parse(st->in, st->in_len, &len);
     bc_grpc_call *call = NULL;
     if (!st->is_post || !st->is_grpc)
         fail(st, BC_GRPC_INVALID_ARGUMENT, "%s: not a gRPC request (POST, application/grpc)",
@@ -592,11 +588,11 @@ static int answer(conn *c, stream *st)
         fail(st, BC_GRPC_UNIMPLEMENTED, "unknown method %s", st->path);
     else if (st->too_large)
         fail(st, BC_GRPC_RESOURCE_EXHAUSTED, "%s: request larger than the 4 MiB limit", st->path);
-    else if (st->in_len < 5 || st->in[0] > 1)
+    else if (frame == BC_GRPC_FRAME_MALFORMED)
         fail(st, BC_GRPC_INVALID_ARGUMENT, "%s: malformed gRPC message frame", st->path);
-    else if (st->in[0] == 1)
+    else if (frame == BC_GRPC_FRAME_COMPRESSED)
         fail(st, BC_GRPC_UNIMPLEMENTED, "%s: compressed messages are not supported", st->path);
-    else if ((size_t)len != st->in_len - 5)
+    else if (frame != BC_GRPC_FRAME_OK)
         fail(st, BC_GRPC_INVALID_ARGUMENT, "%s: one unary request message expected", st->path);
     else if (!(call = calloc(1, sizeof *call)))
         fail(st, BC_GRPC_RESOURCE_EXHAUSTED, "%s: out of memory", st->path);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kube/kube_internal.h"
+#include "util/fileio.h"
 #include "util/log.h"
 
 #define TOKEN_LIMIT ((size_t)64 << 10)
@@ -32,7 +33,7 @@ bc_status bc_kube_new(bc_kube **out)
     *out = NULL;
     bc_kube *k = calloc(1, sizeof *k);
     if (!k)
-        return bc_kube_oom();
+        return bc_oom();
     bc_status st = bc_kube_config_find(&k->cfg);
     if (st == BC_OK) {
         bc_log_add_secret(k->cfg.token);
@@ -67,10 +68,10 @@ static bc_status bearer(bc_kube *k, char **out)
 {
     *out = NULL;
     if (k->cfg.token)
-        return (*out = strdup(k->cfg.token)) ? BC_OK : bc_kube_oom();
+        return (*out = strdup(k->cfg.token)) ? BC_OK : bc_oom();
     if (!k->cfg.token_file)
         return BC_OK;
-    if (bc_kube_read_file(k->cfg.token_file, TOKEN_LIMIT, out, NULL) < 0)
+    if (bc_read_file(k->cfg.token_file, TOKEN_LIMIT, out, NULL) < 0)
         return bc_error(BC_ERR_AUTH, "cannot read the Kubernetes token file %s: %s",
                         k->cfg.token_file, strerror(errno));
     size_t n = strlen(*out);
@@ -193,15 +194,16 @@ static bc_status request(bc_kube *k, const char *method, const char *path, const
     /* Before sending: a write that fails may still have been applied. */
     if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
         uncache_written(k, path);
-    if ((st = bearer(k, &token)) != BC_OK)
+    st = bearer(k, &token);
+    if (st != BC_OK)
         goto done;
     if (token && asprintf(&auth, "Bearer %s", token) < 0) {
         auth = NULL;
-        st = bc_kube_oom();
+        st = bc_oom();
         goto done;
     }
     if (body && !(text = json_dumps(body, JSON_COMPACT))) {
-        st = bc_kube_oom();
+        st = bc_oom();
         goto done;
     }
     st = bc_kube_send(k->transport, method, path, auth, content_type, text, &reply);
@@ -248,7 +250,7 @@ bc_status bc_kube_get_cached(bc_kube *k, const char *path, json_t **out)
         return st;
     if (!k->cache && !(k->cache = json_object())) {
         json_decref(obj);
-        return bc_kube_oom();
+        return bc_oom();
     }
     /* the entry owns the reply; an older one is released */
     json_object_set_new(k->cache, path, json_pack("{s:I,s:o}", "at", (json_int_t)now, "object", obj));
@@ -269,7 +271,7 @@ bc_status bc_kube_create(bc_kube *k, const char *collection_path, const json_t *
     if (sendable_path(collection_path) && !strchr(collection_path, '?')) {
         char *at = NULL;
         if (asprintf(&at, "%s/%s", collection_path, name && !strchr(name, '/') ? name : "") < 0)
-            return bc_kube_oom();
+            return bc_oom();
         uncache_written(k, at);
         free(at);
     }
@@ -309,7 +311,8 @@ bc_status bc_kube_update(bc_kube *k, const char *path, bc_kube_mutate_fn fn, voi
         if (attempt > 1)
             pause_jittered(UPDATE_DELAY_NS);
         json_t *obj = NULL;
-        if ((st = bc_kube_get(k, path, &obj)) != BC_OK)
+        st = bc_kube_get(k, path, &obj);
+        if (st != BC_OK)
             return st;
         /* The version read, kept apart: fn may rewrite metadata. */
         const char *seen = json_string_value(
@@ -320,7 +323,7 @@ bc_status bc_kube_update(bc_kube *k, const char *path, bc_kube_mutate_fn fn, voi
             st = bc_error(BC_ERR_DATA, "kube-apiserver: GET %s: the object has no "
                           "metadata.resourceVersion to update it against", path);
         else if (!version)
-            st = bc_kube_oom();
+            st = bc_oom();
         else
             st = fn(ctx, obj, &changed);
         json_t *meta = json_object_get(obj, "metadata");
@@ -329,7 +332,7 @@ bc_status bc_kube_update(bc_kube *k, const char *path, bc_kube_mutate_fn fn, voi
         } else if (!json_is_object(meta)) {
             st = bc_error(BC_ERR_USAGE, "updating %s: the change left no metadata", path);
         } else if (json_object_set_new(meta, "resourceVersion", json_string(version)) < 0) {
-            st = bc_kube_oom();
+            st = bc_oom();
         } else {
             st = bc_kube_replace(k, path, obj, out);
             if (st == BC_ERR_CONFLICT) {

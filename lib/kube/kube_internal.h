@@ -71,16 +71,6 @@ size_t bc_kube_header_end(const char *buf, size_t len);
  * -2 out of memory. eof: the server closed the connection. */
 int bc_kube_reply_complete(char *buf, size_t head, size_t len, int eof, size_t *body_len);
 
-/* A whole small file (under limit bytes), NUL-terminated; free() it.
- * On failure errno tells why (EFBIG when over the limit), no message. */
-int bc_kube_read_file(const char *path, size_t limit, char **out, size_t *len);
-
-
-static inline bc_status bc_kube_oom(void)
-{
-    return bc_error(BC_ERR_INTERNAL, "out of memory");
-}
-
 /* Frees a string that may hold a secret, overwriting it first. */
 static inline void bc_kube_forget(char *s)
 {

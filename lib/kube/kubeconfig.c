@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "util/fileio.h"
+
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 #define FILE_LIMIT ((size_t)1 << 20)
 
@@ -29,51 +31,6 @@ void bc_kube_config_free(bc_kube_config *c)
     memset(c, 0, sizeof *c);
 }
 
-int bc_kube_read_file(const char *path, size_t limit, char **out, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= limit) {
-                errno = EFBIG;
-                goto fail;
-            }
-            cap = cap ? cap * 2 : 4096;
-            if (cap > limit)
-                cap = limit;
-            char *b = realloc(buf, cap + 1);
-            if (!b)
-                goto fail;
-            buf = b;
-        }
-        ssize_t got = read(fd, buf + n, cap - n);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            goto fail;
-        if (got == 0)
-            break;
-        n += (size_t)got;
-    }
-    close(fd);
-    buf[n] = '\0';
-    *out = buf;
-    if (len)
-        *len = n;
-    return 0;
-fail:;
-    int e = errno;
-    close(fd);
-    if (buf)
-        explicit_bzero(buf, n);
-    free(buf);
-    errno = e;
-    return -1;
-}
 
 
 /* ---- kubeconfig ------------------------------------------------------- */
@@ -158,7 +115,7 @@ static bc_status copy(const char *s, char **out)
 {
     *out = NULL;
     if (s && !(*out = strdup(s)))
-        return bc_kube_oom();
+        return bc_oom();
     return BC_OK;
 }
 
@@ -170,7 +127,7 @@ static bc_status resolve(const kubeconfig *c, const char *file, char **out)
           : asprintf(out, "%.*s/%s", (int)(slash - c->path), c->path, file);
     if (n < 0) {
         *out = NULL;
-        return bc_kube_oom();
+        return bc_oom();
     }
     return BC_OK;
 }
@@ -185,8 +142,10 @@ static bc_status pem(kubeconfig *c, yaml_node_t *map, const char *key, const cha
     bc_status st;
     *out = NULL;
     snprintf(data_key, sizeof data_key, "%s-data", key);
-    if ((st = str(c, map, data_key, where, &data)) != BC_OK ||
-        (st = str(c, map, key, where, &file)) != BC_OK)
+    st = str(c, map, data_key, where, &data);
+    if (st == BC_OK)
+        st = str(c, map, key, where, &file);
+    if (st != BC_OK)
         return st;
     if (data) {
         if (bc_base64_decode(data, strlen(data), out, NULL) < 0)
@@ -196,9 +155,10 @@ static bc_status pem(kubeconfig *c, yaml_node_t *map, const char *key, const cha
     if (!file)
         return BC_OK;
     char *path;
-    if ((st = resolve(c, file, &path)) != BC_OK)
+    st = resolve(c, file, &path);
+    if (st != BC_OK)
         return st;
-    if (bc_kube_read_file(path, FILE_LIMIT, out, NULL) < 0)
+    if (bc_read_file(path, FILE_LIMIT, out, NULL) < 0)
         st = bad(c, "%s: cannot read %s %s: %s", where, key, path, strerror(errno));
     free(path);
     return st;
@@ -226,15 +186,24 @@ static bc_status read_cluster(kubeconfig *c, const char *name, bc_kube_config *o
     const char *server, *insecure;
     yaml_node_t *cl;
     bc_status st;
-    if ((st = lookup(c, "cluster", name, where, sizeof where, &cl)) != BC_OK ||
-        (st = str(c, cl, "server", where, &server)) != BC_OK ||
-        (st = str(c, cl, "insecure-skip-tls-verify", where, &insecure)) != BC_OK)
+    st = lookup(c, "cluster", name, where, sizeof where, &cl);
+    if (st == BC_OK)
+        st = str(c, cl, "server", where, &server);
+    if (st == BC_OK)
+        st = str(c, cl, "insecure-skip-tls-verify", where, &insecure);
+    if (st != BC_OK)
         return st;
     if (!server)
         return bad(c, "%s has no server", where);
-    if (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0)
+    size_t scheme = strncmp(server, "https://", 8) == 0 ? 8
+                  : strncmp(server, "http://", 7) == 0 ? 7 : 0;
+    if (!scheme)
         return bad(c, "%s: server %s is not an http(s):// URL", where, server);
-    if ((st = copy(server, &out->server)) != BC_OK)
+    /* Else "https://" would lose its slashes below and become "https:". */
+    if (!server[scheme] || server[scheme] == '/')
+        return bad(c, "%s: server %s names no host", where, server);
+    st = copy(server, &out->server);
+    if (st != BC_OK)
         return st;
     size_t n = strlen(out->server);
     while (n > 0 && out->server[n - 1] == '/')
@@ -251,7 +220,8 @@ static bc_status read_cluster(kubeconfig *c, const char *name, bc_kube_config *o
     else if (insecure && !is_plain(flag, no))
         return bad(c, "%s: insecure-skip-tls-verify is \"%s\", not true or false", where, insecure);
 
-    if ((st = pem(c, cl, "certificate-authority", where, &out->ca_pem)) != BC_OK)
+    st = pem(c, cl, "certificate-authority", where, &out->ca_pem);
+    if (st != BC_OK)
         return st;
     /* As kubectl: a CA and not checking against it contradict each other. */
     if (out->insecure && out->ca_pem)
@@ -266,21 +236,28 @@ static bc_status read_user(kubeconfig *c, const char *name, bc_kube_config *out)
     const char *token, *token_file;
     yaml_node_t *u;
     bc_status st;
-    if ((st = lookup(c, "user", name, where, sizeof where, &u)) != BC_OK ||
-        (st = str(c, u, "token", where, &token)) != BC_OK ||
-        (st = str(c, u, "tokenFile", where, &token_file)) != BC_OK ||
-        (st = pem(c, u, "client-certificate", where, &out->cert_pem)) != BC_OK ||
-        (st = pem(c, u, "client-key", where, &out->key_pem)) != BC_OK)
+    st = lookup(c, "user", name, where, sizeof where, &u);
+    if (st == BC_OK)
+        st = str(c, u, "token", where, &token);
+    if (st == BC_OK)
+        st = str(c, u, "tokenFile", where, &token_file);
+    if (st == BC_OK)
+        st = pem(c, u, "client-certificate", where, &out->cert_pem);
+    if (st == BC_OK)
+        st = pem(c, u, "client-key", where, &out->key_pem);
+    if (st != BC_OK)
         return st;
     if (!out->cert_pem != !out->key_pem)
         return bad(c, "%s has a client certificate without its key, or a key without its certificate",
                    where);
     /* As kubectl: an inline token wins over tokenFile. */
     if (token) {
-        if ((st = copy(token, &out->token)) != BC_OK)
+        st = copy(token, &out->token);
+        if (st != BC_OK)
             return st;
     } else if (token_file) {
-        if ((st = resolve(c, token_file, &out->token_file)) != BC_OK)
+        st = resolve(c, token_file, &out->token_file);
+        if (st != BC_OK)
             return st;
         if (access(out->token_file, R_OK) != 0)
             return bad(c, "%s: cannot read tokenFile %s: %s", where, out->token_file, strerror(errno));
@@ -301,7 +278,8 @@ static bc_status read_current_context(kubeconfig *c, bc_kube_config *out)
     bc_status st;
     if (!root || root->type != YAML_MAPPING_NODE)
         return bad(c, "is not a kubeconfig (no mapping at the top)");
-    if ((st = str(c, root, "current-context", "the top level", &current)) != BC_OK)
+    st = str(c, root, "current-context", "the top level", &current);
+    if (st != BC_OK)
         return st;
     if (!current)
         return bad(c, "has no current-context");
@@ -311,15 +289,21 @@ static bc_status read_current_context(kubeconfig *c, bc_kube_config *out)
     char where[300];
     snprintf(where, sizeof where, "context \"%s\"", current);
     yaml_node_t *ctx = get(c, entry, "context");
-    if ((st = str(c, ctx, "cluster", where, &cluster)) != BC_OK ||
-        (st = str(c, ctx, "user", where, &user)) != BC_OK ||
-        (st = str(c, ctx, "namespace", where, &ns)) != BC_OK)
+    st = str(c, ctx, "cluster", where, &cluster);
+    if (st == BC_OK)
+        st = str(c, ctx, "user", where, &user);
+    if (st == BC_OK)
+        st = str(c, ctx, "namespace", where, &ns);
+    if (st != BC_OK)
         return st;
     if (!cluster)
         return bad(c, "%s names no cluster", where);
-    if ((st = read_cluster(c, cluster, out)) != BC_OK ||
-        (user && (st = read_user(c, user, out)) != BC_OK) ||
-        (st = copy(ns, &out->ns)) != BC_OK)
+    st = read_cluster(c, cluster, out);
+    if (st == BC_OK && user)
+        st = read_user(c, user, out);
+    if (st == BC_OK)
+        st = copy(ns, &out->ns);
+    if (st != BC_OK)
         return st;
     return copy(c->path, &out->source);
 }
@@ -332,7 +316,7 @@ bc_status bc_kube_config_parse(const char *text, size_t len, const char *path,
     bc_status st;
     memset(out, 0, sizeof *out);
     if (!yaml_parser_initialize(&parser))
-        return bc_kube_oom();
+        return bc_oom();
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &c.doc)) {
         st = bad(&c, "line %zu: %s", parser.problem_mark.line + 1,
@@ -353,7 +337,7 @@ bc_status bc_kube_config_load(const char *path, bc_kube_config *out)
     char *text;
     size_t len;
     memset(out, 0, sizeof *out);
-    if (bc_kube_read_file(path, FILE_LIMIT, &text, &len) < 0)
+    if (bc_read_file(path, FILE_LIMIT, &text, &len) < 0)
         return bc_error(BC_ERR_USAGE, "cannot read kubeconfig %s: %s", path, strerror(errno));
     bc_status st = bc_kube_config_parse(text, len, path, out);
     bc_kube_forget(text);
@@ -370,7 +354,7 @@ bc_status bc_kube_config_in_cluster(const char *host, const char *port, const ch
     memset(out, 0, sizeof *out);
     if (asprintf(&out->token_file, "%s/token", sa_dir) < 0) {
         out->token_file = NULL;
-        return bc_kube_oom();
+        return bc_oom();
     }
     if (access(out->token_file, F_OK) != 0) {
         bc_kube_config_free(out);
@@ -383,12 +367,12 @@ bc_status bc_kube_config_in_cluster(const char *host, const char *port, const ch
         asprintf(&out->source, "the service account in %s", sa_dir) < 0) {
         free(ca);
         bc_kube_config_free(out);
-        return bc_kube_oom();
+        return bc_oom();
     }
-    if (bc_kube_read_file(ca, FILE_LIMIT, &out->ca_pem, NULL) < 0)
+    if (bc_read_file(ca, FILE_LIMIT, &out->ca_pem, NULL) < 0)
         st = bc_error(BC_ERR_USAGE, "in-cluster: cannot read the cluster's CA %s: %s", ca,
                       strerror(errno));
-    else if (bc_kube_read_file(ns, 4096, &out->ns, NULL) == 0)
+    else if (bc_read_file(ns, 4096, &out->ns, NULL) == 0)
         out->ns[strcspn(out->ns, " \t\r\n")] = '\0';
     else if (errno != ENOENT)
         st = bc_error(BC_ERR_USAGE, "in-cluster: cannot read %s: %s", ns, strerror(errno));

@@ -61,7 +61,7 @@ bc_status bc_kube_transport_new(const bc_kube_config *cfg, bc_kube_transport **o
     }
     bc_kube_transport *t = calloc(1, sizeof *t);
     if (!t)
-        return bc_kube_oom();
+        return bc_oom();
     t->cfg = cfg;
     t->tls = tls;
     size_t authority = strcspn(rest, "/");
@@ -261,9 +261,11 @@ static bc_status conn_open(bc_kube_transport *t, conn *c)
     if (rc != 0)
         return bc_error(BC_ERR_NET, "cannot resolve %s: %s", t->host, gai_strerror(rc));
     int err = 0;
-    for (struct addrinfo *a = ai; a && c->fd < 0; a = a->ai_next)
-        if ((c->fd = connect_one(a)) < 0)
+    for (struct addrinfo *a = ai; a && c->fd < 0; a = a->ai_next) {
+        c->fd = connect_one(a);
+        if (c->fd < 0)
             err = errno;
+    }
     freeaddrinfo(ai);
     if (c->fd < 0)
         return bc_error(BC_ERR_NET, "cannot connect to %s: %s", t->host_header,
@@ -341,12 +343,12 @@ static bc_status read_reply(bc_kube_transport *t, conn *c, bc_kube_reply *r)
     char *buf = malloc(cap);
     bc_status st = BC_OK;
     if (!buf)
-        return bc_kube_oom();
+        return bc_oom();
     for (;;) {
         if (len + 4096 > cap) {
             char *bigger = cap < BC_KUBE_REPLY_LIMIT ? realloc(buf, cap * 2) : NULL;
             if (!bigger) {
-                st = cap < BC_KUBE_REPLY_LIMIT ? bc_kube_oom()
+                st = cap < BC_KUBE_REPLY_LIMIT ? bc_oom()
                                        : bc_error(BC_ERR_DATA, "the reply from %s is over %zu MiB",
                                                   t->host_header, BC_KUBE_REPLY_LIMIT >> 20);
                 break;
@@ -376,7 +378,7 @@ static bc_status read_reply(bc_kube_transport *t, conn *c, bc_kube_reply *r)
         }
         int done = head ? bc_kube_reply_complete(buf, head, len, n == 0, &body) : 0;
         if (done < 0) {
-            st = done == -2 ? bc_kube_oom()
+            st = done == -2 ? bc_oom()
                             : bc_error(BC_ERR_DATA, "%s sent a malformed chunked reply",
                                        t->host_header);
             break;
@@ -430,7 +432,7 @@ bc_status bc_kube_send(bc_kube_transport *t, const char *method, const char *pat
                      authorization ? "Authorization: " : "", authorization ? authorization : "",
                      authorization ? "\r\n" : "", content, body ? body : "");
     if (n < 0)
-        return bc_kube_oom();
+        return bc_oom();
     /* 5xx, 429 and network failures are retried, writes too. A write
      * whose reply was lost may have been applied, and sending it again
      * then meets its own effect: a merge patch applies the same document

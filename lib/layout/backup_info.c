@@ -7,67 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/buffer.h"
 #include "util/pyliteral.h"
-
-/* ---- growable text ---- */
-
-typedef struct text {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} text;
-
-static void text_add(text *t, const char *s, size_t n)
-{
-    if (t->oom)
-        return;
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 64;
-        while (cap < t->len + n + 1)
-            cap *= 2;
-        char *p = realloc(t->p, cap);
-        if (!p) {
-            t->oom = true;
-            return;
-        }
-        t->p = p;
-        t->cap = cap;
-    }
-    memcpy(t->p + t->len, s, n);
-    t->len += n;
-    t->p[t->len] = '\0';
-}
-
-static void text_addc(text *t, char c)
-{
-    text_add(t, &c, 1);
-}
-
-static void text_addf(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void text_addf(text *t, const char *fmt, ...)
-{
-    char buf[64];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n > 0 && (size_t)n < sizeof buf)
-        text_add(t, buf, (size_t)n);
-    else if (n != 0)
-        t->oom = true; /* never happens: callers print short numbers */
-}
-
-/* Takes the text (an empty string if nothing was added); NULL if out of memory. */
-static char *text_take(text *t)
-{
-    if (!t->oom && !t->p)
-        text_add(t, "", 0);
-    if (t->oom) {
-        free(t->p);
-        return NULL;
-    }
-    return t->p;
-}
 
 /* ---- Python's notion of white space ---- */
 
@@ -309,7 +250,7 @@ static bool parse_time(const char *s, bc_backup_time *t)
     return true;
 }
 
-static bool format_time(text *out, const bc_backup_time *t)
+static bool format_time(bc_buffer *out, const bc_backup_time *t)
 {
     int32_t off = t->utc_offset;
     if (t->usec < 0 || t->usec > 999999 || off % 60 != 0 || off <= -86400 || off >= 86400 ||
@@ -322,26 +263,26 @@ static bool format_time(text *out, const bc_backup_time *t)
     civil_from_days(days, &y, &m, &d);
     if (y < 1 || y > 9999)
         return false;
-    text_addf(out, "%04d-%02d-%02d %02d:%02d:%02d", (int)y, m, d, (int)(secs / 3600),
+    bc_buffer_addf(out, "%04d-%02d-%02d %02d:%02d:%02d", (int)y, m, d, (int)(secs / 3600),
               (int)(secs / 60 % 60), (int)(secs % 60));
     if (t->usec)
-        text_addf(out, ".%06d", (int)t->usec);
+        bc_buffer_addf(out, ".%06d", (int)t->usec);
     int a = off < 0 ? -off : off;
-    text_addf(out, "%c%02d:%02d", off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+    bc_buffer_addf(out, "%c%02d:%02d", off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
     return true;
 }
 
 /* ---- Python string literals (ast.literal_eval in, repr() out) ---- */
 
 /* Adds repr(s) of valid UTF-8 s. */
-static void text_add_repr(text *t, const char *s)
+static void text_add_repr(bc_buffer *t, const char *s)
 {
     char *r = bc_py_repr_str(s);
     if (!r) {
-        t->oom = true;
+        t->failed = bc_oom();
         return;
     }
-    text_add(t, r, strlen(r));
+    bc_buffer_append(t, r, strlen(r));
     free(r);
 }
 
@@ -557,7 +498,7 @@ static bc_status put_owned(bc_backup_info *info, char *k, char *v)
     if (!k || !v) {
         free(k);
         free(v);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     }
     bool found;
     size_t i = find(info, k, &found);
@@ -573,7 +514,7 @@ static bc_status put_owned(bc_backup_info *info, char *k, char *v)
         if (!grown) {
             free(k);
             free(v);
-            return bc_error(BC_ERR_INTERNAL, "out of memory");
+            return bc_oom();
         }
         info->entries = grown;
         info->cap = cap;
@@ -593,7 +534,7 @@ static bc_backup_info *alloc_info(void)
 {
     bc_backup_info *info = calloc(1, sizeof *info);
     if (!info)
-        bc_error(BC_ERR_INTERNAL, "out of memory");
+        bc_oom();
     return info;
 }
 
@@ -689,19 +630,19 @@ bc_status bc_backup_info_parse(const char *text_in, size_t len, bc_backup_info *
 
 char *bc_backup_info_format(const bc_backup_info *info)
 {
-    text t = {0};
+    bc_buffer t = {0};
     for (size_t i = 0; i < info->count; i++) {
         const entry *e = &info->entries[i];
         if (hidden_if_none(e->key) && strcmp(e->value, "None") == 0)
             continue;
-        text_add(&t, e->key, strlen(e->key));
-        text_addc(&t, '=');
-        text_add(&t, e->value, strlen(e->value));
-        text_addc(&t, '\n');
+        bc_buffer_append(&t, e->key, strlen(e->key));
+        bc_buffer_addc(&t, '=');
+        bc_buffer_append(&t, e->value, strlen(e->value));
+        bc_buffer_addc(&t, '\n');
     }
-    char *s = text_take(&t);
+    char *s = bc_buffer_take(&t);
     if (!s)
-        bc_error(BC_ERR_INTERNAL, "out of memory");
+        bc_oom();
     return s;
 }
 
@@ -774,11 +715,11 @@ static bc_status bad_value(const char *key, const char *what)
 }
 
 /* Stores text built by a setter, or reports why it could not be built. */
-static bc_status put_text(bc_backup_info *info, const char *key, text *t)
+static bc_status put_text(bc_backup_info *info, const char *key, bc_buffer *t)
 {
-    char *s = text_take(t);
+    char *s = bc_buffer_take(t);
     if (!s)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     bc_status st = bc_backup_info_set(info, key, s);
     free(s);
     return st;
@@ -854,9 +795,9 @@ bc_status bc_backup_info_get_time(const bc_backup_info *info, const char *key,
 bc_status bc_backup_info_set_time(bc_backup_info *info, const char *key,
                                   const bc_backup_time *t)
 {
-    text s = {0};
+    bc_buffer s = {0};
     if (!format_time(&s, t)) {
-        free(s.p);
+        bc_buffer_free(&s);
         return bc_error(BC_ERR_USAGE,
                         "backup.info %s: time out of range or UTC offset not whole minutes",
                         key);
@@ -916,7 +857,7 @@ bc_status bc_backup_info_get_backup_label(const bc_backup_info *info, char **lab
         *label = NULL;
         return bad_value(BC_BI_BACKUP_LABEL, "a Python string literal");
     }
-    return *label ? BC_OK : bc_error(BC_ERR_INTERNAL, "out of memory");
+    return *label ? BC_OK : bc_oom();
 }
 
 bc_status bc_backup_info_set_backup_label(bc_backup_info *info, const char *label)
@@ -925,7 +866,7 @@ bc_status bc_backup_info_set_backup_label(bc_backup_info *info, const char *labe
         return bc_backup_info_set(info, BC_BI_BACKUP_LABEL, NULL);
     if (!bc_utf8_valid(label, strlen(label)))
         return bc_error(BC_ERR_USAGE, "backup label is not valid UTF-8");
-    text t = {0};
+    bc_buffer t = {0};
     text_add_repr(&t, label);
     return put_text(info, BC_BI_BACKUP_LABEL, &t);
 }
@@ -948,22 +889,22 @@ bc_status bc_backup_info_set_tablespaces(bc_backup_info *info, const bc_tablespa
 {
     if (count == 0)
         return bc_backup_info_set(info, BC_BI_TABLESPACES, NULL);
-    text t = {0};
-    text_addc(&t, '[');
+    bc_buffer t = {0};
+    bc_buffer_addc(&t, '[');
     for (size_t i = 0; i < count; i++) {
         if (!list[i].name || !list[i].location ||
             !bc_utf8_valid(list[i].name, strlen(list[i].name)) ||
             !bc_utf8_valid(list[i].location, strlen(list[i].location))) {
-            free(t.p);
+            bc_buffer_free(&t);
             return bc_error(BC_ERR_USAGE, "tablespace %zu: missing or invalid name or location", i);
         }
-        text_add(&t, i ? ", (" : "(", i ? 3 : 1);
+        bc_buffer_append(&t, i ? ", (" : "(", i ? 3 : 1);
         text_add_repr(&t, list[i].name);
-        text_addf(&t, ", %" PRIu32 ", ", list[i].oid);
+        bc_buffer_addf(&t, ", %" PRIu32 ", ", list[i].oid);
         text_add_repr(&t, list[i].location);
-        text_addc(&t, ')');
+        bc_buffer_addc(&t, ')');
     }
-    text_addc(&t, ']');
+    bc_buffer_addc(&t, ']');
     return put_text(info, BC_BI_TABLESPACES, &t);
 }
 
@@ -976,7 +917,7 @@ bc_status bc_backup_info_set_backup_id(bc_backup_info *info, const char *backup_
 {
     char *copy = NULL;
     if (backup_id && !(copy = strdup(backup_id)))
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     free(info->backup_id);
     info->backup_id = copy;
     return BC_OK;

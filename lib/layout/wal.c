@@ -76,17 +76,23 @@ bc_status bc_server_name_check(const char *server)
     return BC_OK;
 }
 
+bc_status bc_wals_root_key(const char *prefix, const char *server, char *out, size_t outlen)
+{
+    int n = snprintf(out, outlen, "%s%s%s/wals/", prefix, prefix[0] ? "/" : "", server);
+    if (n < 0 || (size_t)n >= outlen)
+        return bc_error(BC_ERR_USAGE, "server name is too long");
+    return BC_OK;
+}
+
 bc_status bc_wal_dir_key(const char *prefix, const char *server, const char *name,
                          char *out, size_t outlen)
 {
     uint32_t tli, log, seg;
     if (bc_wal_parse(name, &tli, &log, &seg) != 0)
         return bc_error(BC_ERR_USAGE, "'%s' is not a WAL file name", name);
-    int n;
     if (bc_wal_classify(name) == BC_WAL_HISTORY)
-        n = snprintf(out, outlen, "%s%s%s/wals/", prefix, prefix[0] ? "/" : "", server);
-    else
-        n = snprintf(out, outlen, "%s%s%s/wals/%08X%08X/", prefix, prefix[0] ? "/" : "",
+        return bc_wals_root_key(prefix, server, out, outlen);
+    int n = snprintf(out, outlen, "%s%s%s/wals/%08X%08X/", prefix, prefix[0] ? "/" : "",
                      server, tli, log);
     if (n < 0 || (size_t)n >= outlen)
         return bc_error(BC_ERR_USAGE, "object key for %s is too long", name);
@@ -153,4 +159,15 @@ void bc_wal_header_parse(const unsigned char *b, size_t len, bc_wal_header *h)
     h->seg_size = (uint32_t)le(b + 32, 4);
     h->block_size = (uint32_t)le(b + 36, 4);
     h->valid = (info & 0x0002) != 0; /* XLP_LONG_HEADER */
+}
+
+int bc_wal_segment_size_valid(int64_t size)
+{
+    return size >= ((int64_t)1 << 20) && size <= ((int64_t)1 << 30) && (size & (size - 1)) == 0;
+}
+
+void bc_wal_segment_name(uint32_t tli, uint64_t segno, uint64_t per_log, char out[25])
+{
+    snprintf(out, 25, "%08X%08X%08X", tli, (uint32_t)(segno / per_log),
+             (uint32_t)(segno % per_log));
 }

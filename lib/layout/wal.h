@@ -61,6 +61,16 @@ size_t bc_wal_history_parse(const char *text, size_t len,
 /* A server name becomes a path component: no '/', not "." or "..". */
 bc_status bc_server_name_check(const char *server);
 
+/* Whether size is a possible wal_segment_size: a power of two from 1 MiB
+ * to 1 GiB, as PostgreSQL can be built with. */
+int bc_wal_segment_size_valid(int64_t size);
+/* The name of segment number segno of timeline tli, with per_log segments
+ * in each 4 GiB log (4 GiB / segment size). */
+void bc_wal_segment_name(uint32_t tli, uint64_t segno, uint64_t per_log, char out[25]);
+
+/* The folder of a server's whole WAL archive: "<prefix>/<server>/wals/". */
+bc_status bc_wals_root_key(const char *prefix, const char *server, char *out, size_t outlen);
+
 /* Folder of a WAL name, with trailing '/': ".../wals/TTTTTTTTLLLLLLLL/"
  * (".../wals/" for history files). */
 bc_status bc_wal_dir_key(const char *prefix, const char *server, const char *name,

@@ -109,7 +109,7 @@ bc_status bc_pg_connect(const bc_pg_conn_params *params, bc_pg **out)
     bc_pg *pg = calloc(1, sizeof *pg);
     if (!pg) {
         PQfinish(conn);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     }
     pg->conn = conn;
     pg->server_version = version;
@@ -272,13 +272,15 @@ bc_status bc_pg_server_info_get(bc_pg *pg, bc_pg_server_info *info)
         st = fill_main(info, r);
         PQclear(r);
     }
-    if (st == BC_OK && (st = bc_pg_query(pg, "listing tablespaces", tablespaces_sql, 0, NULL,
-                                         &r)) == BC_OK) {
+    if (st == BC_OK)
+        st = bc_pg_query(pg, "listing tablespaces", tablespaces_sql, 0, NULL, &r);
+    if (st == BC_OK) {
         st = fill_tablespaces(info, r);
         PQclear(r);
     }
-    if (st == BC_OK && (st = bc_pg_query(pg, "listing configuration files", included_sql, 0,
-                                         NULL, &r)) == BC_OK) {
+    if (st == BC_OK)
+        st = bc_pg_query(pg, "listing configuration files", included_sql, 0, NULL, &r);
+    if (st == BC_OK) {
         st = fill_included(info, r);
         PQclear(r);
     }

@@ -15,6 +15,7 @@
 #include "backup.pb-c.h"
 #include "identity.pb-c.h"
 #include "plugin/plugin_internal.h"
+#include "util/buffer.h"
 #include "util/log.h"
 #include "util/pyjson.h"
 #include "util/timefmt.h"
@@ -83,18 +84,13 @@ static const char *info_str(const backup_job *j, const char *key)
 /* tablespace_map's text from barman's [[name, oid, location], ...] */
 static char *tablespace_map(const json_t *list)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
+    bc_buffer text = {0};
     size_t i;
     const json_t *t;
     json_array_foreach(list, i, t)
-        if (f)
-            fprintf(f, "%lld %s\n", (long long)json_integer_value(json_array_get(t, 1)),
-                    json_string_value(json_array_get(t, 2)));
-    if (f)
-        fclose(f);
-    return text;
+        bc_buffer_addf(&text, "%lld %s\n", (long long)json_integer_value(json_array_get(t, 1)),
+                       json_string_value(json_array_get(t, 2)));
+    return bc_buffer_take(&text);
 }
 
 static void finish(backup_job *j, bc_grpc_call *call)
@@ -278,7 +274,7 @@ static void backup(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t len
     backup_job *j = calloc(1, sizeof *j);
     json_t *os = NULL;
     bc_status st = j ? bc_plugin_cluster_store(p, in->cluster_definition, &j->cfg, &os)
-                     : bc_error(BC_ERR_INTERNAL, "out of memory");
+                     : bc_oom();
     if (st == BC_OK)
         st = read_parameters(j, in);
     protobuf_c_message_free_unpacked(&in->base, NULL);

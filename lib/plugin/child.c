@@ -176,7 +176,7 @@ bc_status bc_child_start(const char *tool, const bc_strv *argv, const bc_strv *e
     int out[2] = {-1, -1}, err[2] = {-1, -1};
     child *c = calloc(1, sizeof *c);
     if (!c)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
         bc_status st = bc_error(BC_ERR_INTERNAL, "pipe: %s", strerror(errno));
         for (int i = 0; i < 2; i++) {

@@ -118,8 +118,11 @@ bc_status bc_plugin_cluster_store(bc_plugin *p, ProtobufCBinaryData cluster,
 {
     *os = NULL;
     bc_status st = bc_cluster_config_parse(cluster.data, cluster.len, cfg);
-    if (st == BC_OK && (st = bc_plugin_object_store(p, cfg->namespace, cfg->object_name, os)) != BC_OK)
-        bc_cluster_config_free(cfg);
+    if (st == BC_OK) {
+        st = bc_plugin_object_store(p, cfg->namespace, cfg->object_name, os);
+        if (st != BC_OK)
+            bc_cluster_config_free(cfg);
+    }
     return st;
 }
 
@@ -215,7 +218,7 @@ bc_status bc_plugin_run(bc_grpc_call *call, bc_strv *argv, bc_strv *env,
 {
     run *r = calloc(1, sizeof *r);
     if (!r)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     *r = (run){.call = call, .done = done, .ctx = ctx};
     bc_status st = bc_child_start(argv->v[0], argv, env, run_done, r, &r->pid);
     if (st != BC_OK) {
@@ -309,7 +312,7 @@ bc_status bc_plugin_update_recovery_window(bc_plugin *p, const char *ns, const c
     snprintf(path + n, sizeof path - n, "/status");
     json_t *patch = json_pack("{s:{s:{s:O}}}", "status", "serverRecoveryWindow", server, fields);
     if (!patch)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     bc_status st = bc_kube_merge_patch(p->kube, path, patch, NULL);
     json_decref(patch);
     return st;

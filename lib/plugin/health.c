@@ -83,7 +83,7 @@ bc_status bc_health_start(const char *address, bc_health **out)
     bc_health *h = calloc(1, sizeof *h);
     if (!h) {
         close(fd);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     }
     h->fd = fd;
     h->port = port;

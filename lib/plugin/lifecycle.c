@@ -237,7 +237,7 @@ static bc_status mutate(bc_plugin *p, const bc_cluster_config *cfg, const json_t
     else
         st = bc_sidecar_inject(pod_spec, &spec);
     if (st == BC_OK && !(*patch = json_array()))
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     if (st == BC_OK)
         st = bc_json_patch_diff(obj, mutated, *patch);
     json_decref(mutated);

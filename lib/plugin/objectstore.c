@@ -15,12 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/cli.h"
+#include "cli/cli.h"
 
 const char *bc_objectstore_destination(const json_t *configuration)
 {
     const char *dest;
-    return bc_os_string(configuration, "destinationPath", "destinationPath", &dest) == BC_OK
+    return bc_json_string(configuration, "destinationPath", BC_OS_FIELD, "destinationPath", &dest) == BC_OK
                ? dest : NULL;
 }
 
@@ -31,7 +31,7 @@ static bc_status add_compression(bc_strv *argv, const json_t *section, const cha
 {
     static const char *const codecs[] = {"gzip", "bzip2", "snappy", "lz4", "xz", "zstd"};
     const char *name;
-    bc_status st = bc_os_string(section, "compression", path, &name);
+    bc_status st = bc_json_string(section, "compression", BC_OS_FIELD, path, &name);
     if (st != BC_OK || !name)
         return st;
     for (size_t i = 0; i < sizeof codecs / sizeof codecs[0]; i++)
@@ -47,7 +47,7 @@ static bc_status add_encryption(bc_strv *argv, const json_t *section, const char
                                 const char *option)
 {
     const char *sse;
-    bc_status st = bc_os_string(section, "encryption", path, &sse);
+    bc_status st = bc_json_string(section, "encryption", BC_OS_FIELD, path, &sse);
     if (st != BC_OK || !sse)
         return st;
     if (strcmp(sse, "AES256") && strcmp(sse, "aws:kms"))
@@ -79,7 +79,7 @@ static bc_status add_tags(bc_strv *argv, const json_t *cfg, const char *member,
 {
     const json_t *tags, *value;
     const char *key;
-    bc_status st = bc_os_object(cfg, member, member, &tags);
+    bc_status st = bc_json_object(cfg, member, BC_OS_FIELD, member, &tags);
     if (st != BC_OK || !tags)
         return st;
     if (json_object_size(tags) > BC_CLI_MAX_TAGS)
@@ -188,7 +188,7 @@ static bc_status backup_args(const bc_objectstore_env *os, const json_t *data, b
     if (st == BC_OK)
         st = add_encryption(argv, data, "data.encryption", "--encryption");
     if (st == BC_OK)
-        st = bc_os_bool(data, "immediateCheckpoint", "data.immediateCheckpoint", &immediate);
+        st = bc_json_bool(data, "immediateCheckpoint", BC_OS_FIELD, "data.immediateCheckpoint", &immediate);
     if (st == BC_OK && immediate)
         st = bc_strv_add(argv, "--immediate-checkpoint");
     /* Our --jobs takes 1-64 parts in flight; barman's, as many processes. */
@@ -210,9 +210,9 @@ bc_status bc_objectstore_tool_args(const bc_objectstore_env *os, bc_tool tool, b
         return bc_error(BC_ERR_USAGE, "spec.configuration: missing");
     if (!bc_objectstore_destination(cfg))
         return bc_error(BC_ERR_USAGE, BC_OS_FIELD "destinationPath: missing");
-    bc_status st = bc_os_object(cfg, "wal", "wal", &wal);
+    bc_status st = bc_json_object(cfg, "wal", BC_OS_FIELD, "wal", &wal);
     if (st == BC_OK)
-        st = bc_os_object(cfg, "data", "data", &data);
+        st = bc_json_object(cfg, "data", BC_OS_FIELD, "data", &data);
     if (st == BC_OK)
         st = bc_os_store_args(os, argv, env);
     if (st != BC_OK)

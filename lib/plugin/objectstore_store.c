@@ -16,43 +16,6 @@
 #define CA_FILE "endpoint-ca.pem"
 #define GOOGLE_FILE "google-application-credentials.json"
 
-static bc_status wrong_type(const char *path, const char *want)
-{
-    return bc_error(BC_ERR_USAGE, BC_OS_FIELD "%s: expected %s", path, want);
-}
-
-static const json_t *member_of(const json_t *obj, const char *member)
-{
-    const json_t *v = json_is_object(obj) ? json_object_get(obj, member) : NULL;
-    return json_is_null(v) ? NULL : v;
-}
-
-bc_status bc_os_string(const json_t *obj, const char *member, const char *path, const char **out)
-{
-    const json_t *v = member_of(obj, member);
-    *out = NULL;
-    if (v && !json_is_string(v))
-        return wrong_type(path, "a string");
-    if (v && *json_string_value(v))
-        *out = json_string_value(v);
-    return BC_OK;
-}
-
-bc_status bc_os_object(const json_t *obj, const char *member, const char *path,
-                       const json_t **out)
-{
-    const json_t *v = member_of(obj, member);
-    *out = v;
-    return v && !json_is_object(v) ? wrong_type(path, "an object") : BC_OK;
-}
-
-bc_status bc_os_bool(const json_t *obj, const char *member, const char *path, int *out)
-{
-    const json_t *v = member_of(obj, member);
-    *out = json_is_true(v);
-    return v && !json_is_boolean(v) ? wrong_type(path, "true or false") : BC_OK;
-}
-
 bc_status bc_os_add_pair(bc_strv *argv, const char *option, const char *value)
 {
     bc_status st = bc_strv_add(argv, option);
@@ -75,13 +38,13 @@ static bc_status read_secret(const bc_objectstore_env *os, const json_t *section
     const char *name, *key;
     *value = NULL;
     *len = 0;
-    bc_status st = bc_os_object(section, member, path, &sel);
+    bc_status st = bc_json_object(section, member, BC_OS_FIELD, path, &sel);
     if (st == BC_OK && !sel)
         st = bc_error(BC_ERR_USAGE, BC_OS_FIELD "%s: missing", path);
     if (st == BC_OK)
-        st = bc_os_string(sel, "name", path, &name);
+        st = bc_json_string(sel, "name", BC_OS_FIELD, path, &name);
     if (st == BC_OK)
-        st = bc_os_string(sel, "key", path, &key);
+        st = bc_json_string(sel, "key", BC_OS_FIELD, path, &key);
     if (st == BC_OK && (!name || !key))
         st = bc_error(BC_ERR_USAGE, BC_OS_FIELD "%s: give the Secret's name and key", path);
     if (st != BC_OK)
@@ -119,7 +82,7 @@ static bc_status secret_to_file(const bc_objectstore_env *os, const json_t *sect
     bc_atomic_file f = {.fd = -1};
     if (asprintf(file, "%s/%s", os->private_dir, name) < 0) {
         *file = NULL;
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     }
     if (st == BC_OK)
         st = bc_atomic_open(&f, *file);
@@ -156,7 +119,7 @@ static bc_status secrets_to_env(const bc_objectstore_env *os, const char *sectio
     for (size_t i = 0; i < n; i++) {
         char path[128], *value;
         size_t len;
-        if (!member_of(section, t[i].member))
+        if (!bc_json_member(section, t[i].member))
             continue;
         snprintf(path, sizeof path, "%s.%s", section_name, t[i].member);
         bc_status st = read_secret(os, section, t[i].member, path, &value, &len);
@@ -186,12 +149,12 @@ static bc_status s3_credentials(const bc_objectstore_env *os, const json_t *c, b
     };
     int iam;
     (void)argv;
-    bc_status st = bc_os_bool(c, "inheritFromIAMRole", "s3Credentials.inheritFromIAMRole", &iam);
+    bc_status st = bc_json_bool(c, "inheritFromIAMRole", BC_OS_FIELD, "s3Credentials.inheritFromIAMRole", &iam);
     /* The role's credentials come from the pod (IRSA's web identity
      * variables, instance metadata); as upstream, nothing is read. */
     if (st != BC_OK || iam)
         return st;
-    if (!member_of(c, "accessKeyId") || !member_of(c, "secretAccessKey"))
+    if (!bc_json_member(c, "accessKeyId") || !bc_json_member(c, "secretAccessKey"))
         return bc_error(BC_ERR_USAGE, BC_OS_FIELD "s3Credentials: give accessKeyId and "
                         "secretAccessKey, or set inheritFromIAMRole");
     return secrets_to_env(os, "s3Credentials", c, keys, sizeof keys / sizeof keys[0], env);
@@ -207,17 +170,17 @@ static bc_status azure_credentials(const bc_objectstore_env *os, const json_t *c
         {"connectionString", {"AZURE_STORAGE_CONNECTION_STRING"}},
     };
     int use_default, managed;
-    bc_status st = bc_os_bool(c, "useDefaultAzureCredentials",
+    bc_status st = bc_json_bool(c, "useDefaultAzureCredentials", BC_OS_FIELD,
                               "azureCredentials.useDefaultAzureCredentials", &use_default);
     if (st == BC_OK)
-        st = bc_os_bool(c, "inheritFromAzureAD", "azureCredentials.inheritFromAzureAD", &managed);
+        st = bc_json_bool(c, "inheritFromAzureAD", BC_OS_FIELD, "azureCredentials.inheritFromAzureAD", &managed);
     if (st != BC_OK)
         return st;
     /* Tokens, no Secret: as upstream, default wins when both are set. */
     if (use_default || managed)
         return bc_os_add_pair(argv, "--credential", use_default ? "default" : "managed-identity");
-    if (!member_of(c, "connectionString") && !member_of(c, "storageKey") &&
-        !member_of(c, "storageSasToken"))
+    if (!bc_json_member(c, "connectionString") && !bc_json_member(c, "storageKey") &&
+        !bc_json_member(c, "storageSasToken"))
         return bc_error(BC_ERR_USAGE, BC_OS_FIELD "azureCredentials: give connectionString, "
                         "storageKey or storageSasToken, or set inheritFromAzureAD or "
                         "useDefaultAzureCredentials");
@@ -230,11 +193,11 @@ static bc_status google_credentials(const bc_objectstore_env *os, const json_t *
     int gke;
     char *file;
     (void)argv;
-    bc_status st = bc_os_bool(c, "gkeEnvironment", "googleCredentials.gkeEnvironment", &gke);
+    bc_status st = bc_json_bool(c, "gkeEnvironment", BC_OS_FIELD, "googleCredentials.gkeEnvironment", &gke);
     if (st != BC_OK)
         return st;
     /* As upstream, a key file given wins over gkeEnvironment. */
-    if (!member_of(c, "applicationCredentials")) {
+    if (!bc_json_member(c, "applicationCredentials")) {
         if (gke) /* workload identity: the metadata server */
             return BC_OK;
         return bc_error(BC_ERR_USAGE, BC_OS_FIELD "googleCredentials: give "
@@ -269,7 +232,7 @@ static bc_status find_provider(const json_t *cfg, const provider **p, const json
     *creds = NULL;
     for (size_t i = 0; i < sizeof providers / sizeof providers[0]; i++) {
         const json_t *c;
-        bc_status st = bc_os_object(cfg, providers[i].section, providers[i].section, &c);
+        bc_status st = bc_json_object(cfg, providers[i].section, BC_OS_FIELD, providers[i].section, &c);
         if (st != BC_OK)
             return st;
         if (c && *p)
@@ -300,7 +263,7 @@ bc_status bc_os_store_args(const bc_objectstore_env *os, bc_strv *argv, bc_strv 
     if (st == BC_OK && p)
         st = p->credentials(os, creds, argv, env);
     if (st == BC_OK)
-        st = bc_os_string(cfg, "endpointURL", "endpointURL", &endpoint);
+        st = bc_json_string(cfg, "endpointURL", BC_OS_FIELD, "endpointURL", &endpoint);
     if (st == BC_OK && endpoint) {
         if (strncmp(endpoint, "http://", 7) && strncmp(endpoint, "https://", 8))
             return bc_error(BC_ERR_USAGE, BC_OS_FIELD "endpointURL: '%s' does not start with "
@@ -310,10 +273,10 @@ bc_status bc_os_store_args(const bc_objectstore_env *os, bc_strv *argv, bc_strv 
     /* The CA bundle is a file path, not a secret: --ca-bundle, which every
      * provider's backend honours (AWS_CA_BUNDLE reaches only S3's, and
      * REQUESTS_CA_BUNDLE, upstream's choice for Azure, none). */
-    if (st == BC_OK && member_of(cfg, "endpointCA") && os->mounted_ca &&
+    if (st == BC_OK && bc_json_member(cfg, "endpointCA") && os->mounted_ca &&
         access(os->mounted_ca, R_OK) == 0)
         return bc_os_add_pair(argv, "--ca-bundle", os->mounted_ca);
-    if (st == BC_OK && member_of(cfg, "endpointCA")) {
+    if (st == BC_OK && bc_json_member(cfg, "endpointCA")) {
         char *file;
         st = secret_to_file(os, cfg, "endpointCA", "endpointCA", CA_FILE, &file);
         if (st == BC_OK)

@@ -269,7 +269,7 @@ static void restore(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t le
     restore_job *j = calloc(1, sizeof *j);
     bc_status st = j ? bc_cluster_config_parse(in->cluster_definition.data,
                                                in->cluster_definition.len, &j->cfg)
-                     : bc_error(BC_ERR_INTERNAL, "out of memory");
+                     : bc_oom();
     if (j) {
         j->p = ctx;
         if (st == BC_OK && !j->cfg.recovery_object)

@@ -166,7 +166,7 @@ bc_status bc_sidecar_inject(json_t *spec, const bc_sidecar_spec *s)
     }
     json_t *sidecar = build_container(main, s);
     if (!sidecar)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     ensure_named(array_member(spec, "initContainers"), sidecar);
     json_decref(sidecar);
     return BC_OK;

@@ -92,7 +92,7 @@ static void start_job(bc_plugin *p, bc_grpc_call *call, const ProtobufCMessageDe
     if (!in)
         return;
     wal_job *j = calloc(1, sizeof *j);
-    bc_status st = j ? start(p, call, in, j) : bc_error(BC_ERR_INTERNAL, "out of memory");
+    bc_status st = j ? start(p, call, in, j) : bc_oom();
     if (st != BC_OK) {
         bc_plugin_fail(call, st);
         if (j)

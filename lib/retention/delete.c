@@ -50,7 +50,7 @@ static bc_status load_wals(bc_retention *r)
     if (st != BC_OK)
         return st;
     if (r->wals.n && !(r->wal_gone = calloc(r->wals.n, 1)))
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     r->wals_loaded = 1;
     return BC_OK;
 }
@@ -72,7 +72,7 @@ static bc_status delete_wals(bc_retention *r, size_t i, int mode)
     size_t *which = keys ? calloc(r->wals.n, sizeof *which) : NULL;
     size_t n = 0;
     if (st == BC_OK && r->wals.n && !which)
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     for (size_t w = 0; st == BC_OK && w < r->wals.n; w++)
         if (!r->wal_gone[w] && bc_retention_wal_removable(&plan, r->wals.items[w].name)) {
             which[n] = w;
@@ -106,7 +106,7 @@ static bc_status delete_parts(bc_retention *r, size_t i, const char **info_key)
     const char **keys = d->nkeys ? calloc(d->nkeys, sizeof *keys) : NULL;
     size_t n = 0;
     if (d->nkeys && !keys)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     *info_key = NULL;
     for (size_t k = 0; k < d->nkeys; k++) {
         /* The name inside the backup folder: after "base/<id>/". */
@@ -134,10 +134,10 @@ static bc_status record_deleted(bc_retention *r, size_t i)
 {
     char **list = realloc(r->deleted, (r->ndeleted + 1) * sizeof *list);
     if (!list)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     r->deleted = list;
     if (!(list[r->ndeleted] = strdup(r->backups[i].id)))
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     r->ndeleted++;
     r->backups[i].removed = 1;
     return BC_OK;

@@ -56,24 +56,34 @@ bc_status bc_retention_policy_parse(const char *text, bc_retention_policy *out)
     const char *rest;
     memset(out, 0, sizeof *out);
 
-    if ((rest = word(s, "redundancy"))) {
+    const char *redundancy = word(s, "redundancy"), *recovery = word(s, "recovery");
+    const char *days = number(s, &out->value);
+    if (redundancy) {
         out->kind = BC_POLICY_REDUNDANCY;
-        if (!isspace((unsigned char)*rest) || !(rest = number(skip_space(rest), &out->value)))
+        if (!isspace((unsigned char)*redundancy))
             goto bad;
-    } else if ((rest = word(s, "recovery"))) {
+        rest = number(skip_space(redundancy), &out->value);
+        if (!rest)
+            goto bad;
+    } else if (recovery) {
         out->kind = BC_POLICY_RECOVERY_WINDOW;
-        rest = spaced_word(spaced_word(rest, "window"), "of");
-        if (!rest || !isspace((unsigned char)*rest) ||
-            !(rest = number(skip_space(rest), &out->value)))
+        rest = spaced_word(spaced_word(recovery, "window"), "of");
+        if (!rest || !isspace((unsigned char)*rest))
+            goto bad;
+        rest = number(skip_space(rest), &out->value);
+        if (!rest)
             goto bad;
         const char *u = NULL;
-        for (size_t i = 0; !u && i < sizeof units / sizeof units[0]; i++)
-            if ((u = spaced_word(rest, units[i].name)))
+        for (size_t i = 0; !u && i < sizeof units / sizeof units[0]; i++) {
+            u = spaced_word(rest, units[i].name);
+            if (u)
                 out->unit = units[i].unit;
+        }
         if (!u)
             goto bad;
         rest = (*u == 's' || *u == 'S') ? u + 1 : u;
-    } else if ((rest = number(s, &out->value)) && strchr("dwmDWM", *rest) && *rest) {
+    } else if (days && *days && strchr("dwmDWM", *days)) {
+        rest = days;
         out->kind = BC_POLICY_RECOVERY_WINDOW;
         out->unit = (char)tolower((unsigned char)*rest++);
     } else {
@@ -191,7 +201,7 @@ bc_status bc_retention_plan_wal(const bc_retention_backup *backups, size_t n, si
     if (n && (!(plan->timelines = calloc(n, sizeof *plan->timelines)) ||
               !(plan->ranges = calloc(n, sizeof *plan->ranges)))) {
         bc_retention_wal_plan_free(plan);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     }
 
     /* Older backups: a plain or full-kept one needs every WAL from its

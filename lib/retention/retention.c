@@ -18,7 +18,7 @@ static bc_status grow(void **items, size_t *cap, size_t n, size_t size)
     size_t ncap = *cap ? *cap * 2 : 16;
     void *p = realloc(*items, ncap * size);
     if (!p)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     *items = p;
     *cap = ncap;
     return BC_OK;
@@ -64,10 +64,12 @@ static int collect_object(void *ctx, const bc_object_info *obj)
     bc_backup_dir *d = NULL;
     bc_status st = dir_for(l, rel, (size_t)(slash - rel), &d);
     size_t cap = d ? d->cap : 0;
-    if (st == BC_OK && (st = grow((void **)&d->keys, &cap, d->nkeys, sizeof *d->keys)) == BC_OK) {
+    if (st == BC_OK)
+        st = grow((void **)&d->keys, &cap, d->nkeys, sizeof *d->keys);
+    if (st == BC_OK) {
         d->cap = cap;
         if (!(d->keys[d->nkeys] = strdup(obj->key)))
-            st = bc_error(BC_ERR_INTERNAL, "out of memory");
+            st = bc_oom();
     }
     if (st != BC_OK)
         return st;
@@ -148,7 +150,7 @@ static void sort_by_id(bc_retention *r)
 static bc_status read_infos(bc_retention *r)
 {
     if (r->n && !(r->catalog.items = calloc(r->n, sizeof *r->catalog.items)))
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     for (size_t i = 0; i < r->n; i++) {
         bc_retention_backup *b = &r->backups[i];
         bc_backup_dir *d = &r->dirs[i];
@@ -204,7 +206,7 @@ bc_status bc_retention_load(bc_store *store, const bc_retention_opts *opts, bc_r
     bc_retention *r = calloc(1, sizeof *r);
     *out = NULL;
     if (!r)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     r->store = store;
     r->opts = *opts;
     if (!r->opts.batch_size)

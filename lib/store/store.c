@@ -70,7 +70,7 @@ static bc_status parse_url(const char *url, char *scheme, size_t scheme_len,
         *prefix = strndup(p, plen);
     }
     if (!*bucket || !*prefix)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     return BC_OK;
 }
 
@@ -104,11 +104,11 @@ bc_status bc_store_open(const bc_store_config *config, bc_store **out)
         if (st == BC_OK && (describe = malloc(dlen)))
             snprintf(describe, dlen, "%s://%s", scheme, bucket);
         else if (st == BC_OK)
-            st = bc_error(BC_ERR_INTERNAL, "out of memory");
+            st = bc_oom();
     }
     bc_store *store = st == BC_OK ? calloc(1, sizeof *store) : NULL;
     if (st == BC_OK && !store)
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     if (st == BC_OK)
         st = ops->open(config, bucket, prefix, &store->backend);
     if (st != BC_OK) {
@@ -192,12 +192,12 @@ static bc_status dup_pairs(const bc_tag *from, size_t n, bc_tag **to)
 {
     *to = n ? calloc(n, sizeof **to) : NULL;
     if (n && !*to)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     for (size_t i = 0; i < n; i++) {
         (*to)[i].key = strdup(from[i].key ? from[i].key : "");
         (*to)[i].value = strdup(from[i].value ? from[i].value : "");
         if (!(*to)[i].key || !(*to)[i].value)
-            return bc_error(BC_ERR_INTERNAL, "out of memory");
+            return bc_oom();
     }
     return BC_OK;
 }
@@ -284,8 +284,7 @@ struct bc_store_writer {
     int64_t size;
     /* After a failed write the stream has a hole: every later write and the
      * commit repeat that failure instead of storing a damaged object. */
-    bc_status broken;
-    char broken_msg[1024];
+    bc_err broken;
 };
 
 bc_status bc_store_writer_open(bc_store *store, const char *key, const bc_put_opts *opts,
@@ -300,7 +299,7 @@ bc_status bc_store_writer_open(bc_store *store, const char *key, const bc_put_op
         return bc_error(BC_ERR_USAGE, "%s does not support streaming uploads", store->describe);
     bc_store_writer *w = calloc(1, sizeof *w);
     if (!w)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     w->ops = store->ops;
     bc_status st = w->ops->writer_open(store->backend, key, opts ? opts : &none, &w->state);
     if (st != BC_OK) {
@@ -311,23 +310,15 @@ bc_status bc_store_writer_open(bc_store *store, const char *key, const bc_put_op
     return BC_OK;
 }
 
-static bc_status repeat_failure(const bc_store_writer *w)
-{
-    return bc_error(w->broken, "%s", w->broken_msg);
-}
-
 bc_status bc_store_writer_write(bc_store_writer *w, const void *data, size_t len)
 {
-    if (w->broken)
-        return repeat_failure(w);
+    if (w->broken.status)
+        return bc_error_restore(&w->broken);
     if (len == 0)
         return BC_OK;
     bc_status st = w->ops->writer_write(w->state, data, len);
-    if (st != BC_OK) {
-        w->broken = st;
-        snprintf(w->broken_msg, sizeof w->broken_msg, "%s", bc_error_msg());
-        return st;
-    }
+    if (st != BC_OK)
+        return bc_error_save(&w->broken, st);
     w->size += (int64_t)len;
     return BC_OK;
 }
@@ -345,9 +336,9 @@ int64_t bc_store_writer_size(const bc_store_writer *w)
 bc_status bc_store_writer_commit(bc_store_writer *w)
 {
     bc_status st;
-    if (w->broken) {
+    if (w->broken.status) {
         w->ops->writer_abort(w->state);
-        st = repeat_failure(w);
+        st = bc_error_restore(&w->broken);
     } else {
         st = w->ops->writer_commit(w->state);
     }

@@ -108,9 +108,6 @@ bc_status bc_put_opts_check(const bc_put_opts *opts);
 bc_status bc_put_opts_dup(const bc_put_opts *opts, bc_put_opts *copy);
 void bc_put_opts_free(bc_put_opts *copy);
 
-/* Receives downloaded bytes; return 0 to go on, non-zero to stop (the get
- * then fails with that status, the sink having set the error message). */
-typedef int (*bc_sink_fn)(void *ctx, const void *data, size_t len);
 /* Receives listed objects in key order; non-zero stops the listing and is
  * returned by bc_store_list(). */
 typedef int (*bc_list_fn)(void *ctx, const bc_object_info *obj);

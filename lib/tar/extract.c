@@ -297,7 +297,7 @@ bc_status bc_tar_extract_fd(int fd, const char *target, const char *what,
         free(rd);
         archive_read_free(in);
         archive_write_free(out);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     }
     rd->fd = fd;
     archive_read_support_format_tar(in);

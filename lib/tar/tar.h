@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "store/store.h"
+#include "util/status.h"
 #include "util/status.h"
 
 typedef struct bc_tar_writer bc_tar_writer;

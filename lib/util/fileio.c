@@ -17,7 +17,7 @@ bc_status bc_atomic_open(bc_atomic_file *f, const char *path)
     f->tmp = malloc(n);
     if (!f->path || !f->tmp) {
         bc_atomic_abort(f);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     }
     snprintf(f->tmp, n, "%s.bc-tmp.%ld.%ld", path, (long)getpid(), (long)syscall(SYS_gettid));
     f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -73,7 +73,7 @@ bc_status bc_atomic_commit(bc_atomic_file *f, int durable)
         st = bc_error(BC_ERR_IO, "cannot rename %s to %s: %s", f->tmp, f->path, strerror(errno));
     if (st == BC_OK && durable) {
         char *copy = strdup(f->path);
-        st = copy ? bc_fsync_dir(dirname(copy)) : bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = copy ? bc_fsync_dir(dirname(copy)) : bc_oom();
         free(copy);
     }
     if (st == BC_OK) {
@@ -153,4 +153,50 @@ int bc_file_holds(const char *path, const char *content)
     fclose(fp);
     buf[n] = '\0';
     return strcmp(buf, content) == 0;
+}
+
+int bc_read_file(const char *path, size_t limit, char **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            if (cap >= limit) {
+                errno = EFBIG;
+                goto fail;
+            }
+            cap = cap ? cap * 2 : 4096;
+            if (cap > limit)
+                cap = limit;
+            char *b = realloc(buf, cap + 1);
+            if (!b)
+                goto fail;
+            buf = b;
+        }
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            goto fail;
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    close(fd);
+    buf[n] = '\0';
+    *out = buf;
+    if (len)
+        *len = n;
+    return 0;
+fail:;
+    int e = errno;
+    close(fd);
+    if (buf)
+        explicit_bzero(buf, n);
+    free(buf);
+    errno = e;
+    return -1;
 }

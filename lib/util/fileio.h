@@ -26,6 +26,12 @@ bc_status bc_write_small_file(const char *path, const char *content);
 /* 1 if the file at path exists and holds exactly `content`. */
 int bc_file_holds(const char *path, const char *content);
 
+/* Reads a whole file of at most limit bytes into *out (malloc'd, NUL
+ * added, *len bytes before it when len is given). -1 with errno set on
+ * failure (EFBIG past the limit); what was read is wiped, as the file may
+ * hold a secret. */
+int bc_read_file(const char *path, size_t limit, char **out, size_t *len);
+
 /* Moves src to dst, copying when they are on different file systems. */
 bc_status bc_move_file(const char *src, const char *dst);
 /* fsyncs a directory (after creating or renaming an entry in it). */

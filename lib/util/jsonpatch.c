@@ -36,7 +36,7 @@ static bc_status op(json_t *patch, const char *name, const char *path, const jso
     json_t *o = value ? json_pack("{s:s,s:s,s:O}", "op", name, "path", path, "value", value)
                       : json_pack("{s:s,s:s}", "op", name, "path", path);
     if (!o || json_array_append_new(patch, o) != 0)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     return BC_OK;
 }
 
@@ -51,7 +51,7 @@ static bc_status diff_objects(const char *path, const json_t *a, const json_t *b
         if (json_object_get(b, key))
             continue;
         char *p = child_path(path, key);
-        st = p ? op(patch, "remove", p, NULL) : bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = p ? op(patch, "remove", p, NULL) : bc_oom();
         free(p);
         if (st != BC_OK)
             return st;
@@ -60,7 +60,7 @@ static bc_status diff_objects(const char *path, const json_t *a, const json_t *b
         const json_t *old = json_object_get(a, key);
         char *p = child_path(path, key);
         if (!p)
-            return bc_error(BC_ERR_INTERNAL, "out of memory");
+            return bc_oom();
         st = old ? diff(p, old, v, patch) : op(patch, "add", p, v);
         free(p);
         if (st != BC_OK)
@@ -83,7 +83,7 @@ static bc_status diff_arrays(const char *path, const json_t *a, const json_t *b,
         snprintf(key, sizeof key, "%zu", i);
         char *p = child_path(path, key);
         if (!p)
-            return bc_error(BC_ERR_INTERNAL, "out of memory");
+            return bc_oom();
         st = i < na ? diff(p, json_array_get(a, i), json_array_get(b, i), patch)
                     : op(patch, "add", p, json_array_get(b, i));
         free(p);

@@ -85,9 +85,11 @@ bc_status bc_listen_tcp(const char *address, int *fd_out, int *port_out)
         if (rc != 0)
             return bc_error(BC_ERR_USAGE, "cannot listen on %s: %s", address,
                             gai_strerror(rc));
-        for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next)
-            if ((fd = listen_on(a->ai_addr, a->ai_addrlen)) < 0)
+        for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
+            fd = listen_on(a->ai_addr, a->ai_addrlen);
+            if (fd < 0)
                 err = errno;
+        }
         freeaddrinfo(ai);
     }
     if (fd < 0)

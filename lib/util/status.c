@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static _Thread_local char error_msg[2048];
+static _Thread_local char error_msg[BC_ERROR_MAX];
 
 bc_status bc_error(bc_status code, const char *fmt, ...)
 {
@@ -68,4 +68,24 @@ int bc_status_exit_code(bc_status code)
     case BC_ERR_USAGE: return BC_EXIT_USAGE;
     default: return BC_EXIT_GENERAL;
     }
+}
+
+bc_status bc_oom(void)
+{
+    return bc_error(BC_ERR_INTERNAL, "out of memory");
+}
+
+bc_status bc_error_save(bc_err *e, bc_status st)
+{
+    e->status = st;
+    if (st == BC_OK)
+        e->message[0] = '\0';
+    else
+        snprintf(e->message, sizeof e->message, "%s", bc_error_msg());
+    return st;
+}
+
+bc_status bc_error_restore(const bc_err *e)
+{
+    return e->status == BC_OK ? BC_OK : bc_error(e->status, "%s", e->message);
 }

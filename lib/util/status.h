@@ -7,6 +7,8 @@
 #ifndef BC_UTIL_STATUS_H
 #define BC_UTIL_STATUS_H
 
+#include <stddef.h>
+
 typedef enum bc_status {
     BC_OK = 0,
     BC_ERR_NOTFOUND,  /* object or WAL does not exist in the store */
@@ -38,7 +40,28 @@ bc_status bc_error(bc_status code, const char *fmt, ...)
 bc_status bc_error_context(bc_status code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 const char *bc_error_msg(void);
+/* An error as a value: a status with its message, to carry a worker's
+ * failure back to the thread that reports it, or to keep the first
+ * failure while cleanup code (which may fail too) runs. */
+#define BC_ERROR_MAX 2048
+typedef struct bc_err {
+    bc_status status;
+    char message[BC_ERROR_MAX];
+} bc_err;
+/* Saves st and, when it is not BC_OK, this thread's message; returns st. */
+bc_status bc_error_save(bc_err *e, bc_status st);
+/* Makes e this thread's error again (nothing to do for BC_OK); returns
+ * its status. */
+bc_status bc_error_restore(const bc_err *e);
+
+/* bc_error(BC_ERR_INTERNAL, "out of memory"): the one way to say it. */
+bc_status bc_oom(void);
 void bc_error_clear(void);
+
+/* Receives a stream's bytes (a download, a codec's output, a tar writer's
+ * archive); returns 0 to go on, non-zero to stop, having set the error
+ * message. */
+typedef int (*bc_sink_fn)(void *ctx, const void *data, size_t len);
 
 /* What a stopped sink's return value means: sinks (bc_sink_fn) return 0
  * or the bc_status of their failure, having set the message; anything

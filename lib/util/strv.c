@@ -9,13 +9,13 @@
 static bc_status append(bc_strv *sv, char *s)
 {
     if (!s)
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     if (sv->n + 2 > sv->cap) {
         size_t cap = sv->cap ? sv->cap * 2 : 16;
         char **v = realloc(sv->v, cap * sizeof *v);
         if (!v) {
             free(s);
-            return bc_error(BC_ERR_INTERNAL, "out of memory");
+            return bc_oom();
         }
         sv->v = v;
         sv->cap = cap;
@@ -55,7 +55,7 @@ bc_status bc_strv_setenv(bc_strv *sv, const char *name, const char *value)
     if (i >= 0) {
         char *s = NULL;
         if (asprintf(&s, "%s=%s", name, value) < 0)
-            return bc_error(BC_ERR_INTERNAL, "out of memory");
+            return bc_oom();
         explicit_bzero(sv->v[i], strlen(sv->v[i]));
         free(sv->v[i]);
         sv->v[i] = s;

@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,7 @@
 #include "util/buffer.h"
 #include "util/fileio.h"
 #include "util/log.h"
+#include "util/workqueue.h"
 
 #define READ_CHUNK (256 * 1024)
 
@@ -86,7 +86,7 @@ static bc_status same_content(bc_store *store, const bc_wal_object *obj, int fd,
     compare_ctx c = {.fd = fd, .size = size, .buf = malloc(READ_CHUNK)};
     if (!c.buf) {
         bc_codec_free(decoder);
-        return bc_error(BC_ERR_INTERNAL, "out of memory");
+        return bc_oom();
     }
     void *pair[2] = {decoder, &c};
     int cut = 0;
@@ -123,7 +123,7 @@ static bc_status read_file(int fd, int64_t size, const bc_wal_archive_opts *o,
         return st;
     unsigned char *buf = malloc(READ_CHUNK);
     if (!buf)
-        st = bc_error(BC_ERR_INTERNAL, "out of memory");
+        st = bc_oom();
     for (int64_t off = 0; st == BC_OK && off < size;) {
         ssize_t n = pread(fd, buf, READ_CHUNK, off);
         if (n < 0 && errno == EINTR)
@@ -208,7 +208,8 @@ static bc_status archive_one(bc_store *store, const char *wal_path,
     if (st != BC_OK || exists)
         goto out;
 
-    if ((st = read_file(fd, sb.st_size, o, &digest, &compressed)) != BC_OK)
+    st = read_file(fd, sb.st_size, o, &digest, &compressed);
+    if (st != BC_OK)
         goto out;
     bc_source src = {.fd = fd, .size = sb.st_size};
     if (o->codec != BC_CODEC_NONE)
@@ -227,7 +228,9 @@ static bc_status archive_one(bc_store *store, const char *wal_path,
      * next lookup, and holds nothing worth keeping (the file is still in
      * pg_wal until we succeed): it goes first. */
     const char *old = leftover.key;
-    if (*old && !replace && (st = bc_store_delete(store, &old, 1)) != BC_OK) {
+    if (*old && !replace)
+        st = bc_store_delete(store, &old, 1);
+    if (st != BC_OK) {
         bc_error_context(st, "deleting the leftover %s/%s", bc_store_describe(store), old);
         goto out;
     }
@@ -263,14 +266,16 @@ out:
  * proves it is already stored and the call returns at once. PostgreSQL's
  * archive_status files are only read, never touched. */
 
-typedef struct worker {
-    pthread_t thread;
+/* The uploads of one call: item 0 is the requested file, with the
+ * caller's store; the others are ready files archived ahead, each with a
+ * store of its own and a marker once stored. */
+typedef struct ahead {
+    bc_store *store;
     const bc_wal_archive_opts *opts;
-    char *path;
     const char *source_id;
-    bc_status status;
-    char message[1024];
-} worker;
+    const char **paths;
+    bc_err *results;
+} ahead;
 
 static bc_status write_marker(const char *spool, const char *name, const char *source_id)
 {
@@ -287,19 +292,22 @@ static int marker_matches(const char *spool, const char *name, const char *sourc
     return bc_file_holds(path, source_id);
 }
 
-static void *worker_main(void *arg)
+static int archive_item(void *ctx, size_t i)
 {
-    worker *w = arg;
-    bc_store *store = NULL;
-    w->status = bc_store_open(w->opts->store_config, &store);
-    if (w->status == BC_OK)
-        w->status = archive_one(store, w->path, w->opts);
-    if (w->status == BC_OK)
-        w->status = write_marker(w->opts->spool_dir, bc_wal_basename(w->path), w->source_id);
-    if (w->status != BC_OK)
-        snprintf(w->message, sizeof w->message, "%s", bc_error_msg());
-    bc_store_close(store);
-    return NULL;
+    ahead *a = ctx;
+    bc_status st;
+    if (i == 0) {
+        st = archive_one(a->store, a->paths[0], a->opts);
+    } else {
+        bc_store *store = NULL;
+        st = bc_store_open(a->opts->store_config, &store);
+        if (st == BC_OK)
+            st = archive_one(store, a->paths[i], a->opts);
+        if (st == BC_OK)
+            st = write_marker(a->opts->spool_dir, bc_wal_basename(a->paths[i]), a->source_id);
+        bc_store_close(store);
+    }
+    return bc_error_save(&a->results[i], st) != BC_OK;
 }
 
 static int compare_names(const void *a, const void *b)
@@ -383,27 +391,30 @@ bc_status bc_wal_archive(bc_store *store, const char *wal_path, const bc_wal_arc
     }
 
     char *extra[64];
+    const char *paths[65] = {wal_path};
     size_t max = (size_t)o->max_parallel - 1 < 64 ? (size_t)o->max_parallel - 1 : 64;
     size_t nextra = ready_files(wal_path, name, o->spool_dir, source_id, extra, max);
-    worker *workers = calloc(nextra ? nextra : 1, sizeof *workers);
-    size_t started = 0;
-    for (size_t i = 0; workers && i < nextra; i++) {
-        workers[i] = (worker){.opts = o, .path = extra[i], .source_id = source_id};
-        if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0)
-            break;
-        started++;
+    for (size_t i = 0; i < nextra; i++)
+        paths[i + 1] = extra[i];
+    bc_err *results = calloc(nextra + 1, sizeof *results);
+    if (!results) {
+        for (size_t i = 0; i < nextra; i++)
+            free(extra[i]);
+        return bc_oom();
     }
-    bc_status st = archive_one(store, wal_path, o);
-    for (size_t i = 0; i < started; i++) {
-        pthread_join(workers[i].thread, NULL);
-        if (workers[i].status != BC_OK)
+    ahead a = {.store = store, .opts = o, .source_id = source_id, .paths = paths,
+               .results = results};
+    bc_work_run(nextra + 1, (int)nextra + 1, 1, archive_item, &a);
+    for (size_t i = 1; i <= nextra; i++) {
+        if (results[i].status != BC_OK)
             bc_log_warning("archiving ahead %s failed (PostgreSQL will retry it): %s",
-                           bc_wal_basename(workers[i].path), workers[i].message);
+                           bc_wal_basename(paths[i]), results[i].message);
         else
-            bc_log_info("archived ahead %s", bc_wal_basename(workers[i].path));
+            bc_log_info("archived ahead %s", bc_wal_basename(paths[i]));
     }
+    bc_status st = bc_error_restore(&results[0]);
     for (size_t i = 0; i < nextra; i++)
         free(extra[i]);
-    free(workers);
+    free(results);
     return st;
 }

@@ -57,8 +57,4 @@ bc_status bc_wal_expect_from_meta(const bc_object_meta *meta, bc_wal_expect *e)
     return BC_OK;
 }
 
-int bc_wal_segment_size_valid(int64_t size)
-{
-    /* PostgreSQL's wal_segment_size: a power of two from 1 MiB to 1 GiB. */
-    return size >= ((int64_t)1 << 20) && size <= BC_WAL_MAX_SIZE && (size & (size - 1)) == 0;
-}
+

@@ -23,14 +23,14 @@ static int add_entry(void *ctx, const bc_object_info *obj)
         size_t cap = inv->cap ? inv->cap * 2 : 256;
         bc_wal_entry *items = realloc(inv->items, cap * sizeof *items);
         if (!items) {
-            bc_error(BC_ERR_INTERNAL, "out of memory");
+            bc_oom();
             return BC_ERR_INTERNAL;
         }
         inv->items = items;
         inv->cap = cap;
     }
     if (!(e.key = strdup(obj->key))) {
-        bc_error(BC_ERR_INTERNAL, "out of memory");
+        bc_oom();
         return BC_ERR_INTERNAL;
     }
     inv->items[inv->n++] = e;
@@ -47,10 +47,10 @@ bc_status bc_wal_inventory_load(bc_store *store, const char *server, bc_wal_inve
     char prefix[1024];
     const char *p = bc_store_prefix(store);
     memset(inv, 0, sizeof *inv);
-    if ((size_t)snprintf(prefix, sizeof prefix, "%s%s%s/wals/", p, *p ? "/" : "", server) >=
-        sizeof prefix)
-        return bc_error(BC_ERR_USAGE, "server name is too long");
-    bc_status st = bc_store_list(store, prefix, NULL, add_entry, inv);
+    bc_status st = bc_wals_root_key(p, server, prefix, sizeof prefix);
+    if (st != BC_OK)
+        return st;
+    st = bc_store_list(store, prefix, NULL, add_entry, inv);
     if (st != BC_OK) {
         bc_wal_inventory_free(inv);
         return st;
@@ -70,12 +70,6 @@ void bc_wal_inventory_free(bc_wal_inventory *inv)
     memset(inv, 0, sizeof *inv);
 }
 
-static void segment_name(uint32_t tli, uint64_t index, uint64_t per_log, char out[25])
-{
-    snprintf(out, 25, "%08X%08X%08X", tli, (uint32_t)(index / per_log),
-             (uint32_t)(index % per_log));
-}
-
 size_t bc_wal_find_gaps(const bc_wal_inventory *inv, uint64_t per_log, bc_wal_gap_fn fn,
                         void *ctx)
 {
@@ -90,8 +84,8 @@ size_t bc_wal_find_gaps(const bc_wal_inventory *inv, uint64_t per_log, bc_wal_ga
         uint64_t index = (uint64_t)e->log * per_log + e->seg;
         if (have_prev && e->tli == prev_tli && index > prev_index + 1) {
             char first[25], last[25];
-            segment_name(e->tli, prev_index + 1, per_log, first);
-            segment_name(e->tli, index - 1, per_log, last);
+            bc_wal_segment_name(e->tli, prev_index + 1, per_log, first);
+            bc_wal_segment_name(e->tli, index - 1, per_log, last);
             fn(ctx, e->tli, first, last);
             gaps++;
         }

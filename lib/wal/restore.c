@@ -19,7 +19,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +28,7 @@
 #include "layout/wal.h"
 #include "util/fileio.h"
 #include "util/log.h"
+#include "util/workqueue.h"
 
 #define MAX_PREFETCH 64
 #define SOURCE_FILE ".source"
@@ -126,26 +126,32 @@ static bc_status find_next(bc_store *store, const char *server, const char *name
     return st;
 }
 
-typedef struct prefetcher {
-    pthread_t thread;
-    const bc_store_config *config;
+/* One download of a prefetching restore: item 0 is the requested file,
+ * fetched with the caller's store into dest; the others go to the spool,
+ * each with a store of its own. */
+typedef struct fetch_item {
     const bc_wal_object *obj;
     char path[4096];
-    bc_status status;
-    char message[1024];
-} prefetcher;
+    bc_err result;
+} fetch_item;
 
-static void *prefetch_main(void *arg)
+typedef struct fetch_set {
+    bc_store *store;
+    const bc_store_config *config;
+    fetch_item *items;
+} fetch_set;
+
+static int fetch_one(void *ctx, size_t i)
 {
-    prefetcher *p = arg;
-    bc_store *store = NULL;
-    p->status = bc_store_open(p->config, &store);
-    if (p->status == BC_OK)
-        p->status = bc_wal_fetch(store, p->obj, p->path, 0);
-    if (p->status != BC_OK)
-        snprintf(p->message, sizeof p->message, "%s", bc_error_msg());
-    bc_store_close(store);
-    return NULL;
+    fetch_set *fs = ctx;
+    fetch_item *it = &fs->items[i];
+    bc_store *own = NULL;
+    bc_status st = i == 0 ? BC_OK : bc_store_open(fs->config, &own);
+    if (st == BC_OK)
+        st = bc_wal_fetch(i == 0 ? fs->store : own, it->obj, it->path, 0);
+    bc_error_save(&it->result, st);
+    bc_store_close(own);
+    return st != BC_OK;
 }
 
 static bc_status restore_with_prefetch(bc_store *store, const char *name, const char *dest,
@@ -175,10 +181,16 @@ static bc_status restore_with_prefetch(bc_store *store, const char *name, const 
         return st;
 
     next_ctx *next = calloc(1, sizeof *next);
-    prefetcher *workers = calloc(MAX_PREFETCH, sizeof *workers);
-    size_t started = 0;
+    fetch_item *items = calloc(MAX_PREFETCH + 1, sizeof *items);
+    if (!items) {
+        free(next);
+        return bc_oom();
+    }
+    size_t n = 1;
     int listed = 0;
-    if (next && workers && !obj.partial) {
+    items[0].obj = &obj;
+    snprintf(items[0].path, sizeof items[0].path, "%s", dest);
+    if (next && !obj.partial) {
         next->after = name;
         next->max = (size_t)o->prefetch - 1 < MAX_PREFETCH ? (size_t)o->prefetch - 1 : MAX_PREFETCH;
         if (find_next(store, o->server, name, next) != BC_OK)
@@ -186,26 +198,24 @@ static bc_status restore_with_prefetch(bc_store *store, const char *name, const 
         else
             listed = 1;
         for (size_t i = 0; i < next->n; i++) {
-            prefetcher *p = &workers[started];
-            *p = (prefetcher){.config = o->store_config, .obj = &next->objs[i]};
-            snprintf(p->path, sizeof p->path, "%s/%s", o->spool_dir, next->names[i]);
-            if (access(p->path, F_OK) == 0)
-                continue;
-            if (pthread_create(&p->thread, NULL, prefetch_main, p) != 0)
-                break;
-            started++;
+            fetch_item *it = &items[n];
+            it->obj = &next->objs[i];
+            snprintf(it->path, sizeof it->path, "%s/%s", o->spool_dir, next->names[i]);
+            if (access(it->path, F_OK) != 0)
+                n++;
         }
     }
-    st = bc_wal_fetch(store, &obj, dest, 0);
-    int all_fetched = next && workers && !obj.partial && listed;
-    for (size_t i = 0; i < started; i++) {
-        pthread_join(workers[i].thread, NULL);
-        if (workers[i].status != BC_OK) {
+    fetch_set fs = {.store = store, .config = o->store_config, .items = items};
+    bc_work_run(n, (int)n, 1, fetch_one, &fs);
+    int all_fetched = next && !obj.partial && listed;
+    for (size_t i = 1; i < n; i++) {
+        if (items[i].result.status != BC_OK) {
             all_fetched = 0;
-            bc_log_warning("prefetching %s failed: %s", bc_wal_basename(workers[i].path),
-                           workers[i].message);
+            bc_log_warning("prefetching %s failed: %s", bc_wal_basename(items[i].path),
+                           items[i].result.message);
         }
     }
+    st = bc_error_restore(&items[0].result);
     /* Only a listing that came back short, with every segment it named now
      * in the spool, says where the archive ends. */
     if (st == BC_OK && o->end_of_wal_flag && all_fetched && next->n < next->max) {
@@ -214,7 +224,7 @@ static bc_status restore_with_prefetch(bc_store *store, const char *name, const 
             bc_log_info("the archive ends within %zu segments after %s: end-of-WAL-stream "
                         "flag set", next->n + 1, name);
     }
-    free(workers);
+    free(items);
     free(next);
     return st;
 }

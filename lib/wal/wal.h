@@ -80,8 +80,6 @@ typedef struct bc_wal_expect {
  * malformed or only one is present. */
 bc_status bc_wal_expect_from_meta(const bc_object_meta *meta, bc_wal_expect *e);
 
-/* Whether size is a possible wal_segment_size. */
-int bc_wal_segment_size_valid(int64_t size);
 
 /* Identifies a store location and server in spool files, so a spool left by
  * another source or server is never used. */

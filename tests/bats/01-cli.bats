@@ -157,3 +157,49 @@ setup() { T=$(scratch_dir); }
     [ "$status" -eq 0 ]
     [ -z "$output" ]
 }
+
+@test "make layers passes on the tree and catches an include that points up" {
+    run sh "$BC_TOP/tests/layers.sh"
+    [ "$status" -eq 0 ]
+    T=$(scratch_dir)
+    cp -r "$BC_TOP/lib" "$BC_TOP/cmd" "$T/"
+    # util is the ground floor: it may not reach the store
+    echo '#include "store/store.h"' >>"$T/lib/util/buffer.h"
+    # the HTTP layer knows no provider
+    echo '#include "store/s3/sigv4.h"' >>"$T/lib/store/http/url.c"
+    run sh "$BC_TOP/tests/layers.sh" "$T"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"lib/util/buffer.h: util (layer 0) includes store/ (layer 2): points up the stack"* ]]
+    [[ "$output" == *"lib/store/http/url.c: store/http includes store/s3/: the HTTP layer knows no provider"* ]]
+}
+
+@test "make coding passes on the tree and catches what CODING.md forbids" {
+    run sh "$BC_TOP/tests/coding.sh"
+    [ "$status" -eq 0 ]
+    T=$(scratch_dir)
+    cp -r "$BC_TOP/lib" "$BC_TOP/cmd" "$T/"
+    printf 'static void f(void) { exit(1); }\n' >>"$T/lib/util/buffer.c"
+    printf 'static int g(bc_status st) { if ((st = h()) != BC_OK) return 1; return 0; }\n' >>"$T/lib/wal/restore.c"
+    printf 'static int k(void) { return bc_error(BC_ERR_INTERNAL, "out of memory"); }\n' >>"$T/lib/tar/walk.c"
+    run sh "$BC_TOP/tests/coding.sh" "$T"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"lib/util/buffer.c:"*"exit() in library code"* ]]
+    [[ "$output" == *"lib/wal/restore.c:"*"status assigned inside a condition"* ]]
+    [[ "$output" == *"lib/tar/walk.c:"*"use bc_oom()"* ]]
+}
+
+@test "every option --help shows is in the man page, and every option the man page documents is accepted" {
+    run "$BC_TOP/tests/helpers/options_check.sh" "$BC_TOP" "$BC_BIN"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    # a page that drifted from its tool is caught both ways
+    T=$(scratch_dir)
+    mkdir -p "$T/lib"
+    cp -r "$BC_TOP/cmd" "$BC_TOP/man" "$T/"
+    cp -r "$BC_TOP/lib/cli" "$T/lib/"
+    sed -i 's/^\.It Fl -wal-to-latest$/.It Fl -wal-to-newest/' "$T/man/bc-verify.1"
+    run "$BC_TOP/tests/helpers/options_check.sh" "$T" "$BC_BIN"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"bc-verify: --help shows --wal-to-latest, which the OPTIONS section of bc-verify(1) does not document"* ]]
+    [[ "$output" == *"bc-verify: bc-verify(1) documents --wal-to-newest, which bc-verify does not accept"* ]]
+}

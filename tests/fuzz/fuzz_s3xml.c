@@ -1,10 +1,10 @@
-/* libFuzzer target for the S3 XML reply scanner (lib/store/xml.c): every
+/* libFuzzer target for the S3 XML reply scanner (lib/store/http/xml.c): every
  * span it returns must lie inside the input, and decoding never grows text.
  * Build and run: make fuzz  (clang with -fsanitize=fuzzer,address). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "store/xml.h"
+#include "store/http/xml.h"
 
 static const char *const names[] = {
     "ListBucketResult", "Contents", "Key", "Size", "CommonPrefixes", "Prefix", "IsTruncated",

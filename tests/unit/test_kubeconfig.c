@@ -198,6 +198,11 @@ static void test_malformed(void)
     check_bad(edit(two_contexts, "ca/two.crt", "ca/missing.crt"), "cannot read certificate-authority");
     check_bad(edit(two_contexts, "'http://127.0.0.1:8001/prefix'", "127.0.0.1:8001"),
               "is not an http(s):// URL");
+    /* Found by fuzz_kubeconfig: the trailing '/' trimming left "http:". */
+    check_bad(edit(two_contexts, "'http://127.0.0.1:8001/prefix'", "'http://'"),
+              "server http:// names no host");
+    check_bad(edit(two_contexts, "'http://127.0.0.1:8001/prefix'", "'https:///prefix'"),
+              "names no host");
     check_bad(edit(two_contexts, "{server: 'http://127.0.0.1:8001/prefix',",
                    "{insecure-skip-tls-verify: true,"), "cluster \"two\" has no server");
     check_bad(edit(two_contexts, "certificate-authority: ca/two.crt",

@@ -1,7 +1,7 @@
 /* store/list_page: the guard every provider's list loop (S3, Azure, GCS)
  * runs each page through, so that a store that never ends a listing makes
  * it fail instead of loop. */
-#include "store/list_page.h"
+#include "store/http/list_page.h"
 
 #include <stdio.h>
 #include <string.h>

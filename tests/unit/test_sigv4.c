@@ -8,10 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/aws_credentials.h"
-#include "store/http.h"
-#include "store/sigv4.h"
-#include "store/xml.h"
+#include "store/s3/aws_credentials.h"
+#include "store/http/url.h"
+#include "store/http/http.h"
+#include "store/s3/sigv4.h"
+#include "store/http/xml.h"
 #include "util/log.h"
 
 static int passed, failed;
@@ -95,7 +96,7 @@ static void test_put_object(void)
 {
     static const char body[] = "Welcome to Amazon S3.";
     bc_source src = { -1, (const unsigned char *)body, (int64_t)strlen(body) };
-    char *path = bc_sigv4_uri_encode("/test$file.text", 1);
+    char *path = bc_url_encode("/test$file.text", 1);
     char url[256];
     CHECK_STR(path, "/test%24file.text");
     snprintf(url, sizeof url, "https://examplebucket.s3.amazonaws.com%s", path ? path : "");
@@ -176,10 +177,10 @@ static void test_session_token_and_sorting(void)
 
 static void test_encoding_and_hosts(void)
 {
-    char *e = bc_sigv4_uri_encode("a b+c/d~e_f.g-h*\xc3\xa9", 1);
+    char *e = bc_url_encode("a b+c/d~e_f.g-h*\xc3\xa9", 1);
     CHECK_STR(e, "a%20b%2Bc/d~e_f.g-h%2A%C3%A9");
     free(e);
-    e = bc_sigv4_uri_encode("x/y=z&", 0);
+    e = bc_url_encode("x/y=z&", 0);
     CHECK_STR(e, "x%2Fy%3Dz%26");
     free(e);
 

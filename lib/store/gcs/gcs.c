@@ -1,0 +1,382 @@
+/* The gs:// backend: Google Cloud Storage over its JSON API
+ * (https://storage.googleapis.com/storage/v1, uploads under /upload).
+ *
+ * Requests go through lib/store/http (retries on 5xx and 429, timeouts,
+ * keep-alive) and carry an OAuth 2.0 bearer token from
+ * google_credentials.c, added before every attempt. STORAGE_EMULATOR_HOST
+ * points the backend at an emulator (unauthenticated unless
+ * GOOGLE_APPLICATION_CREDENTIALS is set), as Google's clients do.
+ *
+ * This file: open/close, the vtable, get, head, list, delete and check; the
+ * rest is in gcs_request.c and gcs_upload.c (see gcs_internal.h). */
+#include <ctype.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/gcs/gcs_internal.h"
+#include "store/http/list_page.h"
+#include "util/timefmt.h"
+#include "util/log.h"
+
+#define DEFAULT_THRESHOLD (64 * GCS_MiB)
+#define DEFAULT_CHUNK (16 * GCS_MiB)
+#define MAX_SINGLE_PUT (5 * 1024 * GCS_MiB)
+
+/* ---- open / close ----------------------------------------------------- */
+
+/* Bucket names: 3-222 of a-z 0-9 - _ . (safe in a URL once encoded). */
+static int valid_bucket(const char *bucket)
+{
+    size_t n = strlen(bucket);
+    if (n < 3 || n > 222)
+        return 0;
+    for (const char *p = bucket; *p; p++)
+        if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '-' ||
+              *p == '_' || *p == '.'))
+            return 0;
+    return 1;
+}
+
+static void gcs_close(void *backend)
+{
+    gcs_backend *b = backend;
+    if (!b)
+        return;
+    bc_http_pool_free(b->pool);
+    bc_google_credentials_free(b->creds);
+    free(b->bucket);
+    free(b->prefix);
+    free(b->base_url);
+    free(b->kms_key_name);
+    free(b);
+}
+
+static bc_status gcs_open(const bc_store_config *cfg, const char *bucket, const char *prefix,
+                          void **out)
+{
+    bc_status st;
+    if (!bucket || !valid_bucket(bucket))
+        return bc_error(BC_ERR_USAGE, "invalid Google Cloud Storage bucket name '%s' in %s "
+                        "(3-222 of a-z 0-9 - _ .)", bucket ? bucket : "", cfg->url);
+    gcs_backend *b = calloc(1, sizeof *b);
+    if (!b)
+        return bc_oom();
+    b->bucket = strdup(bucket);
+    b->prefix = strdup(prefix ? prefix : "");
+    if (!b->bucket || !b->prefix ||
+        (cfg->kms_key_name && *cfg->kms_key_name && !(b->kms_key_name = strdup(cfg->kms_key_name)))) {
+        st = bc_oom();
+        goto fail;
+    }
+    int emulator;
+    st = bc_gcs_setup_endpoint(b, cfg, &emulator);
+    if (st != BC_OK)
+        goto fail;
+    bc_http_config hc = { 0 };
+    hc.read_timeout = cfg->read_timeout;
+    hc.max_retries = cfg->max_retries;
+    hc.ca_bundle = cfg->ca_bundle;
+    st = bc_http_pool_new(&hc, &b->pool);
+    if (st == BC_OK)
+        st = bc_google_credentials_load(&hc, emulator, &b->creds);
+    if (st != BC_OK)
+        goto fail;
+
+    b->threshold = cfg->multipart_threshold > 0 ? cfg->multipart_threshold : DEFAULT_THRESHOLD;
+    if (b->threshold > MAX_SINGLE_PUT)
+        b->threshold = MAX_SINGLE_PUT;
+    int64_t chunk = cfg->part_size > 0 ? cfg->part_size : DEFAULT_CHUNK;
+    b->chunk_size = chunk / GCS_CHUNK_UNIT * GCS_CHUNK_UNIT;
+    if (b->chunk_size < GCS_CHUNK_UNIT)
+        b->chunk_size = GCS_CHUNK_UNIT;
+    bc_log_debug("gs://%s at %s (credentials: %s)", b->bucket, b->base_url,
+                 bc_google_credentials_source(b->creds));
+    *out = b;
+    return BC_OK;
+fail:
+    gcs_close(b);
+    return st;
+}
+
+/* ---- get / head ------------------------------------------------------- */
+
+/* One request on an object with a borrowed connection; on failure the
+ * message names op and the location (unless the sink refused the body:
+ * its message says it all). */
+static bc_status object_call(gcs_backend *b, gcs_call *c, const char *op, const char *key)
+{
+    char loc[2048];
+    bc_gcs_where(b, key, loc, sizeof loc);
+    bc_http_client *hc;
+    bc_status st = bc_http_client_acquire(b->pool, &hc);
+    if (st != BC_OK)
+        return st;
+    st = bc_gcs_perform(b, hc, c);
+    bc_http_client_release(b->pool, hc);
+    if (st == BC_ERR_NOTFOUND || st == BC_ERR_NOBUCKET)
+        st = bc_gcs_missing(b, st, op, loc);
+    else if (st != BC_OK && !c->resp.sink_stopped)
+        bc_error_context(st, "%s %s at %s", op, loc, b->base_url);
+    return st;
+}
+
+/* The media download carries the custom metadata as x-goog-meta-* headers. */
+static bc_status gcs_get(void *backend, const char *key, bc_sink_fn sink, void *ctx,
+                         bc_object_meta *meta)
+{
+    gcs_backend *b = backend;
+    gcs_param q[] = { { "alt", "media" } };
+    gcs_call c;
+    bc_status st = bc_gcs_call_init(&c, b, "GET", GCS_OBJECT, key, q, 1);
+    if (st != BC_OK)
+        return st;
+    c.req.sink = sink;
+    c.req.sink_ctx = ctx;
+    c.req.resumable = 1;
+    c.req.meta_prefix = "x-goog-meta-";
+    c.req.meta = meta;
+    st = object_call(b, &c, "get", key);
+    bc_gcs_call_free(&c);
+    return st;
+}
+
+static bc_status gcs_head(void *backend, const char *key, bc_object_info *info)
+{
+    gcs_backend *b = backend;
+    gcs_param q[] = { { "fields", "name,size,updated" } };
+    gcs_call c;
+    bc_status st = bc_gcs_call_init(&c, b, "GET", GCS_OBJECT, key, q, 1);
+    if (st == BC_OK)
+        st = object_call(b, &c, "head", key);
+    if (st == BC_OK) {
+        json_t *doc = c.resp.body ? json_loadb(c.resp.body, c.resp.body_len, 0, NULL) : NULL;
+        memset(info, 0, sizeof *info);
+        info->key = key;
+        info->size = bc_gcs_json_int(json_object_get(doc, "size"));
+        info->mtime = bc_time_from_iso8601(json_string_value(json_object_get(doc, "updated")));
+        if (info->size < 0)
+            st = bc_error(BC_ERR_DATA, "head gs://%s/%s at %s: no object size in the reply",
+                          b->bucket, key, b->base_url);
+        json_decref(doc);
+    }
+    bc_gcs_call_free(&c);
+    return st;
+}
+
+/* ---- list ------------------------------------------------------------- */
+
+typedef struct list_entry {
+    const char *key;     /* inside the page's JSON document */
+    int64_t size;
+    time_t mtime;
+    int is_prefix;
+} list_entry;
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const list_entry *)a)->key, ((const list_entry *)b)->key);
+}
+
+bc_status bc_gcs_list_page(json_t *doc, bc_list_guard *guard, const char *next_token,
+                           bc_list_fn fn, void *ctx, int *stopped)
+{
+    json_t *items = json_object_get(doc, "items"), *prefixes = json_object_get(doc, "prefixes");
+    size_t n = json_array_size(items) + json_array_size(prefixes), k = 0, i;
+    json_t *v;
+    list_entry *e = calloc(n ? n : 1, sizeof *e);
+    if (!e)
+        return bc_oom();
+    json_array_foreach(items, i, v) {
+        e[k].key = json_string_value(json_object_get(v, "name"));
+        e[k].size = bc_gcs_json_int(json_object_get(v, "size"));
+        e[k].mtime = bc_time_from_iso8601(json_string_value(json_object_get(v, "updated")));
+        if (e[k].key)
+            k++;
+    }
+    json_array_foreach(prefixes, i, v) {
+        e[k].key = json_string_value(v);
+        e[k].is_prefix = 1;
+        if (e[k].key)
+            k++;
+    }
+    if (k != n) {
+        free(e);
+        return bc_error(BC_ERR_DATA, "malformed objects.list reply (an item without a name)");
+    }
+    /* Objects and prefixes come as two sorted lists: merge them. */
+    qsort(e, n, sizeof *e, cmp_entry);
+    bc_status st = bc_list_guard_page(guard, "nextPageToken", n ? e[0].key : NULL,
+                                      n ? e[n - 1].key : NULL, next_token);
+    for (i = 0; st == BC_OK && i < n; i++) {
+        bc_object_info info = { e[i].key, e[i].size < 0 ? 0 : e[i].size, e[i].mtime,
+                                e[i].is_prefix };
+        int rc = fn(ctx, &info);
+        if (rc) {
+            st = (bc_status)rc;
+            *stopped = 1;
+        }
+    }
+    free(e);
+    return st;
+}
+
+static bc_status gcs_list(void *backend, const char *prefix, const char *delimiter,
+                          bc_list_fn fn, void *ctx)
+{
+    gcs_backend *b = backend;
+    char loc[2048];
+    bc_gcs_where(b, prefix, loc, sizeof loc);
+    bc_http_client *hc;
+    bc_status st = bc_http_client_acquire(b->pool, &hc);
+    if (st != BC_OK)
+        return st;
+    char *token = NULL;
+    bc_list_guard guard = { 0 };
+    int stopped = 0;
+    do {
+        gcs_param q[] = {
+            { "prefix", prefix && *prefix ? prefix : NULL },
+            { "delimiter", delimiter && *delimiter ? delimiter : NULL },
+            { "pageToken", token },
+            { "fields", "items(name,size,updated),prefixes,nextPageToken" },
+        };
+        gcs_call c;
+        st = bc_gcs_call_init(&c, b, "GET", GCS_OBJECTS, NULL, q, 4);
+        if (st != BC_OK)
+            break;
+        st = bc_gcs_perform(b, hc, &c);
+        free(token);
+        token = NULL;
+        json_t *doc = NULL;
+        if (st == BC_OK && !(doc = json_loadb(c.resp.body ? c.resp.body : "", c.resp.body_len, 0, NULL)))
+            st = bc_error(BC_ERR_DATA, "malformed objects.list reply (not JSON)");
+        bc_gcs_call_free(&c);
+        const char *next = json_string_value(json_object_get(doc, "nextPageToken"));
+        if (st == BC_OK && next && *next && !(token = strdup(next)))
+            st = bc_oom();
+        if (st == BC_OK)
+            st = bc_gcs_list_page(doc, &guard, token, fn, ctx, &stopped);
+        json_decref(doc);
+    } while (st == BC_OK && token);
+    free(token);
+    bc_list_guard_free(&guard);
+    bc_http_client_release(b->pool, hc);
+    if (st == BC_ERR_NOBUCKET || st == BC_ERR_NOTFOUND)
+        return bc_gcs_missing(b, BC_ERR_NOBUCKET, "list", loc);
+    if (st != BC_OK && !stopped)
+        bc_error_context(st, "list %s at %s", loc, b->base_url);
+    return st;
+}
+
+/* ---- delete ----------------------------------------------------------- */
+
+static bc_status gcs_delete(void *backend, const char *const *keys, size_t nkeys)
+{
+    gcs_backend *b = backend;
+    bc_http_client *hc = NULL;
+    bc_status st = bc_http_client_acquire(b->pool, &hc);
+    for (size_t i = 0; st == BC_OK && i < nkeys; i++) {
+        gcs_call c;
+        st = bc_gcs_call_init(&c, b, "DELETE", GCS_OBJECT, keys[i], NULL, 0);
+        if (st != BC_OK)
+            break;
+        st = bc_gcs_perform(b, hc, &c);
+        if (st == BC_ERR_NOTFOUND)   /* already gone */
+            st = BC_OK;
+        if (st != BC_OK) {
+            char loc[2048];
+            bc_gcs_where(b, keys[i], loc, sizeof loc);
+            st = st == BC_ERR_NOBUCKET ? bc_gcs_missing(b, st, "delete", loc)
+                                       : bc_error_context(st, "delete %s at %s", loc, b->base_url);
+        }
+        bc_gcs_call_free(&c);
+    }
+    if (hc)
+        bc_http_client_release(b->pool, hc);
+    return st;
+}
+
+/* ---- check ------------------------------------------------------------ */
+
+/* Stage of a failure for check's message. */
+static const char *failed_stage(bc_status st, const char *msg)
+{
+    if (st == BC_ERR_NET && strstr(msg, "cannot resolve"))
+        return "DNS lookup failed";
+    if (st == BC_ERR_NET && strstr(msg, "TLS"))
+        return "TLS failed";
+    if (st == BC_ERR_NET && (strstr(msg, "cannot connect") || strstr(msg, "timed out")))
+        return "connection failed";
+    return st == BC_ERR_NET ? "the store failed" : NULL;
+}
+
+static bc_status gcs_check(void *backend)
+{
+    gcs_backend *b = backend;
+    const char *who = bc_google_credentials_source(b->creds);
+    gcs_call c;
+    bc_status st = bc_gcs_call_init(&c, b, "GET", GCS_BUCKET, NULL, NULL, 0);
+    if (st != BC_OK)
+        return st;
+    bc_http_client *hc;
+    st = bc_http_client_acquire(b->pool, &hc);
+    if (st != BC_OK) {
+        bc_gcs_call_free(&c);
+        return st;
+    }
+    st = bc_gcs_perform(b, hc, &c);
+    long status = c.resp.status;
+    bc_gcs_call_free(&c);
+    if (st == BC_ERR_AUTH && status == 403) {
+        /* storage.buckets.get is not in every role that may use the
+         * objects (roles/storage.objectAdmin): a one-object listing is
+         * what the tools need. */
+        gcs_param q[] = { { "maxResults", "1" }, { "prefix", *b->prefix ? b->prefix : NULL } };
+        st = bc_gcs_call_init(&c, b, "GET", GCS_OBJECTS, NULL, q, 2);
+        if (st == BC_OK) {
+            st = bc_gcs_perform(b, hc, &c);
+            status = c.resp.status;
+            bc_gcs_call_free(&c);
+        }
+    }
+    bc_http_client_release(b->pool, hc);
+    char msg[2048];
+    snprintf(msg, sizeof msg, "%s", bc_error_msg());
+    const char *stage = failed_stage(st, msg);
+    if (st == BC_OK)
+        bc_log_info("gs://%s reachable at %s (credentials: %s)", b->bucket, b->base_url, who);
+    else if (st == BC_ERR_NOBUCKET || (st == BC_ERR_NOTFOUND && status == 404))
+        st = bc_error(BC_ERR_NOBUCKET, "check gs://%s at %s: bucket '%s' does not exist "
+                      "(create it, or check the URL)", b->bucket, b->base_url, b->bucket);
+    else if (st == BC_ERR_AUTH && status == 403)
+        st = bc_error(st, "check gs://%s at %s: %s; %s may not list the bucket's objects (grant "
+                      "it roles/storage.objectAdmin on the bucket)", b->bucket, b->base_url, msg, who);
+    else if (st == BC_ERR_AUTH && status == 401)
+        st = bc_error(st, "check gs://%s at %s: %s (credentials: %s)%s", b->bucket, b->base_url,
+                      msg, who, bc_google_credentials_anonymous(b->creds)
+                      ? "; the server wants a token: set GOOGLE_APPLICATION_CREDENTIALS" : "");
+    else if (stage)
+        st = bc_error(st, "check gs://%s at %s: %s: %s", b->bucket, b->base_url, stage, msg);
+    else
+        bc_error_context(st, "check gs://%s at %s", b->bucket, b->base_url);
+    return st;
+}
+
+const bc_store_ops bc_store_gcs_ops = {
+    .scheme = "gs",
+    .provider = "google-cloud-storage",
+    .open = gcs_open,
+    .close = gcs_close,
+    .check = gcs_check,
+    .put = bc_gcs_put,
+    .get = gcs_get,
+    .head = gcs_head,
+    .list = gcs_list,
+    .del = gcs_delete,
+    .writer_open = bc_gcs_writer_open,
+    .writer_write = bc_gcs_writer_write,
+    .writer_commit = bc_gcs_writer_commit,
+    .writer_abort = bc_gcs_writer_abort,
+};

@@ -1,0 +1,220 @@
+/* The s3:// backend's requests: where they go (the endpoint, path-style or
+ * virtual-hosted addressing, the URL of a key with its query), the signed
+ * request every operation is built on, and the reading of error replies.
+ * See s3_internal.h for how the backend is split. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "store/s3/s3_internal.h"
+#include "store/http/url.h"
+#include "store/http/xml.h"
+
+/* ---- small helpers ---------------------------------------------------- */
+
+/* "s3://bucket/key" for messages (key may be NULL or empty). */
+void bc_s3_where(const s3_backend *b, const char *key, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "s3://%s%s%s", b->bucket, key && *key ? "/" : "", key ? key : "");
+}
+
+
+/* URL of an object (key NULL: of the bucket), with an encoded query. */
+static char *make_url(const s3_backend *b, const char *key, const char *query)
+{
+    char *ekey = bc_url_encode(key ? key : "", 1);
+    if (!ekey)
+        return NULL;
+    size_t n = strlen(b->base_url) + strlen(b->bucket) + strlen(ekey) + (query ? strlen(query) : 0) + 8;
+    char *url = malloc(n);
+    if (url) {
+        if (b->path_style)
+            snprintf(url, n, "%s/%s%s%s", b->base_url, b->bucket, key ? "/" : "", ekey);
+        else
+            snprintf(url, n, "%s/%s", b->base_url, ekey);
+        if (query && *query) {
+            strcat(url, "?");
+            strcat(url, query);
+        }
+    }
+    free(ekey);
+    return url;
+}
+
+/* ---- error replies ---- */
+
+static int in_list(const char *code, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(code, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int bc_s3_retryable_code(const char *code)
+{
+    static const char *const codes[] = {
+        "SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout",
+        "Throttling", "ThrottlingException", "RequestThrottled", "OperationAborted",
+    };
+    return code && in_list(code, codes, sizeof codes / sizeof codes[0]);
+}
+
+static bc_status s3_code_status(const char *code)
+{
+    static const char *const auth[] = {
+        "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied",
+        "AuthorizationHeaderMalformed", "InvalidToken", "ExpiredToken",
+        "TokenRefreshRequired", "InvalidSecurity", "AllAccessDisabled",
+        "AccountProblem", "RequestTimeTooSkewed",
+    };
+    if (in_list(code, auth, sizeof auth / sizeof auth[0]))
+        return BC_ERR_AUTH;
+    if (strcmp(code, "NoSuchBucket") == 0)
+        return BC_ERR_NOBUCKET;
+    return bc_s3_retryable_code(code) ? BC_ERR_NET : BC_OK;
+}
+
+static void s3_parse_error(bc_http_response *r)
+{
+    bc_xml_error_reply(r->body, r->body_len, r->error_code, sizeof r->error_code,
+                       r->error_message, sizeof r->error_message);
+}
+
+const bc_http_errors bc_s3_errors = {s3_parse_error, s3_code_status};
+
+bc_status bc_s3_call_init(s3_call *c, const s3_backend *b, const char *method,
+                          const char *key, const qparam *q, size_t nq)
+{
+    memset(c, 0, sizeof *c);
+    char *query = NULL;
+    if (nq) {
+        bc_buffer qb = {0};
+        bc_url_add_pairs(&qb, 0, q, nq, 0);
+        if (!(query = bc_buffer_take(&qb)))
+            return bc_oom();
+    }
+    c->url = make_url(b, key, query);
+    free(query);
+    if (!c->url)
+        return bc_oom();
+    c->req.method = method;
+    c->req.url = c->url;
+    c->req.sign = bc_sigv4_sign;
+    c->req.sign_ctx = (void *)&b->signer;
+    c->req.errors = &bc_s3_errors;
+    return BC_OK;
+}
+
+void bc_s3_call_free(s3_call *c)
+{
+    bc_http_headers_free(&c->req.headers);
+    bc_http_response_free(&c->resp);
+    free(c->url);
+}
+
+/* Body from memory, with its payload hash. */
+bc_status bc_s3_call_set_xml_body(s3_call *c, bc_source *holder, const char *xml)
+{
+    char hash[65];
+    holder->fd = -1;
+    holder->mem = (const unsigned char *)xml;
+    holder->size = (int64_t)strlen(xml);
+    c->req.body = holder;
+    c->req.body_offset = 0;
+    c->req.body_length = holder->size;
+    bc_sigv4_sha256_hex(xml, strlen(xml), hash);
+    bc_status st = bc_http_headers_set(&c->req.headers, "Content-Type", "application/xml");
+    if (st == BC_OK)
+        st = bc_http_headers_set(&c->req.headers, "X-Amz-Content-Sha256", hash);
+    return st;
+}
+
+/* An <Error> inside a 200 reply (CompleteMultipartUpload can do that). */
+int bc_s3_error_in_body(const bc_http_response *r, char *code, size_t codelen, char *msg,
+                        size_t msglen)
+{
+    bc_xml_span doc = { r->body, r->body_len }, err;
+    if (!r->body || !bc_xml_find(doc, "Error", &err))
+        return 0;
+    bc_xml_child_text(err, "Code", code, codelen);
+    bc_xml_child_text(err, "Message", msg, msglen);
+    return 1;
+}
+
+/* A clearer message for a missing object or bucket. */
+bc_status bc_s3_missing(const s3_backend *b, bc_status st, const char *op, const char *loc)
+{
+    if (st == BC_ERR_NOBUCKET)
+        return bc_error(st, "%s %s at %s: bucket '%s' does not exist", op, loc, b->endpoint, b->bucket);
+    return bc_error(st, "%s %s at %s: no such object", op, loc, b->endpoint);
+}
+
+/* ---- endpoint --------------------------------------------------------- */
+
+/* Buckets that can be a DNS label (no dots: TLS wildcards cover one label). */
+static int dns_compatible(const char *bucket)
+{
+    size_t n = strlen(bucket);
+    if (n < 3 || n > 63)
+        return 0;
+    for (const char *p = bucket; *p; p++)
+        if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '-'))
+            return 0;
+    return bucket[0] != '-' && bucket[n - 1] != '-';
+}
+
+bc_status bc_s3_setup_endpoint(s3_backend *b, const bc_store_config *cfg)
+{
+    const char *addressing = cfg->addressing && *cfg->addressing ? cfg->addressing : "auto";
+    int force_path = strcmp(addressing, "path") == 0;
+    int force_virtual = strcmp(addressing, "virtual") == 0;
+    if (!force_path && !force_virtual && strcmp(addressing, "auto") != 0)
+        return bc_error(BC_ERR_USAGE, "unknown S3 addressing style '%s' (use auto, path or virtual)",
+                        addressing);
+
+    char buf[2048];
+    if (cfg->endpoint_url && *cfg->endpoint_url) {
+        const char *e = cfg->endpoint_url;
+        while (isspace((unsigned char)*e))
+            e++;
+        size_t n = strlen(e);
+        while (n && (isspace((unsigned char)e[n - 1]) || e[n - 1] == '/'))
+            n--;
+        size_t scheme = strncasecmp(e, "https://", 8) == 0 ? 8 : strncasecmp(e, "http://", 7) == 0 ? 7 : 0;
+        if (!scheme || n <= scheme || n >= sizeof buf - 128)
+            return bc_error(BC_ERR_USAGE, "endpoint URL '%s' must be http://host[:port] or https://host[:port]",
+                            cfg->endpoint_url);
+        /* Scheme and host are case-insensitive: lowercase them so the Host
+         * header we sign is the canonical one. */
+        memcpy(buf, e, n);
+        buf[n] = '\0';
+        size_t host_end = scheme + strcspn(buf + scheme, "/");
+        for (size_t i = 0; i < host_end; i++)
+            buf[i] = (char)tolower((unsigned char)buf[i]);
+        if (!(b->endpoint = strdup(buf)))
+            return bc_oom();
+        b->path_style = !force_virtual;
+        if (b->path_style) {
+            b->base_url = strdup(buf);
+        } else {
+            /* scheme://bucket.host... */
+            char v[2300];
+            snprintf(v, sizeof v, "%.*s%s.%s", (int)scheme, buf, b->bucket, buf + scheme);
+            b->base_url = strdup(v);
+        }
+    } else {
+        const char *region = b->creds.region;
+        const char *suffix = strncmp(region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com";
+        b->path_style = force_path || (!force_virtual && !dns_compatible(b->bucket));
+        if (b->path_style)
+            snprintf(buf, sizeof buf, "https://s3.%s.%s", region, suffix);
+        else
+            snprintf(buf, sizeof buf, "https://%s.s3.%s.%s", b->bucket, region, suffix);
+        b->base_url = strdup(buf);
+        b->endpoint = strdup(buf);
+    }
+    return b->base_url && b->endpoint ? BC_OK : bc_oom();
+}

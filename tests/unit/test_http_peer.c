@@ -1,0 +1,204 @@
+/* The HTTP layer and the backends against a scripted peer (fake_http.c):
+ * retries, resume after a cut body, a changed object refused on resume, no
+ * retry where none is due, S3's error replies mapped to statuses, and a
+ * revoked Google token replaced once. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "fake_http.c"
+#include "store/http/http.h"
+#include "store/store.h"
+#include "util/buffer.h"
+
+static char url[256];
+
+static bc_status get(int retries, bc_buffer *out, bc_http_response *resp, int resumable)
+{
+    bc_http_config cfg = {.max_retries = retries};
+    bc_http_pool *pool = NULL;
+    bc_http_client *hc = NULL;
+    bc_status st = bc_http_pool_new(&cfg, &pool);
+    if (st == BC_OK)
+        st = bc_http_client_acquire(pool, &hc);
+    bc_http_request req = {.method = "GET", .url = url, .sink = bc_buffer_sink, .sink_ctx = out,
+                           .resumable = resumable};
+    memset(resp, 0, sizeof *resp);
+    if (st == BC_OK)
+        st = bc_http_perform(hc, &req, resp);
+    bc_http_headers_free(&req.headers);
+    if (hc)
+        bc_http_client_release(pool, hc);
+    bc_http_pool_free(pool);
+    return st;
+}
+
+static fake_http *serve(const fake_reply *script, size_t n)
+{
+    int port = 0;
+    fake_http *f = fake_http_start(script, n, &port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/bucket/key", port);
+    return f;
+}
+
+static void retries_and_resume(void)
+{
+    bc_buffer out = {0};
+    bc_http_response resp;
+    char h[256];
+
+    /* 503 twice, then the object: three attempts, the body once */
+    fake_reply a[] = {{503, NULL, "busy", -1}, {503, NULL, "busy", -1},
+                      {200, "ETag: \"e1\"\r\n", "hello world", -1}};
+    fake_http *f = serve(a, 3);
+    CHECK(get(5, &out, &resp, 1) == BC_OK);
+    CHECK(out.len == 11 && memcmp(out.data, "hello world", 11) == 0);
+    CHECK(resp.attempts == 3 && fake_http_count(f) == 3);
+    fake_http_stop(f);
+    fake_http_free(f);
+    bc_http_response_free(&resp);
+    bc_buffer_free(&out);
+
+    /* a 404 is an answer: no retry */
+    fake_reply b[] = {{404, NULL, "", -1}, {200, NULL, "never", -1}};
+    f = serve(b, 2);
+    CHECK(get(5, &out, &resp, 1) == BC_ERR_NOTFOUND);
+    CHECK(fake_http_count(f) == 1);
+    fake_http_stop(f);
+    fake_http_free(f);
+    bc_http_response_free(&resp);
+    bc_buffer_free(&out);
+
+    /* cut after 5 bytes: the retry asks for the rest, on the same object */
+    fake_reply c[] = {{200, "ETag: \"e1\"\r\n", "hello world", 5},
+                      {206, "ETag: \"e1\"\r\nContent-Range: bytes 5-10/11\r\n", " world", -1}};
+    f = serve(c, 2);
+    CHECK(get(5, &out, &resp, 1) == BC_OK);
+    CHECK(out.len == 11 && memcmp(out.data, "hello world", 11) == 0);
+    CHECK(fake_http_count(f) == 2);
+    CHECK(strcmp(fake_http_header(f, 1, "Range", h, sizeof h), "bytes=5-") == 0);
+    CHECK(strcmp(fake_http_header(f, 1, "If-Match", h, sizeof h), "\"e1\"") == 0);
+    fake_http_stop(f);
+    fake_http_free(f);
+    bc_http_response_free(&resp);
+    bc_buffer_free(&out);
+
+    /* the rest comes from another object: refused before a byte of it is used */
+    fake_reply d[] = {{200, "ETag: \"e1\"\r\n", "hello world", 5},
+                      {206, "ETag: \"e2\"\r\nContent-Range: bytes 5-10/11\r\n", " WORLD", -1}};
+    f = serve(d, 2);
+    CHECK(get(5, &out, &resp, 1) == BC_ERR_DATA);
+    CHECK(out.len == 5);
+    fake_http_stop(f);
+    fake_http_free(f);
+    bc_http_response_free(&resp);
+    bc_buffer_free(&out);
+
+    /* with retries off, the first 503 is the answer */
+    fake_reply e[] = {{503, NULL, "busy", -1}, {200, NULL, "late", -1}};
+    f = serve(e, 2);
+    CHECK(get(-1, &out, &resp, 0) == BC_ERR_NET && fake_http_count(f) == 1);
+    CHECK(strstr(bc_error_msg(), "HTTP 503") != NULL);
+    fake_http_stop(f);
+    fake_http_free(f);
+    bc_http_response_free(&resp);
+    bc_buffer_free(&out);
+}
+
+/* A GET through the S3 backend, its error replies read by S3's table. */
+static bc_status s3_get(const fake_reply *script, size_t n, size_t *requests)
+{
+    int port = 0;
+    fake_http *f = fake_http_start(script, n, &port);
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", port);
+    bc_store_config cfg = {.url = "s3://bucket/prefix", .endpoint_url = endpoint,
+                           .max_retries = 2};
+    bc_store *store = NULL;
+    bc_buffer out = {0};
+    bc_status st = bc_store_open(&cfg, &store);
+    if (st == BC_OK)
+        st = bc_store_get(store, "prefix/key", bc_buffer_sink, &out);
+    bc_store_close(store);
+    bc_buffer_free(&out);
+    fake_http_stop(f);
+    *requests = fake_http_count(f);
+    fake_http_free(f);
+    return st;
+}
+
+#define S3ERR(code) "<?xml version=\"1.0\"?><Error><Code>" code "</Code><Message>m</Message></Error>"
+
+static void s3_errors(void)
+{
+    size_t n;
+    fake_reply sig[] = {{403, NULL, S3ERR("SignatureDoesNotMatch"), -1}};
+    CHECK(s3_get(sig, 1, &n) == BC_ERR_AUTH && n == 1);
+    CHECK(strstr(bc_error_msg(), "SignatureDoesNotMatch") != NULL);
+    fake_reply expired[] = {{400, NULL, S3ERR("ExpiredToken"), -1}};
+    CHECK(s3_get(expired, 1, &n) == BC_ERR_AUTH && n == 1);
+    fake_reply nobucket[] = {{404, NULL, S3ERR("NoSuchBucket"), -1}};
+    CHECK(s3_get(nobucket, 1, &n) == BC_ERR_NOBUCKET);
+    fake_reply nokey[] = {{404, NULL, S3ERR("NoSuchKey"), -1}};
+    CHECK(s3_get(nokey, 1, &n) == BC_ERR_NOTFOUND);
+    /* SlowDown on a 400 is retried, as S3 asks */
+    fake_reply slow[] = {{400, NULL, S3ERR("SlowDown"), -1}, {200, NULL, "ok", -1}};
+    CHECK(s3_get(slow, 2, &n) == BC_OK && n == 2);
+}
+
+/* GCS with the metadata server's token: a token the server revokes (401)
+ * is dropped and a new one fetched, once, for the same request. */
+static void gcs_token_refresh(void)
+{
+    fake_reply script[] = {
+        {200, "Content-Type: application/json\r\n",
+         "{\"access_token\": \"tok-one\", \"expires_in\": 3600}", -1},
+        {401, "Content-Type: application/json\r\n",
+         "{\"error\": {\"code\": 401, \"message\": \"Invalid Credentials\"}}", -1},
+        {200, "Content-Type: application/json\r\n",
+         "{\"access_token\": \"tok-two\", \"expires_in\": 3600}", -1},
+        {200, NULL, "object bytes", -1},
+    };
+    int port = 0;
+    fake_http *f = fake_http_start(script, 4, &port);
+    char endpoint[64], host[64], h[256];
+    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", port);
+    snprintf(host, sizeof host, "127.0.0.1:%d", port);
+    setenv("GCE_METADATA_HOST", host, 1);
+    unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
+    unsetenv("STORAGE_EMULATOR_HOST");
+    setenv("HOME", "/nonexistent", 1);
+    bc_store_config cfg = {.url = "gs://bucket/prefix", .endpoint_url = endpoint,
+                           .max_retries = 1};
+    bc_store *store = NULL;
+    bc_buffer out = {0};
+    bc_status st = bc_store_open(&cfg, &store);
+    if (st == BC_OK)
+        st = bc_store_get(store, "prefix/key", bc_buffer_sink, &out);
+    CHECK(st == BC_OK);
+    CHECK(out.len == 12 && memcmp(out.data, "object bytes", 12) == 0);
+    bc_store_close(store);
+    fake_http_stop(f);
+    CHECK(fake_http_count(f) == 4);
+    CHECK(strcmp(fake_http_header(f, 0, "Metadata-Flavor", h, sizeof h), "Google") == 0);
+    CHECK(strcmp(fake_http_header(f, 1, "Authorization", h, sizeof h), "Bearer tok-one") == 0);
+    CHECK(strcmp(fake_http_header(f, 3, "Authorization", h, sizeof h), "Bearer tok-two") == 0);
+    fake_http_free(f);
+    bc_buffer_free(&out);
+}
+
+int main(void)
+{
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", 1);
+    setenv("AWS_DEFAULT_REGION", "us-east-1", 1);
+    unsetenv("AWS_SESSION_TOKEN");
+    unsetenv("AWS_PROFILE");
+    retries_and_resume();
+
+    s3_errors();
+
+    gcs_token_refresh();
+    printf("http_peer: %d passed, %d failed\n", passed, failed);
+    return failed != 0;
+}
