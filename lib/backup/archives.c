@@ -384,6 +384,8 @@ bc_status bc_backup_archives_read(bc_backup_archives *a, const bc_archive_read_o
 
 void bc_backup_archives_free(bc_backup_archives *a)
 {
+    if (!a)
+        return;
     free(a->parts);
     bc_manifest_free(a->manifest);
     bc_archive_list_free(&a->list);

@@ -63,18 +63,18 @@ static void verify_archives(bc_store *store, const bc_verify_opts *o, const bc_c
     if (st == BC_OK)
         st = bc_backup_archives_list(store, o->server, e->id, ts, nts, &a);
     if (st != BC_OK) {
-        add_problem(r, b, "backup.info", "%s", bc_error_msg());
+        add_problem(r, b, a.dir[0] ? a.dir : "backup.info", "%s", bc_error_msg());
         goto done;
     }
     b->archives = (int64_t)a.n;
     b->archive_bytes = a.bytes;
     if (bc_backup_archives_check_parts(&a, e->id) != BC_OK)
         add_problem(r, b, a.dir, "%s", bc_error_msg());
-    /* A damaged manifest is a problem of its own; the archives are still
-     * read, checked for what their codecs and tar structure can show. */
+    /* A damaged or missing bc_archives.json or backup_manifest is a problem
+     * of the backup folder (the message names the file); the archives are
+     * still read, checked for what their codecs and tar structure show. */
     if (bc_backup_archives_load_manifest(store, e->id, &a) != BC_OK)
-        add_problem(r, b, a.manifest ? BC_ARCHIVES_NAME : BC_MANIFEST_NAME, "%s",
-                    bc_error_msg());
+        add_problem(r, b, a.dir, "%s", bc_error_msg());
     b->has_manifest = a.manifest != NULL;
     bc_archive_read_opts ro = {.store_config = o->store_config, .jobs = o->jobs,
                                .keep_going = 1, .progress = progress};
@@ -490,6 +490,8 @@ bc_status bc_verify(bc_store *store, const bc_verify_opts *o, bc_verify_report *
 
 void bc_verify_report_free(bc_verify_report *r)
 {
+    if (!r)
+        return;
     for (size_t i = 0; i < r->n; i++) {
         for (size_t k = 0; k < r->backups[i].nproblems; k++) {
             free(r->backups[i].problems[k].object);
