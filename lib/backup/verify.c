@@ -6,6 +6,7 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -114,9 +115,13 @@ typedef struct wal_check {
 typedef struct wal_state {
     bc_wal_inventory inv;
     wal_check *checks;            /* one per inventory item */
-    int loaded;
     const bc_store_config *config;
     bc_progress *progress;
+    /* Stores the workers have finished with, reused by the next segment:
+     * opening one per segment would redo credentials and connections. */
+    pthread_mutex_t lock;
+    bc_store *idle[64];
+    size_t nidle;
 } wal_state;
 
 static uint64_t segno_of(const bc_wal_entry *e, uint64_t per_log)
@@ -227,13 +232,23 @@ static int check_one(void *ctx, size_t i)
     bc_wal_object obj = {.codec = e->codec, .size = e->size, .partial = e->kind == BC_WAL_PARTIAL};
     snprintf(obj.key, sizeof obj.key, "%s", e->key);
     bc_store *store = NULL;
-    c->status = bc_store_open(w->config, &store);
+    pthread_mutex_lock(&w->lock);
+    if (w->nidle)
+        store = w->idle[--w->nidle];
+    pthread_mutex_unlock(&w->lock);
+    c->status = store ? BC_OK : bc_store_open(w->config, &store);
     if (c->status == BC_OK)
         c->status = bc_wal_check(store, &obj, NULL, NULL, &c->seen);
     if (c->status == BC_ERR_NOTFOUND)
         bc_error(BC_ERR_DATA, "it was listed, then could not be read: it has disappeared");
     if (c->status != BC_OK)
         c->message = strdup(bc_error_msg());
+    pthread_mutex_lock(&w->lock);
+    if (store && w->nidle < sizeof w->idle / sizeof w->idle[0]) {
+        w->idle[w->nidle++] = store;
+        store = NULL;
+    }
+    pthread_mutex_unlock(&w->lock);
     bc_store_close(store);
     bc_progress_add(w->progress, e->size);
     return c->status != BC_OK;
@@ -430,6 +445,7 @@ bc_status bc_verify(bc_store *store, const bc_verify_opts *o, bc_verify_report *
 
     bc_progress *progress = bc_progress_new(o->progress, "verify");
     wal_state w = {.config = o->store_config, .progress = progress};
+    pthread_mutex_init(&w.lock, NULL);
     st = bc_wal_inventory_load(store, o->server, &w.inv);
     if (st == BC_OK && !(w.checks = calloc(w.inv.n ? w.inv.n : 1, sizeof *w.checks)))
         st = bc_oom();
@@ -473,6 +489,9 @@ bc_status bc_verify(bc_store *store, const bc_verify_opts *o, bc_verify_report *
     free(plans);
     for (size_t i = 0; w.checks && i < w.inv.n; i++)
         free(w.checks[i].message);
+    for (size_t i = 0; i < w.nidle; i++)
+        bc_store_close(w.idle[i]);
+    pthread_mutex_destroy(&w.lock);
     free(w.checks);
     bc_wal_inventory_free(&w.inv);
     bc_catalog_free(&catalog);
