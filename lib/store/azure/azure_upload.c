@@ -1,15 +1,17 @@
 /* Azure uploads: Put Blob for small objects, and block blobs for large
- * ones and for streams: Put Block for each block (up to `concurrency` at
- * once), then Put Block List, which makes the blob appear whole. Blocks
- * never listed are discarded by Azure, so a failed upload leaves nothing
- * that looks complete. */
+ * ones and for streams: Put Block for each block (a work queue sends up
+ * to `concurrency` at once), then Put Block List, which makes the blob
+ * appear whole. Blocks never listed are discarded by Azure, so a failed
+ * upload leaves nothing that looks complete. */
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/azure/azure_internal.h"
 #include "store/http/url.h"
+#include "util/workqueue.h"
 
 #define BLOCK_ID_DIGITS 8 /* every id of a blob must have the same length */
 
@@ -126,86 +128,40 @@ static bc_status put_block_list(azure_backend *b, const char *key, int nblocks,
     return st;
 }
 
-/* ---- blocks sent by worker threads ---------------------------------------- */
+/* ---- blocks sent by a work queue ------------------------------------------ */
 
-typedef struct block_job {
-    azure_backend *b;
-    const char *key;
+/* Bytes [offset, offset + len) of src as block `index`; src stays readable
+ * until the block is released (buffer >= 0: that writer buffer frees). */
+typedef struct block_item {
     const bc_source *src;
     int index;
     int64_t offset, len;
-    bc_err result;        /* errors are per thread: carried back here */
-} block_job;
+    int buffer;
+} block_item;
 
-static void *block_worker(void *arg)
+typedef struct block_upload {
+    azure_backend *b;
+    const char *key;
+    atomic_int *buffer_busy;  /* the streaming writer's: cleared at release */
+} block_upload;
+
+static bc_status block_send(void *ctx, void *worker, void *item)
 {
-    block_job *j = arg;
-    bc_error_save(&j->result, put_block(j->b, j->key, j->index, j->src, j->offset, j->len));
-    return NULL;
+    (void)worker;
+    const block_upload *u = ctx;
+    const block_item *blk = item;
+    return put_block(u->b, u->key, blk->index, blk->src, blk->offset, blk->len);
 }
 
-/* A window of at most `concurrency` blocks in flight. */
-typedef struct block_window {
-    block_job *jobs;
-    pthread_t *threads;
-    int *busy;
-    int slots, next_slot;
-    bc_err first;         /* the first failed block's */
-} block_window;
-
-static bc_status window_init(block_window *w, int slots)
+static void block_release(void *ctx, void *item)
 {
-    memset(w, 0, sizeof *w);
-    w->slots = slots;
-    w->jobs = calloc((size_t)slots, sizeof *w->jobs);
-    w->threads = calloc((size_t)slots, sizeof *w->threads);
-    w->busy = calloc((size_t)slots, sizeof *w->busy);
-    if (!w->jobs || !w->threads || !w->busy)
-        return bc_oom();
-    return BC_OK;
+    const block_upload *u = ctx;
+    const block_item *blk = item;
+    if (blk->buffer >= 0)
+        atomic_store(&u->buffer_busy[blk->buffer], 0);
 }
 
-static void window_join(block_window *w, int slot)
-{
-    if (!w->busy[slot])
-        return;
-    pthread_join(w->threads[slot], NULL);
-    w->busy[slot] = 0;
-    if (w->jobs[slot].result.status != BC_OK && w->first.status == BC_OK)
-        w->first = w->jobs[slot].result;
-}
-
-/* Waits for every block; the first failure, with its message. */
-static bc_status window_drain(block_window *w)
-{
-    for (int i = 0; i < w->slots; i++)
-        window_join(w, i);
-    return bc_error_restore(&w->first);
-}
-
-/* Starts a block, first waiting for the oldest slot to be free. */
-static bc_status window_send(block_window *w, const block_job *job)
-{
-    int slot = w->next_slot;
-    w->next_slot = (slot + 1) % w->slots;
-    window_join(w, slot);
-    if (w->first.status != BC_OK)
-        return bc_error_restore(&w->first);
-    w->jobs[slot] = *job;
-    if (pthread_create(&w->threads[slot], NULL, block_worker, &w->jobs[slot]) != 0)
-        return bc_error(BC_ERR_INTERNAL, "cannot start an upload thread");
-    w->busy[slot] = 1;
-    return BC_OK;
-}
-
-static void window_free(block_window *w)
-{
-    if (w->busy)
-        window_drain(w);
-    free(w->jobs);
-    free(w->threads);
-    free(w->busy);
-}
+static const bc_workq_ops block_queue = {.run = block_send, .release = block_release};
 
 bc_status bc_azure_put(void *backend, const char *key, const bc_source *src,
                        const bc_put_opts *opts)
@@ -218,45 +174,56 @@ bc_status bc_azure_put(void *backend, const char *key, const bc_source *src,
         return bc_error(BC_ERR_USAGE, "put %s/%s: %lld bytes need more than 50000 blocks of "
                         "%lld bytes: raise --max-block-size", b->location, key,
                         (long long)src->size, (long long)b->block_size);
-    block_window w;
-    bc_status st = window_init(&w, b->concurrency);
+    block_upload u = {.b = b, .key = key};
+    bc_workq *q;
+    bc_status st = bc_workq_start(&block_queue, &u, b->concurrency, sizeof(block_item), 0, &q);
+    if (st != BC_OK)
+        return st;
     for (int64_t i = 0; st == BC_OK && i < nblocks; i++) {
         int64_t off = i * b->block_size;
-        block_job job = {.b = b, .key = key, .src = src, .index = (int)i, .offset = off,
-                         .len = src->size - off < b->block_size ? src->size - off : b->block_size};
-        st = window_send(&w, &job);
+        block_item blk = {.src = src, .index = (int)i, .offset = off, .buffer = -1,
+                          .len = src->size - off < b->block_size ? src->size - off : b->block_size};
+        st = bc_workq_submit(q, &blk);
     }
-    bc_status drained = window_drain(&w);
     if (st == BC_OK)
-        st = drained;
-    window_free(&w);
+        st = bc_workq_finish(q);
+    else
+        bc_workq_abort(q);
     if (st == BC_OK)
         st = put_block_list(b, key, (int)nblocks, opts);
     return st;
 }
 
-/* ---- the streaming writer ------------------------------------------------ */
+/* ---- the streaming writer ------------------------------------------------
+ *
+ * Blocks are filled in buffers of block_size and queued as soon as full.
+ * There is one buffer more than blocks can be in flight: a buffer is
+ * released before its slot in the queue frees, so once a submit returns
+ * at least one buffer is free to fill next. */
 
 typedef struct azure_writer {
     azure_backend *b;
     char *key;
     bc_put_opts opts;         /* a copy: used at commit */
-    unsigned char **buffers;  /* one per window slot, plus the one filling */
+    unsigned char **buffers;  /* concurrency + 1, allocated when first used */
+    atomic_int *busy;         /* per buffer: queued or being sent */
     bc_source *sources;
     int nbuffers, filling;
     size_t fill_len;
     int blocks_sent;
-    block_window window;
+    block_upload upload;
+    bc_workq *queue;
 } azure_writer;
 
 static void writer_free(azure_writer *w)
 {
     if (!w)
         return;
-    window_free(&w->window);
+    bc_workq_abort(w->queue);
     for (int i = 0; i < w->nbuffers; i++)
         free(w->buffers ? w->buffers[i] : NULL);
     free(w->buffers);
+    free(w->busy);
     free(w->sources);
     bc_put_opts_free(&w->opts);
     free(w->key);
@@ -274,14 +241,17 @@ bc_status bc_azure_writer_open(void *backend, const char *key, const bc_put_opts
         w->nbuffers = b->concurrency + 1;
         w->key = strdup(key);
         w->buffers = calloc((size_t)w->nbuffers, sizeof *w->buffers);
+        w->busy = calloc((size_t)w->nbuffers, sizeof *w->busy);
         w->sources = calloc((size_t)w->nbuffers, sizeof *w->sources);
-        if (!w->key || !w->buffers || !w->sources)
+        if (!w->key || !w->buffers || !w->busy || !w->sources)
             st = bc_oom();
+        w->upload = (block_upload){.b = b, .key = w->key, .buffer_busy = w->busy};
     }
     if (st == BC_OK)
         st = bc_put_opts_dup(opts, &w->opts);
     if (st == BC_OK)
-        st = window_init(&w->window, b->concurrency);
+        st = bc_workq_start(&block_queue, &w->upload, b->concurrency, sizeof(block_item), 0,
+                            &w->queue);
     if (st == BC_OK && !(w->buffers[0] = malloc((size_t)b->block_size)))
         st = bc_oom();
     if (st != BC_OK) {
@@ -292,21 +262,26 @@ bc_status bc_azure_writer_open(void *backend, const char *key, const bc_put_opts
     return BC_OK;
 }
 
-/* Sends the filled buffer as the next block and moves to another buffer:
- * with nbuffers = slots + 1 the one after it is never still in flight,
- * since window_send waited for that slot. */
+/* Queues the filled buffer as the next block and moves to a free one. */
 static bc_status send_fill(azure_writer *w)
 {
     int i = w->filling;
     w->sources[i] = (bc_source){.fd = -1, .mem = w->buffers[i], .size = (int64_t)w->fill_len};
-    block_job job = {.b = w->b, .key = w->key, .src = &w->sources[i],
-                     .index = w->blocks_sent, .offset = 0, .len = (int64_t)w->fill_len};
-    bc_status st = window_send(&w->window, &job);
+    block_item blk = {.src = &w->sources[i], .index = w->blocks_sent, .offset = 0,
+                      .len = (int64_t)w->fill_len, .buffer = i};
+    atomic_store(&w->busy[i], 1);
+    bc_status st = bc_workq_submit(w->queue, &blk);
     if (st != BC_OK)
         return st;
     w->blocks_sent++;
-    w->filling = (i + 1) % w->nbuffers;
     w->fill_len = 0;
+    w->filling = -1;
+    for (int j = 1; j <= w->nbuffers && w->filling < 0; j++)
+        if (!atomic_load(&w->busy[(i + j) % w->nbuffers]))
+            w->filling = (i + j) % w->nbuffers;
+    if (w->filling < 0)
+        return bc_error(BC_ERR_INTERNAL, "put %s/%s: no free block buffer", w->b->location,
+                        w->key);
     if (!w->buffers[w->filling] && !(w->buffers[w->filling] = malloc((size_t)w->b->block_size)))
         return bc_oom();
     return BC_OK;
@@ -342,9 +317,10 @@ bc_status bc_azure_writer_commit(void *state)
     } else {
         if (w->fill_len)
             st = send_fill(w);
-        bc_status drained = window_drain(&w->window);
+        bc_status sent = bc_workq_finish(w->queue);
+        w->queue = NULL;
         if (st == BC_OK)
-            st = drained;
+            st = sent;
         if (st == BC_OK)
             st = put_block_list(w->b, w->key, w->blocks_sent, &w->opts);
     }

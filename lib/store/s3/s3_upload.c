@@ -1,9 +1,8 @@
 /* The s3:// backend's puts: one PutObject up to the multipart threshold,
- * above it a multipart upload whose parts a few threads send, each on its
- * own connection. A failed multipart upload is always aborted. The
+ * above it a multipart upload whose parts a work queue's threads send,
+ * each on its own connection. A failed multipart upload is always aborted. The
  * multipart pipeline also carries the streaming writer's parts
  * (s3_writer.c). See s3_internal.h for how the backend is split. */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include "store/http/url.h"
 #include "store/http/xml.h"
 #include "util/log.h"
+#include "util/workqueue.h"
 
 #define MAX_PARTS 10000
 
@@ -112,11 +112,11 @@ bc_status bc_s3_put_single(s3_backend *b, bc_http_client *hc, const char *key,
 
 /* ---- multipart: the pipeline ------------------------------------------
  *
- * Parts are added in order and wait in a short queue; up to `concurrency`
- * worker threads, each on its own connection, take and send them. Adding
- * waits while `concurrency` parts are queued or being sent, which bounds
- * the memory a streaming caller holds. The first failure stops the workers
- * and is reported by the next add, status check or complete. */
+ * Parts are added in order to a work queue (util/workqueue.h) whose
+ * workers, each on its own connection, send them; adding waits while
+ * `concurrency` parts are queued or being sent, which bounds the memory a
+ * streaming caller holds. The first failure stops the workers and is
+ * reported by the next add, status check or complete. */
 
 typedef struct queued_part {
     s3_part part;
@@ -131,31 +131,13 @@ struct s3_multipart {
     s3_release_fn release;
     void *release_ctx;
     bc_http_client *control;  /* for create, complete and abort */
-    pthread_t *workers;
-    int nworkers;
-    int send_inline;          /* no thread could be started: add sends each part */
-    pthread_mutex_t lock;     /* guards everything below */
-    pthread_cond_t changed;   /* a part queued or done, or the upload stopping */
-    queued_part *queue;       /* a ring of b->concurrency */
-    int queue_head, queued;
-    int in_flight;            /* parts queued or being sent */
+    bc_workq *parts;          /* the parts being sent */
     int nparts;               /* parts added so far */
-    char **etags;             /* per part, from UploadPart replies */
+    /* Per part, from UploadPart replies: each is written by the worker
+     * that sent the part and read once the workers are joined. */
+    char **etags;
     int max_parts;            /* room in etags */
-    int closing;              /* no more parts: workers leave once the queue is empty */
-    int failed;
-    bc_err first;             /* the first failure */
 };
-
-/* Records the first failure; the caller holds the lock. */
-static void fail_locked(s3_multipart *u, bc_status st)
-{
-    if (!u->failed) {
-        u->failed = 1;
-        bc_error_save(&u->first, st);
-    }
-    pthread_cond_broadcast(&u->changed);
-}
 
 static void release_part(s3_multipart *u, const s3_part *part)
 {
@@ -198,57 +180,39 @@ static bc_status upload_part(s3_multipart *u, bc_http_client *hc, const queued_p
     return st;
 }
 
-/* Sends one part and accounts for it. The part's memory is released before
- * the slot is freed, so a caller waiting for the slot can reuse it. */
-static void send_part(s3_multipart *u, bc_http_client *hc, const queued_part *qp)
+/* The work queue's side: a connection per worker, one part per item. */
+static bc_status part_worker_open(void *ctx, void **worker)
 {
-    char *etag = NULL;
-    bc_status st = upload_part(u, hc, qp, &etag);
-    release_part(u, &qp->part);
-    pthread_mutex_lock(&u->lock);
-    if (st == BC_OK)
-        u->etags[qp->number - 1] = etag;
-    else
-        fail_locked(u, st);
-    u->in_flight--;
-    pthread_cond_broadcast(&u->changed);
-    pthread_mutex_unlock(&u->lock);
-}
-
-/* Next queued part; 0 when the worker should leave. When add sends inline,
- * an empty queue means "done for now". */
-static int take_part(s3_multipart *u, queued_part *out)
-{
-    pthread_mutex_lock(&u->lock);
-    while (!u->queued && !u->closing && !u->failed && !u->send_inline)
-        pthread_cond_wait(&u->changed, &u->lock);
-    int got = u->queued && !u->failed;
-    if (got) {
-        *out = u->queue[u->queue_head];
-        u->queue_head = (u->queue_head + 1) % u->b->concurrency;
-        u->queued--;
-    }
-    pthread_mutex_unlock(&u->lock);
-    return got;
-}
-
-static void *part_worker(void *arg)
-{
-    s3_multipart *u = arg;
+    s3_multipart *u = ctx;
     bc_http_client *hc;
     bc_status st = bc_http_client_acquire(u->b->pool, &hc);
-    if (st != BC_OK) {
-        pthread_mutex_lock(&u->lock);
-        fail_locked(u, st);
-        pthread_mutex_unlock(&u->lock);
-        return NULL;
-    }
-    queued_part qp;
-    while (take_part(u, &qp))
-        send_part(u, hc, &qp);
-    bc_http_client_release(u->b->pool, hc);
-    return NULL;
+    if (st == BC_OK)
+        *worker = hc;
+    return st;
 }
+
+static void part_worker_close(void *ctx, void *worker)
+{
+    s3_multipart *u = ctx;
+    bc_http_client_release(u->b->pool, worker);
+}
+
+static bc_status part_send(void *ctx, void *worker, void *item)
+{
+    s3_multipart *u = ctx;
+    const queued_part *qp = item;
+    return upload_part(u, worker, qp, &u->etags[qp->number - 1]);
+}
+
+static void part_release(void *ctx, void *item)
+{
+    release_part(ctx, &((queued_part *)item)->part);
+}
+
+static const bc_workq_ops part_queue = {
+    .run = part_send, .open = part_worker_open, .close = part_worker_close,
+    .release = part_release,
+};
 
 static char *complete_body(const s3_multipart *u)
 {
@@ -370,15 +334,12 @@ static void abort_upload(s3_backend *b, bc_http_client *hc, const char *key, con
 
 static void multipart_free(s3_multipart *u)
 {
+    bc_workq_abort(u->parts);
     for (int i = 0; u->etags && i < u->nparts; i++)
         free(u->etags[i]);
     free(u->etags);
     if (u->control)
         bc_http_client_release(u->b->pool, u->control);
-    pthread_cond_destroy(&u->changed);
-    pthread_mutex_destroy(&u->lock);
-    free(u->queue);
-    free(u->workers);
     free(u->upload_id);
     free(u->key);
     free(u);
@@ -396,104 +357,58 @@ bc_status bc_s3_multipart_start(s3_backend *b, const char *key, const bc_http_he
     u->expected_parts = expected_parts;
     u->release = release;
     u->release_ctx = release_ctx;
-    pthread_mutex_init(&u->lock, NULL);
-    pthread_cond_init(&u->changed, NULL);
     int nworkers = expected_parts > 0 && expected_parts < b->concurrency ? expected_parts
                                                                            : b->concurrency;
     u->key = strdup(key);
-    u->queue = calloc((size_t)b->concurrency, sizeof *u->queue);
-    u->workers = calloc((size_t)nworkers, sizeof *u->workers);
     u->max_parts = expected_parts > 0 ? expected_parts : MAX_PARTS;
     u->etags = calloc((size_t)u->max_parts, sizeof *u->etags);
-    bc_status st = u->key && u->queue && u->workers && u->etags ? BC_OK : bc_oom();
+    bc_status st = u->key && u->etags ? BC_OK : bc_oom();
     if (st == BC_OK)
         st = bc_http_client_acquire(b->pool, &u->control);
     if (st == BC_OK)
         st = create_upload(b, u->control, key, create, &u->upload_id);
+    if (st == BC_OK)
+        st = bc_workq_start(&part_queue, u, nworkers, sizeof(queued_part), 0, &u->parts);
     if (st != BC_OK) {
+        if (u->upload_id)
+            abort_upload(b, u->control, key, u->upload_id);
         multipart_free(u);
         return st;
     }
-    /* Workers wait for parts from now on. Should no thread start, add
-     * sends each part itself. */
-    while (u->nworkers < nworkers &&
-           pthread_create(&u->workers[u->nworkers], NULL, part_worker, u) == 0)
-        u->nworkers++;
-    if (u->nworkers == 0)
-        u->send_inline = 1;   /* set only when no worker exists to read it */
     *out = u;
     return BC_OK;
 }
 
 bc_status bc_s3_multipart_add(s3_multipart *u, const s3_part *part)
 {
-    pthread_mutex_lock(&u->lock);
-    while (!u->failed && u->in_flight >= u->b->concurrency)
-        pthread_cond_wait(&u->changed, &u->lock);
-    bc_status st = BC_OK;
-    if (u->failed) {
-        st = bc_error_restore(&u->first);
-    } else if (u->nparts == u->max_parts) {
+    bc_status st = bc_workq_status(u->parts);
+    if (st == BC_OK && u->nparts == u->max_parts)
         st = bc_error(BC_ERR_USAGE, "the object needs more than %d parts of %lld MiB: "
                       "raise the part size", u->max_parts, (long long)(u->b->part_size / MiB));
-    }
     if (st != BC_OK) {
-        pthread_mutex_unlock(&u->lock);
         release_part(u, part);
         return st;
     }
-    int tail = (u->queue_head + u->queued) % u->b->concurrency;
-    u->queue[tail] = (queued_part){ *part, ++u->nparts };
-    u->queued++;
-    u->in_flight++;
-    pthread_cond_broadcast(&u->changed);
-    pthread_mutex_unlock(&u->lock);
-    if (u->send_inline) {
-        part_worker(u);
-        return bc_s3_multipart_status(u);
-    }
-    return BC_OK;
+    queued_part qp = { *part, ++u->nparts };
+    return bc_workq_submit(u->parts, &qp);
 }
 
 bc_status bc_s3_multipart_wait(s3_multipart *u)
 {
-    pthread_mutex_lock(&u->lock);
-    while (!u->failed && u->in_flight > 0)
-        pthread_cond_wait(&u->changed, &u->lock);
-    pthread_mutex_unlock(&u->lock);
-    return bc_s3_multipart_status(u);
+    return bc_workq_wait(u->parts);
 }
 
 bc_status bc_s3_multipart_status(s3_multipart *u)
 {
-    pthread_mutex_lock(&u->lock);
-    bc_status st = u->failed ? bc_error_restore(&u->first) : BC_OK;
-    pthread_mutex_unlock(&u->lock);
-    return st;
-}
-
-/* Waits for the workers (which finish the queue unless the upload failed
- * or is being aborted), then drops the parts nobody will send. */
-static void stop_workers(s3_multipart *u)
-{
-    pthread_mutex_lock(&u->lock);
-    u->closing = 1;
-    pthread_cond_broadcast(&u->changed);
-    pthread_mutex_unlock(&u->lock);
-    for (int i = 0; i < u->nworkers; i++)
-        pthread_join(u->workers[i], NULL);
-    u->nworkers = 0;
-    for (; u->queued > 0; u->queued--) {
-        release_part(u, &u->queue[u->queue_head].part);
-        u->queue_head = (u->queue_head + 1) % u->b->concurrency;
-    }
+    return bc_workq_status(u->parts);
 }
 
 bc_status bc_s3_multipart_complete(s3_multipart *u, const bc_put_opts *opts)
 {
-    stop_workers(u);
-    bc_status st = u->failed ? bc_error_restore(&u->first)
-                             : complete_upload(u->b, u->control, u, opts);
+    bc_status st = bc_workq_finish(u->parts);
+    u->parts = NULL;
+    if (st == BC_OK)
+        st = complete_upload(u->b, u->control, u, opts);
     if (st != BC_OK)
         abort_upload(u->b, u->control, u->key, u->upload_id);
     multipart_free(u);
@@ -504,10 +419,8 @@ void bc_s3_multipart_abort(s3_multipart *u)
 {
     if (!u)
         return;
-    pthread_mutex_lock(&u->lock);
-    u->failed = 1;   /* workers take no more parts */
-    pthread_mutex_unlock(&u->lock);
-    stop_workers(u);
+    bc_workq_abort(u->parts);
+    u->parts = NULL;
     abort_upload(u->b, u->control, u->key, u->upload_id);
     multipart_free(u);
 }
