@@ -107,16 +107,15 @@ static bc_status close_part(archive *a)
     return st;
 }
 
-/* Called by the tar writer between entries once a part is large enough. */
-static bc_status rotate(void *ctx, bc_sink_fn *sink, void **sink_ctx)
+/* Called by the tar writer between entries once a part is large enough;
+ * the writer's sink stays tar_sink, which feeds the new part's encoder. */
+static bc_status rotate(void *ctx)
 {
     archive *a = ctx;
     bc_status st = close_part(a);
     a->part++;
     if (st == BC_OK)
         st = open_part(a);
-    *sink = tar_sink;
-    *sink_ctx = a;
     return st;
 }
 
