@@ -246,7 +246,9 @@ static int pipe_sink(void *ctx, const void *data, size_t len)
     return 0;
 }
 
-static int decode_sink(void *ctx, const void *data, size_t len)
+/* The bytes as stored: shown as progress and checksummed for the check
+ * against bc_archives.json, then decoded. */
+static int stored_sink(void *ctx, const void *data, size_t len)
 {
     download *d = ctx;
     bc_progress_add(d->progress, (int64_t)len);
@@ -254,7 +256,7 @@ static int decode_sink(void *ctx, const void *data, size_t len)
         bc_checksum_update(&d->stored, data, len);
         d->stored_bytes += (int64_t)len;
     }
-    return (int)bc_codec_write(d->decoder, data, len, pipe_sink, d);
+    return bc_codec_sink(d->decoder, data, len);
 }
 
 /* The object as stored against bc_archives.json. */
@@ -277,11 +279,11 @@ static void *download_main(void *arg)
     bc_store *store = NULL;
     bc_status st = bc_store_open(d->config, &store);
     if (st == BC_OK)
-        st = bc_codec_decoder(d->part->codec, &d->decoder);
+        st = bc_codec_decoder(d->part->codec, pipe_sink, d, &d->decoder);
     if (st == BC_OK)
-        st = bc_store_get(store, d->part->key, decode_sink, d);
+        st = bc_store_get(store, d->part->key, stored_sink, d);
     if (st == BC_OK)
-        st = bc_codec_finish(d->decoder, pipe_sink, d);
+        st = bc_codec_finish(d->decoder);
     /* The codec's messages do not say which object they read. */
     if (st != BC_OK && !d->reader_gone)
         bc_error_context(st, "%s", d->part->name);

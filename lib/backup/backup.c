@@ -56,11 +56,13 @@ static int stored_sink(void *ctx, const void *data, size_t len)
     return bc_store_writer_sink(a->writer, data, len);
 }
 
-static int encoder_sink(void *ctx, const void *data, size_t len)
+/* The archive as the tar writer makes it: shown as progress, then
+ * encoded (the encoder's output goes to stored_sink). */
+static int tar_sink(void *ctx, const void *data, size_t len)
 {
     archive *a = ctx;
     bc_progress_add(a->progress, (int64_t)len);
-    return (int)bc_codec_write(a->encoder, data, len, stored_sink, a);
+    return bc_codec_sink(a->encoder, data, len);
 }
 
 static bc_status open_part(archive *a)
@@ -80,7 +82,7 @@ static bc_status open_part(archive *a)
     if (st == BC_OK)
         st = bc_store_writer_open(a->store, key, &put, &a->writer);
     if (st == BC_OK)
-        st = bc_codec_encoder(a->opts->codec, a->opts->level, &a->encoder);
+        st = bc_codec_encoder(a->opts->codec, a->opts->level, stored_sink, a, &a->encoder);
     if (st == BC_OK)
         bc_log_info("writing %s/%s", bc_store_describe(a->store), key);
     return st;
@@ -89,7 +91,7 @@ static bc_status open_part(archive *a)
 /* Flushes the codec, completes the current part's upload and lists it. */
 static bc_status close_part(archive *a)
 {
-    bc_status st = bc_codec_finish(a->encoder, stored_sink, a);
+    bc_status st = bc_codec_finish(a->encoder);
     bc_codec_free(a->encoder);
     a->encoder = NULL;
     int64_t size = bc_store_writer_size(a->writer);
@@ -105,16 +107,15 @@ static bc_status close_part(archive *a)
     return st;
 }
 
-/* Called by the tar writer between entries once a part is large enough. */
-static bc_status rotate(void *ctx, bc_sink_fn *sink, void **sink_ctx)
+/* Called by the tar writer between entries once a part is large enough;
+ * the writer's sink stays tar_sink, which feeds the new part's encoder. */
+static bc_status rotate(void *ctx)
 {
     archive *a = ctx;
     bc_status st = close_part(a);
     a->part++;
     if (st == BC_OK)
         st = open_part(a);
-    *sink = encoder_sink;
-    *sink_ctx = a;
     return st;
 }
 
@@ -126,7 +127,7 @@ static bc_status archive_open(archive *a)
         snprintf(prefix, sizeof prefix, "pg_tblspc/%u/", a->oid);
     bc_status st = open_part(a);
     if (st == BC_OK)
-        st = bc_tar_writer_new(encoder_sink, a, &a->tar);
+        st = bc_tar_writer_new(tar_sink, a, &a->tar);
     if (st == BC_OK)
         st = bc_manifest_builder_observer(a->manifest, prefix, &obs);
     if (st == BC_OK)

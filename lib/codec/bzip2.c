@@ -1,7 +1,6 @@
 /* bzip2 through libbz2. The decoder accepts several concatenated streams,
  * as `bzip2 -d` does (pbzip2 and lbzip2 write such files). */
 #include <stdint.h>
-#include <stdlib.h>
 
 #include <bzlib.h>
 
@@ -23,11 +22,11 @@ static void bzip2_out_begin(bzip2_stream *b)
     b->bz.avail_out = (unsigned)bc_codec_out_room(&b->base);
 }
 
-static bc_status bzip2_out_end(bzip2_stream *b, bc_sink_fn sink, void *ctx)
+static bc_status bzip2_out_end(bzip2_stream *b)
 {
     b->base.out_len = BC_CODEC_OUT_SIZE - b->bz.avail_out;
     if (bc_codec_out_room(&b->base) == 0)
-        return bc_codec_emit(&b->base, sink, ctx);
+        return bc_codec_emit(&b->base);
     return BC_OK;
 }
 
@@ -49,7 +48,7 @@ static void bzip2_in_set(bzip2_stream *b, const unsigned char *data,
 /* ---- encoder ---- */
 
 static bc_status bzip2_enc_write(bc_codec_stream *s, const unsigned char *data,
-                                 size_t len, bc_sink_fn sink, void *ctx)
+                                 size_t len)
 {
     bzip2_stream *b = (bzip2_stream *)s;
     bzip2_in_set(b, data, len);
@@ -58,15 +57,14 @@ static bc_status bzip2_enc_write(bc_codec_stream *s, const unsigned char *data,
         int ret = BZ2_bzCompress(&b->bz, BZ_RUN);
         if (ret != BZ_RUN_OK)
             return bzip2_lib_error(b, ret);
-        bc_status st = bzip2_out_end(b, sink, ctx);
+        bc_status st = bzip2_out_end(b);
         if (st != BC_OK)
             return st;
     }
     return BC_OK;
 }
 
-static bc_status bzip2_enc_finish(bc_codec_stream *s, bc_sink_fn sink,
-                                  void *ctx)
+static bc_status bzip2_enc_finish(bc_codec_stream *s)
 {
     bzip2_stream *b = (bzip2_stream *)s;
     bzip2_in_set(b, NULL, 0);
@@ -75,7 +73,7 @@ static bc_status bzip2_enc_finish(bc_codec_stream *s, bc_sink_fn sink,
         int ret = BZ2_bzCompress(&b->bz, BZ_FINISH);
         if (ret != BZ_FINISH_OK && ret != BZ_STREAM_END)
             return bzip2_lib_error(b, ret);
-        bc_status st = bzip2_out_end(b, sink, ctx);
+        bc_status st = bzip2_out_end(b);
         if (st != BC_OK)
             return st;
         if (ret == BZ_STREAM_END)
@@ -90,50 +88,13 @@ static void bzip2_enc_destroy(bc_codec_stream *s)
         BZ2_bzCompressEnd(&b->bz);
 }
 
-static const bc_codec_ops bzip2_enc_ops = {bzip2_enc_write, bzip2_enc_finish,
-                                           bzip2_enc_destroy};
-
-static bc_status bzip2_alloc(const bc_codec_ops *ops, bzip2_stream **out)
+static bc_status bzip2_enc_init(bc_codec_stream *s, int level)
 {
-    bzip2_stream *b = calloc(1, sizeof *b);
-    if (!b)
-        return bc_error(BC_ERR_INTERNAL, "bzip2: out of memory");
-    bc_status st = bc_codec_base_init(&b->base, ops, "bzip2");
-    if (st != BC_OK) {
-        free(b);
-        return st;
-    }
-    *out = b;
-    return BC_OK;
-}
-
-static bc_status bzip2_init_failed(bzip2_stream *b, int ret)
-{
-    bc_status st = bzip2_lib_error(b, ret);
-    free(b->base.out);
-    free(b);
-    return st;
-}
-
-bc_status bc_bzip2_encoder_new(int level, bc_codec_stream **out)
-{
-    /* The level is bzip2's block size in 100 kB units; 9 is its default. */
-    if (level == 0)
-        level = 9;
-    else if (level < 1)
-        level = 1;
-    else if (level > 9)
-        level = 9;
-
-    bzip2_stream *b = NULL;
-    bc_status st = bzip2_alloc(&bzip2_enc_ops, &b);
-    if (st != BC_OK || !b)
-        return st;
+    bzip2_stream *b = (bzip2_stream *)s;
     int ret = BZ2_bzCompressInit(&b->bz, level, 0, 0);
     if (ret != BZ_OK)
-        return bzip2_init_failed(b, ret);
+        return bzip2_lib_error(b, ret);
     b->bz_ready = true;
-    *out = &b->base;
     return BC_OK;
 }
 
@@ -157,7 +118,7 @@ static bc_status bzip2_dec_start(bzip2_stream *b)
 }
 
 static bc_status bzip2_dec_write(bc_codec_stream *s, const unsigned char *data,
-                                 size_t len, bc_sink_fn sink, void *ctx)
+                                 size_t len)
 {
     bzip2_stream *b = (bzip2_stream *)s;
     const unsigned char *p = data;
@@ -203,7 +164,7 @@ static bc_status bzip2_dec_write(bc_codec_stream *s, const unsigned char *data,
             return bzip2_lib_error(b, ret);
         }
         bool out_full = b->bz.avail_out == 0;
-        bc_status st = bzip2_out_end(b, sink, ctx);
+        bc_status st = bzip2_out_end(b);
         if (st != BC_OK)
             return st;
         if (out_full || ret == BZ_STREAM_END)
@@ -215,11 +176,9 @@ static bc_status bzip2_dec_write(bc_codec_stream *s, const unsigned char *data,
     }
 }
 
-static bc_status bzip2_dec_finish(bc_codec_stream *s, bc_sink_fn sink,
-                                  void *ctx)
+static bc_status bzip2_dec_finish(bc_codec_stream *s)
 {
     bzip2_stream *b = (bzip2_stream *)s;
-    (void)sink, (void)ctx;
     if (!b->any_stream)
         return bc_error(BC_ERR_DATA, "bzip2 stream is empty");
     if (b->in_stream)
@@ -234,19 +193,18 @@ static void bzip2_dec_destroy(bc_codec_stream *s)
         BZ2_bzDecompressEnd(&b->bz);
 }
 
-static const bc_codec_ops bzip2_dec_ops = {bzip2_dec_write, bzip2_dec_finish,
-                                           bzip2_dec_destroy};
-
-bc_status bc_bzip2_decoder_new(bc_codec_stream **out)
+static bc_status bzip2_dec_init(bc_codec_stream *s, int level)
 {
-    bzip2_stream *b = NULL;
-    bc_status st = bzip2_alloc(&bzip2_dec_ops, &b);
-    if (st != BC_OK || !b)
-        return st;
-    int ret = BZ2_bzDecompressInit(&b->bz, 0, 0);
-    if (ret != BZ_OK)
-        return bzip2_init_failed(b, ret);
-    b->bz_ready = true;
-    *out = &b->base;
-    return BC_OK;
+    (void)level;
+    return bzip2_dec_start((bzip2_stream *)s);
 }
+
+const bc_codec_impl bc_codec_bzip2_impl = {
+    .size = sizeof(bzip2_stream),
+    /* The level is bzip2's block size in 100 kB units; 9 is its default. */
+    .level_default = 9,
+    .level_min = 1,
+    .level_max = 9,
+    .encoder = {bzip2_enc_init, bzip2_enc_write, bzip2_enc_finish, bzip2_enc_destroy},
+    .decoder = {bzip2_dec_init, bzip2_dec_write, bzip2_dec_finish, bzip2_dec_destroy},
+};

@@ -1,5 +1,6 @@
 /* Codec names and suffixes, and the common stream bookkeeping that every
- * codec shares: state checks, output buffering, dispatch to the codec. */
+ * codec shares: allocation, level clamping, state checks, output
+ * buffering, dispatch to the codec. */
 #include "codec/codec.h"
 
 #include <stdlib.h>
@@ -10,25 +11,20 @@
 typedef struct codec_entry {
     const char *name;
     const char *suffix;
-    bc_status (*new_encoder)(int level, bc_codec_stream **out);
-    bc_status (*new_decoder)(bc_codec_stream **out);
+    const bc_codec_impl *impl;
 } codec_entry;
 
-static bc_status none_encoder_new(int level, bc_codec_stream **out);
-static bc_status none_decoder_new(bc_codec_stream **out);
+static const bc_codec_impl none_impl;
 
 /* Indexed by bc_codec_id. */
 static const codec_entry codecs[] = {
-    [BC_CODEC_NONE] = {"none", "", none_encoder_new, none_decoder_new},
-    [BC_CODEC_GZIP] = {"gzip", ".gz", bc_gzip_encoder_new, bc_gzip_decoder_new},
-    [BC_CODEC_BZIP2] = {"bzip2", ".bz2", bc_bzip2_encoder_new,
-                        bc_bzip2_decoder_new},
-    [BC_CODEC_XZ] = {"xz", ".xz", bc_xz_encoder_new, bc_xz_decoder_new},
-    [BC_CODEC_SNAPPY] = {"snappy", ".snappy", bc_snappy_encoder_new,
-                         bc_snappy_decoder_new},
-    [BC_CODEC_LZ4] = {"lz4", ".lz4", bc_lz4_encoder_new, bc_lz4_decoder_new},
-    [BC_CODEC_ZSTD] = {"zstd", ".zst", bc_zstd_encoder_new,
-                       bc_zstd_decoder_new},
+    [BC_CODEC_NONE] = {"none", "", &none_impl},
+    [BC_CODEC_GZIP] = {"gzip", ".gz", &bc_codec_gzip_impl},
+    [BC_CODEC_BZIP2] = {"bzip2", ".bz2", &bc_codec_bzip2_impl},
+    [BC_CODEC_XZ] = {"xz", ".xz", &bc_codec_xz_impl},
+    [BC_CODEC_SNAPPY] = {"snappy", ".snappy", &bc_codec_snappy_impl},
+    [BC_CODEC_LZ4] = {"lz4", ".lz4", &bc_codec_lz4_impl},
+    [BC_CODEC_ZSTD] = {"zstd", ".zst", &bc_codec_zstd_impl},
 };
 
 #define CODEC_COUNT (sizeof codecs / sizeof codecs[0])
@@ -72,28 +68,14 @@ bc_codec_id bc_codec_from_suffix(const char *name, size_t *suffix_len)
 
 /* ---- shared helpers for the codecs (codec_impl.h) ---- */
 
-bc_status bc_codec_base_init(bc_codec_stream *s, const bc_codec_ops *ops,
-                             const char *name)
-{
-    s->ops = ops;
-    s->name = name;
-    s->out_len = 0;
-    s->finished = false;
-    s->failed = BC_OK;
-    s->out = malloc(BC_CODEC_OUT_SIZE);
-    if (!s->out)
-        return bc_error(BC_ERR_INTERNAL, "%s: out of memory", name);
-    return BC_OK;
-}
-
-bc_status bc_codec_emit(bc_codec_stream *s, bc_sink_fn sink, void *ctx)
+bc_status bc_codec_emit(bc_codec_stream *s)
 {
     if (s->out_len == 0)
         return BC_OK;
     size_t len = s->out_len;
     s->out_len = 0;
     /* The sink sets its own error message; keep it and its status. */
-    int rc = sink(ctx, s->out, len);
+    int rc = s->sink(s->sink_ctx, s->out, len);
     return rc ? bc_sink_status(rc) : BC_OK;
 }
 
@@ -105,7 +87,7 @@ bc_status bc_codec_oom(const bc_codec_stream *s)
 /* ---- BC_CODEC_NONE: copy input to the sink ---- */
 
 static bc_status none_write(bc_codec_stream *s, const unsigned char *data,
-                            size_t len, bc_sink_fn sink, void *ctx)
+                            size_t len)
 {
     while (len > 0) {
         size_t n = bc_codec_out_room(s);
@@ -116,7 +98,7 @@ static bc_status none_write(bc_codec_stream *s, const unsigned char *data,
         data += n;
         len -= n;
         if (bc_codec_out_room(s) == 0) {
-            bc_status st = bc_codec_emit(s, sink, ctx);
+            bc_status st = bc_codec_emit(s);
             if (st != BC_OK)
                 return st;
         }
@@ -124,9 +106,9 @@ static bc_status none_write(bc_codec_stream *s, const unsigned char *data,
     return BC_OK;
 }
 
-static bc_status none_finish(bc_codec_stream *s, bc_sink_fn sink, void *ctx)
+static bc_status none_finish(bc_codec_stream *s)
 {
-    (void)s, (void)sink, (void)ctx;
+    (void)s;
     return BC_OK;
 }
 
@@ -135,37 +117,29 @@ static void none_destroy(bc_codec_stream *s)
     (void)s;
 }
 
-static const bc_codec_ops none_ops = {none_write, none_finish, none_destroy};
-
-static bc_status none_new(bc_codec_stream **out)
-{
-    bc_codec_stream *s = calloc(1, sizeof *s);
-    if (!s)
-        return bc_error(BC_ERR_INTERNAL, "none: out of memory");
-    bc_status st = bc_codec_base_init(s, &none_ops, "none");
-    if (st != BC_OK) {
-        free(s);
-        return st;
-    }
-    *out = s;
-    return BC_OK;
-}
-
-static bc_status none_encoder_new(int level, bc_codec_stream **out)
-{
-    (void)level;
-    return none_new(out);
-}
-
-static bc_status none_decoder_new(bc_codec_stream **out)
-{
-    return none_new(out);
-}
+#define NONE_OPS {NULL, none_write, none_finish, none_destroy}
+static const bc_codec_impl none_impl = {
+    .size = sizeof(bc_codec_stream),
+    .encoder = NONE_OPS,
+    .decoder = NONE_OPS,
+};
 
 /* ---- public stream API ---- */
 
-static bc_status stream_new(bc_codec_id id, bool encoder, int level,
-                            bc_codec_stream **out)
+/* 0 is the codec's default; anything else is clamped into its range. */
+static int clamp_level(const bc_codec_impl *impl, int level)
+{
+    if (level == 0)
+        return impl->level_default;
+    if (level < impl->level_min)
+        return impl->level_min;
+    if (level > impl->level_max)
+        return impl->level_max;
+    return level;
+}
+
+static bc_status stream_new(bc_codec_id id, bool encoder, int level, bc_sink_fn sink,
+                            void *sink_ctx, bc_codec_stream **out)
 {
     const codec_entry *c = codec_lookup(id);
     if (!out)
@@ -173,17 +147,37 @@ static bc_status stream_new(bc_codec_id id, bool encoder, int level,
     *out = NULL;
     if (!c)
         return bc_error(BC_ERR_INTERNAL, "codec: unknown codec id %d", (int)id);
-    return encoder ? c->new_encoder(level, out) : c->new_decoder(out);
+    if (!sink)
+        return bc_error(BC_ERR_INTERNAL, "%s: no sink for the stream", c->name);
+    bc_codec_stream *s = calloc(1, c->impl->size);
+    if (!s)
+        return bc_error(BC_ERR_INTERNAL, "%s: out of memory", c->name);
+    s->ops = encoder ? &c->impl->encoder : &c->impl->decoder;
+    s->name = c->name;
+    s->sink = sink;
+    s->sink_ctx = sink_ctx;
+    s->out = malloc(BC_CODEC_OUT_SIZE);
+    bc_status st = s->out ? BC_OK : bc_codec_oom(s);
+    if (st == BC_OK && s->ops->init)
+        st = s->ops->init(s, encoder ? clamp_level(c->impl, level) : 0);
+    if (st != BC_OK) {
+        bc_codec_free(s);
+        return st;
+    }
+    *out = s;
+    return BC_OK;
 }
 
-bc_status bc_codec_encoder(bc_codec_id id, int level, bc_codec_stream **out)
+bc_status bc_codec_encoder(bc_codec_id id, int level, bc_sink_fn sink, void *sink_ctx,
+                           bc_codec_stream **out)
 {
-    return stream_new(id, true, level, out);
+    return stream_new(id, true, level, sink, sink_ctx, out);
 }
 
-bc_status bc_codec_decoder(bc_codec_id id, bc_codec_stream **out)
+bc_status bc_codec_decoder(bc_codec_id id, bc_sink_fn sink, void *sink_ctx,
+                           bc_codec_stream **out)
 {
-    return stream_new(id, false, 0, out);
+    return stream_new(id, false, 0, sink, sink_ctx, out);
 }
 
 /* Refuse calls on a stream that failed or finished. */
@@ -200,8 +194,7 @@ static bc_status check_usable(bc_codec_stream *s)
     return BC_OK;
 }
 
-bc_status bc_codec_write(bc_codec_stream *s, const void *data, size_t len,
-                         bc_sink_fn sink, void *ctx)
+bc_status bc_codec_write(bc_codec_stream *s, const void *data, size_t len)
 {
     bc_status st = check_usable(s);
     if (st != BC_OK)
@@ -209,7 +202,7 @@ bc_status bc_codec_write(bc_codec_stream *s, const void *data, size_t len,
     const unsigned char *p = data;
     while (len > 0) {
         size_t n = len < BC_CODEC_MAX_WRITE ? len : BC_CODEC_MAX_WRITE;
-        st = s->ops->write(s, p, n, sink, ctx);
+        st = s->ops->write(s, p, n);
         if (st != BC_OK) {
             s->failed = st;
             return st;
@@ -220,14 +213,19 @@ bc_status bc_codec_write(bc_codec_stream *s, const void *data, size_t len,
     return BC_OK;
 }
 
-bc_status bc_codec_finish(bc_codec_stream *s, bc_sink_fn sink, void *ctx)
+int bc_codec_sink(void *codec_stream, const void *data, size_t len)
+{
+    return (int)bc_codec_write(codec_stream, data, len);
+}
+
+bc_status bc_codec_finish(bc_codec_stream *s)
 {
     bc_status st = check_usable(s);
     if (st != BC_OK)
         return st;
-    st = s->ops->finish(s, sink, ctx);
+    st = s->ops->finish(s);
     if (st == BC_OK)
-        st = bc_codec_emit(s, sink, ctx);
+        st = bc_codec_emit(s);
     if (st != BC_OK) {
         s->failed = st;
         return st;

@@ -2,9 +2,10 @@
  *
  * Every stream is a codec-specific struct whose first member is a
  * bc_codec_stream, so codec.c can handle them all through the small vtable
- * below. codec.c does the bookkeeping (state checks, splitting huge writes,
- * the final flush, freeing); a codec only turns input into output bytes in
- * the stream's output buffer and calls bc_codec_emit() when it fills up. */
+ * below. codec.c does the bookkeeping (allocation, level clamping, state
+ * checks, splitting huge writes, the final flush, freeing); a codec only
+ * sets up its library state, turns input into output bytes in the stream's
+ * output buffer and calls bc_codec_emit() when it fills up. */
 #ifndef BC_CODEC_CODEC_IMPL_H
 #define BC_CODEC_CODEC_IMPL_H
 
@@ -22,29 +23,48 @@
 #define BC_CODEC_MAX_WRITE ((size_t)16 * 1024 * 1024)
 
 typedef struct bc_codec_ops {
+    /* Set up the library state of a zeroed stream whose common part is
+     * ready. level (encoders only) is already in the codec's range. On
+     * failure codec.c calls destroy(), which must cope with whatever init
+     * left set up, and frees the stream. */
+    bc_status (*init)(bc_codec_stream *s, int level);
     /* Consume all of data[0..len) (len >= 1). */
-    bc_status (*write)(bc_codec_stream *s, const unsigned char *data,
-                       size_t len, bc_sink_fn sink, void *ctx);
+    bc_status (*write)(bc_codec_stream *s, const unsigned char *data, size_t len);
     /* End of input: produce what remains into the output buffer (calling
      * bc_codec_emit() as it fills); codec.c sends the final partial buffer. */
-    bc_status (*finish)(bc_codec_stream *s, bc_sink_fn sink, void *ctx);
+    bc_status (*finish)(bc_codec_stream *s);
     /* Release the library state (not the struct nor the output buffer). */
     void (*destroy)(bc_codec_stream *s);
 } bc_codec_ops;
 
+/* What codec.c needs to make one codec's streams; each codec file defines
+ * one (the struct's size is only known there). */
+typedef struct bc_codec_impl {
+    size_t size;            /* of the codec's stream struct */
+    /* Encoder levels: 0 from the caller means level_default (the codec's
+     * usual command-line default), anything else is clamped into
+     * [level_min, level_max]. */
+    int level_default, level_min, level_max;
+    bc_codec_ops encoder, decoder;
+} bc_codec_impl;
+
+extern const bc_codec_impl bc_codec_gzip_impl;
+extern const bc_codec_impl bc_codec_bzip2_impl;
+extern const bc_codec_impl bc_codec_xz_impl;
+extern const bc_codec_impl bc_codec_lz4_impl;
+extern const bc_codec_impl bc_codec_zstd_impl;
+extern const bc_codec_impl bc_codec_snappy_impl;
+
 struct bc_codec_stream {
     const bc_codec_ops *ops;
     const char *name;       /* codec name, for messages */
+    bc_sink_fn sink;        /* where the output goes, bound at construction */
+    void *sink_ctx;
     unsigned char *out;     /* output buffer, BC_CODEC_OUT_SIZE bytes */
     size_t out_len;         /* bytes waiting in it */
     bool finished;          /* bc_codec_finish() succeeded */
     bc_status failed;       /* first error seen; the stream is dead after it */
 };
-
-/* Set up the common part of a freshly allocated stream (allocates the
- * output buffer). On failure the caller frees its struct. */
-bc_status bc_codec_base_init(bc_codec_stream *s, const bc_codec_ops *ops,
-                             const char *name);
 
 /* Room left in the output buffer. */
 static inline size_t bc_codec_out_room(const bc_codec_stream *s)
@@ -52,27 +72,11 @@ static inline size_t bc_codec_out_room(const bc_codec_stream *s)
     return BC_CODEC_OUT_SIZE - s->out_len;
 }
 
-/* Send the buffered output (if any) to the sink and empty the buffer. A
- * sink failure becomes BC_ERR_IO with the sink's own message kept. */
-bc_status bc_codec_emit(bc_codec_stream *s, bc_sink_fn sink, void *ctx);
+/* Send the buffered output (if any) to the stream's sink and empty the
+ * buffer. A sink failure keeps the sink's own status and message. */
+bc_status bc_codec_emit(bc_codec_stream *s);
 
 /* Record an out-of-memory / library failure for codec `s`. */
 bc_status bc_codec_oom(const bc_codec_stream *s);
-
-/* Constructors, one pair per codec. `level` is the caller's: 0 means the
- * codec's usual command-line default, anything else is clamped into the
- * codec's own range by the codec (snappy has no levels). */
-bc_status bc_gzip_encoder_new(int level, bc_codec_stream **out);
-bc_status bc_gzip_decoder_new(bc_codec_stream **out);
-bc_status bc_bzip2_encoder_new(int level, bc_codec_stream **out);
-bc_status bc_bzip2_decoder_new(bc_codec_stream **out);
-bc_status bc_xz_encoder_new(int level, bc_codec_stream **out);
-bc_status bc_xz_decoder_new(bc_codec_stream **out);
-bc_status bc_lz4_encoder_new(int level, bc_codec_stream **out);
-bc_status bc_lz4_decoder_new(bc_codec_stream **out);
-bc_status bc_zstd_encoder_new(int level, bc_codec_stream **out);
-bc_status bc_zstd_decoder_new(bc_codec_stream **out);
-bc_status bc_snappy_encoder_new(int level, bc_codec_stream **out);
-bc_status bc_snappy_decoder_new(bc_codec_stream **out);
 
 #endif

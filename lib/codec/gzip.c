@@ -1,8 +1,6 @@
 /* gzip through zlib (deflate with the gzip wrapper, windowBits 15 + 16).
  * The decoder accepts several concatenated members, and zero bytes after a
  * member (tape-style padding), as `gzip -d` and Python's gzip module do. */
-#include <stdlib.h>
-
 #define ZLIB_CONST
 #include <zlib.h>
 
@@ -27,11 +25,11 @@ static void gzip_out_begin(gzip_stream *g)
 }
 
 /* Account for what zlib wrote; send the buffer on once it is full. */
-static bc_status gzip_out_end(gzip_stream *g, bc_sink_fn sink, void *ctx)
+static bc_status gzip_out_end(gzip_stream *g)
 {
     g->base.out_len = BC_CODEC_OUT_SIZE - g->z.avail_out;
     if (bc_codec_out_room(&g->base) == 0)
-        return bc_codec_emit(&g->base, sink, ctx);
+        return bc_codec_emit(&g->base);
     return BC_OK;
 }
 
@@ -46,7 +44,7 @@ static bc_status gzip_lib_error(gzip_stream *g, int ret)
 /* ---- encoder ---- */
 
 static bc_status gzip_enc_write(bc_codec_stream *s, const unsigned char *data,
-                                size_t len, bc_sink_fn sink, void *ctx)
+                                size_t len)
 {
     gzip_stream *g = (gzip_stream *)s;
     g->z.next_in = data;
@@ -56,15 +54,14 @@ static bc_status gzip_enc_write(bc_codec_stream *s, const unsigned char *data,
         int ret = deflate(&g->z, Z_NO_FLUSH);
         if (ret != Z_OK && ret != Z_BUF_ERROR)
             return gzip_lib_error(g, ret);
-        bc_status st = gzip_out_end(g, sink, ctx);
+        bc_status st = gzip_out_end(g);
         if (st != BC_OK)
             return st;
     }
     return BC_OK;
 }
 
-static bc_status gzip_enc_finish(bc_codec_stream *s, bc_sink_fn sink,
-                                 void *ctx)
+static bc_status gzip_enc_finish(bc_codec_stream *s)
 {
     gzip_stream *g = (gzip_stream *)s;
     g->z.next_in = NULL;
@@ -74,7 +71,7 @@ static bc_status gzip_enc_finish(bc_codec_stream *s, bc_sink_fn sink,
         int ret = deflate(&g->z, Z_FINISH);
         if (ret != Z_OK && ret != Z_BUF_ERROR && ret != Z_STREAM_END)
             return gzip_lib_error(g, ret);
-        bc_status st = gzip_out_end(g, sink, ctx);
+        bc_status st = gzip_out_end(g);
         if (st != BC_OK)
             return st;
         if (ret == Z_STREAM_END)
@@ -89,43 +86,21 @@ static void gzip_enc_destroy(bc_codec_stream *s)
         deflateEnd(&g->z);
 }
 
-static const bc_codec_ops gzip_enc_ops = {gzip_enc_write, gzip_enc_finish,
-                                          gzip_enc_destroy};
-
-bc_status bc_gzip_encoder_new(int level, bc_codec_stream **out)
+static bc_status gzip_enc_init(bc_codec_stream *s, int level)
 {
-    if (level == 0)
-        level = 6; /* gzip(1)'s default */
-    else if (level < 1)
-        level = 1;
-    else if (level > 9)
-        level = 9;
-
-    gzip_stream *g = calloc(1, sizeof *g);
-    if (!g)
-        return bc_error(BC_ERR_INTERNAL, "gzip: out of memory");
-    bc_status st = bc_codec_base_init(&g->base, &gzip_enc_ops, "gzip");
-    if (st != BC_OK) {
-        free(g);
-        return st;
-    }
+    gzip_stream *g = (gzip_stream *)s;
     int ret = deflateInit2(&g->z, level, Z_DEFLATED, GZIP_WINDOW_BITS, 8,
                            Z_DEFAULT_STRATEGY);
-    if (ret != Z_OK) {
-        st = gzip_lib_error(g, ret);
-        free(g->base.out);
-        free(g);
-        return st;
-    }
+    if (ret != Z_OK)
+        return gzip_lib_error(g, ret);
     g->z_ready = true;
-    *out = &g->base;
     return BC_OK;
 }
 
 /* ---- decoder ---- */
 
 static bc_status gzip_dec_write(bc_codec_stream *s, const unsigned char *data,
-                                size_t len, bc_sink_fn sink, void *ctx)
+                                size_t len)
 {
     gzip_stream *g = (gzip_stream *)s;
     g->z.next_in = data;
@@ -177,7 +152,7 @@ static bc_status gzip_dec_write(bc_codec_stream *s, const unsigned char *data,
             return gzip_lib_error(g, ret);
         }
         bool out_full = g->z.avail_out == 0;
-        bc_status st = gzip_out_end(g, sink, ctx);
+        bc_status st = gzip_out_end(g);
         if (st != BC_OK)
             return st;
         if (out_full || ret == Z_STREAM_END)
@@ -189,11 +164,9 @@ static bc_status gzip_dec_write(bc_codec_stream *s, const unsigned char *data,
     }
 }
 
-static bc_status gzip_dec_finish(bc_codec_stream *s, bc_sink_fn sink,
-                                 void *ctx)
+static bc_status gzip_dec_finish(bc_codec_stream *s)
 {
     gzip_stream *g = (gzip_stream *)s;
-    (void)sink, (void)ctx;
     if (!g->any_member)
         return bc_error(BC_ERR_DATA, "gzip stream is empty");
     if (g->in_member)
@@ -208,27 +181,22 @@ static void gzip_dec_destroy(bc_codec_stream *s)
         inflateEnd(&g->z);
 }
 
-static const bc_codec_ops gzip_dec_ops = {gzip_dec_write, gzip_dec_finish,
-                                          gzip_dec_destroy};
-
-bc_status bc_gzip_decoder_new(bc_codec_stream **out)
+static bc_status gzip_dec_init(bc_codec_stream *s, int level)
 {
-    gzip_stream *g = calloc(1, sizeof *g);
-    if (!g)
-        return bc_error(BC_ERR_INTERNAL, "gzip: out of memory");
-    bc_status st = bc_codec_base_init(&g->base, &gzip_dec_ops, "gzip");
-    if (st != BC_OK) {
-        free(g);
-        return st;
-    }
+    gzip_stream *g = (gzip_stream *)s;
+    (void)level;
     int ret = inflateInit2(&g->z, GZIP_WINDOW_BITS);
-    if (ret != Z_OK) {
-        st = gzip_lib_error(g, ret);
-        free(g->base.out);
-        free(g);
-        return st;
-    }
+    if (ret != Z_OK)
+        return gzip_lib_error(g, ret);
     g->z_ready = true;
-    *out = &g->base;
     return BC_OK;
 }
+
+const bc_codec_impl bc_codec_gzip_impl = {
+    .size = sizeof(gzip_stream),
+    .level_default = 6, /* gzip(1)'s */
+    .level_min = 1,
+    .level_max = 9,
+    .encoder = {gzip_enc_init, gzip_enc_write, gzip_enc_finish, gzip_enc_destroy},
+    .decoder = {gzip_dec_init, gzip_dec_write, gzip_dec_finish, gzip_dec_destroy},
+};

@@ -1,9 +1,6 @@
 /* LZ4 frame format through lz4frame.h. The encoder writes one frame with a
  * content checksum (as lz4(1) does); the decoder accepts several frames
  * (and skippable frames) one after the other, as `lz4 -d` does. */
-#include <stdlib.h>
-#include <string.h>
-
 #include <lz4frame.h>
 #include <lz4hc.h>
 
@@ -32,21 +29,20 @@ static bc_status lz4_enc_error(size_t ret)
 }
 
 /* Make sure `need` bytes fit in the output buffer. */
-static bc_status lz4_reserve(lz4_stream *l, size_t need, bc_sink_fn sink,
-                             void *ctx)
+static bc_status lz4_reserve(lz4_stream *l, size_t need)
 {
     if (bc_codec_out_room(&l->base) >= need)
         return BC_OK;
-    return bc_codec_emit(&l->base, sink, ctx);
+    return bc_codec_emit(&l->base);
 }
 
 static bc_status lz4_enc_write(bc_codec_stream *s, const unsigned char *data,
-                               size_t len, bc_sink_fn sink, void *ctx)
+                               size_t len)
 {
     lz4_stream *l = (lz4_stream *)s;
     while (len > 0) {
         size_t n = len < LZ4_IN_STEP ? len : LZ4_IN_STEP;
-        bc_status st = lz4_reserve(l, l->step_bound, sink, ctx);
+        bc_status st = lz4_reserve(l, l->step_bound);
         if (st != BC_OK)
             return st;
         size_t ret = LZ4F_compressUpdate(l->cctx, l->base.out + l->base.out_len,
@@ -61,10 +57,10 @@ static bc_status lz4_enc_write(bc_codec_stream *s, const unsigned char *data,
     return BC_OK;
 }
 
-static bc_status lz4_enc_finish(bc_codec_stream *s, bc_sink_fn sink, void *ctx)
+static bc_status lz4_enc_finish(bc_codec_stream *s)
 {
     lz4_stream *l = (lz4_stream *)s;
-    bc_status st = lz4_reserve(l, LZ4F_compressBound(0, &l->prefs), sink, ctx);
+    bc_status st = lz4_reserve(l, LZ4F_compressBound(0, &l->prefs));
     if (st != BC_OK)
         return st;
     size_t ret = LZ4F_compressEnd(l->cctx, l->base.out + l->base.out_len,
@@ -82,71 +78,33 @@ static void lz4_destroy(bc_codec_stream *s)
     LZ4F_freeDecompressionContext(l->dctx);
 }
 
-static const bc_codec_ops lz4_enc_ops = {lz4_enc_write, lz4_enc_finish,
-                                         lz4_destroy};
-
-static bc_status lz4_alloc(const bc_codec_ops *ops, lz4_stream **out)
+static bc_status lz4_enc_init(bc_codec_stream *s, int level)
 {
-    lz4_stream *l = calloc(1, sizeof *l);
-    if (!l)
-        return bc_error(BC_ERR_INTERNAL, "lz4: out of memory");
-    bc_status st = bc_codec_base_init(&l->base, ops, "lz4");
-    if (st != BC_OK) {
-        free(l);
-        return st;
-    }
-    *out = l;
-    return BC_OK;
-}
-
-/* Undo lz4_alloc() plus whatever context was created, keeping `st`. */
-static bc_status lz4_init_failed(lz4_stream *l, bc_status st)
-{
-    lz4_destroy(&l->base);
-    free(l->base.out);
-    free(l);
-    return st;
-}
-
-bc_status bc_lz4_encoder_new(int level, bc_codec_stream **out)
-{
-    /* lz4frame's level 0 is its fast default, the same as lz4(1) -1. */
-    if (level < 0)
-        level = 1;
-    else if (level > LZ4HC_CLEVEL_MAX)
-        level = LZ4HC_CLEVEL_MAX;
-
-    lz4_stream *l = NULL;
-    bc_status st = lz4_alloc(&lz4_enc_ops, &l);
-    if (st != BC_OK || !l)
-        return st;
-    memset(&l->prefs, 0, sizeof l->prefs);
+    lz4_stream *l = (lz4_stream *)s;
     l->prefs.compressionLevel = level;
     l->prefs.frameInfo.blockSizeID = LZ4F_max64KB; /* keeps memory small */
     l->prefs.frameInfo.blockMode = LZ4F_blockLinked;
     l->prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
     l->step_bound = LZ4F_compressBound(LZ4_IN_STEP, &l->prefs);
     if (l->step_bound > BC_CODEC_OUT_SIZE)
-        return lz4_init_failed(l, bc_error(BC_ERR_INTERNAL,
-                                           "lz4: output buffer too small"));
+        return bc_error(BC_ERR_INTERNAL, "lz4: output buffer too small");
 
     size_t ret = LZ4F_createCompressionContext(&l->cctx, LZ4F_VERSION);
     if (LZ4F_isError(ret))
-        return lz4_init_failed(l, bc_codec_oom(&l->base));
+        return bc_codec_oom(&l->base);
     /* The frame header goes into the empty buffer right away. */
     ret = LZ4F_compressBegin(l->cctx, l->base.out, BC_CODEC_OUT_SIZE,
                              &l->prefs);
     if (LZ4F_isError(ret))
-        return lz4_init_failed(l, lz4_enc_error(ret));
+        return lz4_enc_error(ret);
     l->base.out_len = ret;
-    *out = &l->base;
     return BC_OK;
 }
 
 /* ---- decoder ---- */
 
 static bc_status lz4_dec_write(bc_codec_stream *s, const unsigned char *data,
-                               size_t len, bc_sink_fn sink, void *ctx)
+                               size_t len)
 {
     lz4_stream *l = (lz4_stream *)s;
     for (;;) {
@@ -171,7 +129,7 @@ static bc_status lz4_dec_write(bc_codec_stream *s, const unsigned char *data,
         if (ret == 0)
             l->in_frame = false;
         if (bc_codec_out_room(&l->base) == 0) {
-            bc_status st = bc_codec_emit(&l->base, sink, ctx);
+            bc_status st = bc_codec_emit(&l->base);
             if (st != BC_OK)
                 return st;
             continue; /* more output may be pending */
@@ -183,10 +141,9 @@ static bc_status lz4_dec_write(bc_codec_stream *s, const unsigned char *data,
     }
 }
 
-static bc_status lz4_dec_finish(bc_codec_stream *s, bc_sink_fn sink, void *ctx)
+static bc_status lz4_dec_finish(bc_codec_stream *s)
 {
     lz4_stream *l = (lz4_stream *)s;
-    (void)sink, (void)ctx;
     if (!l->any_frame)
         return bc_error(BC_ERR_DATA, "lz4 stream is empty");
     if (l->in_frame)
@@ -194,18 +151,21 @@ static bc_status lz4_dec_finish(bc_codec_stream *s, bc_sink_fn sink, void *ctx)
     return BC_OK;
 }
 
-static const bc_codec_ops lz4_dec_ops = {lz4_dec_write, lz4_dec_finish,
-                                         lz4_destroy};
-
-bc_status bc_lz4_decoder_new(bc_codec_stream **out)
+static bc_status lz4_dec_init(bc_codec_stream *s, int level)
 {
-    lz4_stream *l = NULL;
-    bc_status st = lz4_alloc(&lz4_dec_ops, &l);
-    if (st != BC_OK || !l)
-        return st;
+    lz4_stream *l = (lz4_stream *)s;
+    (void)level;
     size_t ret = LZ4F_createDecompressionContext(&l->dctx, LZ4F_VERSION);
-    if (LZ4F_isError(ret))
-        return lz4_init_failed(l, bc_codec_oom(&l->base));
-    *out = &l->base;
-    return BC_OK;
+    return LZ4F_isError(ret) ? bc_codec_oom(&l->base) : BC_OK;
 }
+
+const bc_codec_impl bc_codec_lz4_impl = {
+    .size = sizeof(lz4_stream),
+    /* lz4frame's level 0 is its fast default, the same as lz4(1) -1; a
+     * negative level is taken as 1. */
+    .level_default = 0,
+    .level_min = 1,
+    .level_max = LZ4HC_CLEVEL_MAX,
+    .encoder = {lz4_enc_init, lz4_enc_write, lz4_enc_finish, lz4_destroy},
+    .decoder = {lz4_dec_init, lz4_dec_write, lz4_dec_finish, lz4_destroy},
+};

@@ -69,12 +69,11 @@ static uint32_t get_le32(const unsigned char *p)
 }
 
 /* Make sure `need` bytes fit in the output buffer. */
-static bc_status snappy_reserve(snappy_stream *z, size_t need, bc_sink_fn sink,
-                                void *ctx)
+static bc_status snappy_reserve(snappy_stream *z, size_t need)
 {
     if (bc_codec_out_room(&z->base) >= need)
         return BC_OK;
-    return bc_codec_emit(&z->base, sink, ctx);
+    return bc_codec_emit(&z->base);
 }
 
 static void snappy_destroy(bc_codec_stream *s)
@@ -82,26 +81,12 @@ static void snappy_destroy(bc_codec_stream *s)
     free(((snappy_stream *)s)->buf);
 }
 
-static bc_status snappy_alloc(const bc_codec_ops *ops, size_t buf_size,
-                              snappy_stream **out)
+/* The common part of both directions' init: a buffer of buf_size. */
+static bc_status snappy_init(snappy_stream *z, size_t buf_size)
 {
-    snappy_stream *z = calloc(1, sizeof *z);
-    if (!z)
-        return bc_error(BC_ERR_INTERNAL, "snappy: out of memory");
-    bc_status st = bc_codec_base_init(&z->base, ops, "snappy");
-    if (st != BC_OK) {
-        free(z);
-        return st;
-    }
     z->max_compressed = snappy_max_compressed_length(SNAPPY_CHUNK_MAX);
     z->buf = malloc(buf_size);
-    if (!z->buf) {
-        free(z->base.out);
-        free(z);
-        return bc_error(BC_ERR_INTERNAL, "snappy: out of memory");
-    }
-    *out = z;
-    return BC_OK;
+    return z->buf ? BC_OK : bc_codec_oom(&z->base);
 }
 
 /* ---- encoder ---- */
@@ -110,10 +95,10 @@ static bc_status snappy_alloc(const bc_codec_ops *ops, size_t buf_size,
  * python-snappy, store it uncompressed unless compression saves at least
  * 1/8, which keeps random data cheap to decode. */
 static bc_status snappy_put_chunk(snappy_stream *z, const unsigned char *data,
-                                  size_t len, bc_sink_fn sink, void *ctx)
+                                  size_t len)
 {
     size_t frame_max = SNAPPY_HEADER_SIZE + SNAPPY_CRC_SIZE + z->max_compressed;
-    bc_status st = snappy_reserve(z, frame_max, sink, ctx);
+    bc_status st = snappy_reserve(z, frame_max);
     if (st != BC_OK)
         return st;
 
@@ -137,14 +122,14 @@ static bc_status snappy_put_chunk(snappy_stream *z, const unsigned char *data,
 }
 
 static bc_status snappy_enc_write(bc_codec_stream *s, const unsigned char *data,
-                                  size_t len, bc_sink_fn sink, void *ctx)
+                                  size_t len)
 {
     snappy_stream *z = (snappy_stream *)s;
     while (len > 0) {
         bc_status st;
         if (z->buf_len == 0 && len >= SNAPPY_CHUNK_MAX) {
             /* A whole chunk in the caller's buffer: no need to copy it. */
-            st = snappy_put_chunk(z, data, SNAPPY_CHUNK_MAX, sink, ctx);
+            st = snappy_put_chunk(z, data, SNAPPY_CHUNK_MAX);
             if (st != BC_OK)
                 return st;
             data += SNAPPY_CHUNK_MAX;
@@ -159,7 +144,7 @@ static bc_status snappy_enc_write(bc_codec_stream *s, const unsigned char *data,
         data += n;
         len -= n;
         if (z->buf_len == SNAPPY_CHUNK_MAX) {
-            st = snappy_put_chunk(z, z->buf, z->buf_len, sink, ctx);
+            st = snappy_put_chunk(z, z->buf, z->buf_len);
             if (st != BC_OK)
                 return st;
             z->buf_len = 0;
@@ -168,31 +153,26 @@ static bc_status snappy_enc_write(bc_codec_stream *s, const unsigned char *data,
     return BC_OK;
 }
 
-static bc_status snappy_enc_finish(bc_codec_stream *s, bc_sink_fn sink,
-                                   void *ctx)
+static bc_status snappy_enc_finish(bc_codec_stream *s)
 {
     snappy_stream *z = (snappy_stream *)s;
     if (z->buf_len == 0)
         return BC_OK;
-    bc_status st = snappy_put_chunk(z, z->buf, z->buf_len, sink, ctx);
+    bc_status st = snappy_put_chunk(z, z->buf, z->buf_len);
     z->buf_len = 0;
     return st;
 }
 
-static const bc_codec_ops snappy_enc_ops = {snappy_enc_write,
-                                            snappy_enc_finish, snappy_destroy};
-
-bc_status bc_snappy_encoder_new(int level, bc_codec_stream **out)
+static bc_status snappy_enc_init(bc_codec_stream *s, int level)
 {
+    snappy_stream *z = (snappy_stream *)s;
     (void)level; /* snappy has no levels */
-    snappy_stream *z = NULL;
-    bc_status st = snappy_alloc(&snappy_enc_ops, SNAPPY_CHUNK_MAX, &z);
-    if (st != BC_OK || !z)
+    bc_status st = snappy_init(z, SNAPPY_CHUNK_MAX);
+    if (st != BC_OK)
         return st;
     /* Every stream starts with the identifier, even an empty one. */
     memcpy(z->base.out, stream_id_chunk, sizeof stream_id_chunk);
     z->base.out_len = sizeof stream_id_chunk;
-    *out = &z->base;
     return BC_OK;
 }
 
@@ -236,7 +216,7 @@ static bc_status snappy_start_chunk(snappy_stream *z)
 
 /* Decode one complete data chunk body into the output buffer. */
 static bc_status snappy_data_chunk(snappy_stream *z, const unsigned char *body,
-                                   size_t len, bc_sink_fn sink, void *ctx)
+                                   size_t len)
 {
     uint32_t expected_crc = get_le32(body);
     const unsigned char *payload = body + SNAPPY_CRC_SIZE;
@@ -255,7 +235,7 @@ static bc_status snappy_data_chunk(snappy_stream *z, const unsigned char *body,
                             "snappy stream is corrupt: chunk of %zu bytes "
                             "exceeds 65536", data_len);
     }
-    bc_status st = snappy_reserve(z, data_len, sink, ctx);
+    bc_status st = snappy_reserve(z, data_len);
     if (st != BC_OK)
         return st;
     unsigned char *dest = z->base.out + z->base.out_len;
@@ -278,8 +258,7 @@ static bc_status snappy_data_chunk(snappy_stream *z, const unsigned char *body,
 }
 
 /* A chunk body is complete: act on it. */
-static bc_status snappy_end_chunk(snappy_stream *z, const unsigned char *body,
-                                  bc_sink_fn sink, void *ctx)
+static bc_status snappy_end_chunk(snappy_stream *z, const unsigned char *body)
 {
     z->in_body = false;
     z->header_len = 0;
@@ -292,7 +271,7 @@ static bc_status snappy_end_chunk(snappy_stream *z, const unsigned char *body,
         return BC_OK;
     case CHUNK_COMPRESSED:
     case CHUNK_UNCOMPRESSED:
-        return snappy_data_chunk(z, body, z->body_len, sink, ctx);
+        return snappy_data_chunk(z, body, z->body_len);
     default:
         return BC_OK; /* padding or skippable: already skipped */
     }
@@ -304,7 +283,7 @@ static bool snappy_skips_body(unsigned type)
 }
 
 static bc_status snappy_dec_write(bc_codec_stream *s, const unsigned char *data,
-                                  size_t len, bc_sink_fn sink, void *ctx)
+                                  size_t len)
 {
     snappy_stream *z = (snappy_stream *)s;
     z->any_input = true;
@@ -333,7 +312,7 @@ static bc_status snappy_dec_write(bc_codec_stream *s, const unsigned char *data,
             data += n;
             len -= n;
             if (z->body_seen == z->body_len) {
-                st = snappy_end_chunk(z, NULL, sink, ctx);
+                st = snappy_end_chunk(z, NULL);
                 if (st != BC_OK)
                     return st;
             }
@@ -343,7 +322,7 @@ static bc_status snappy_dec_write(bc_codec_stream *s, const unsigned char *data,
             /* The whole body is in the caller's buffer: use it in place. */
             data += want;
             len -= want;
-            st = snappy_end_chunk(z, data - want, sink, ctx);
+            st = snappy_end_chunk(z, data - want);
         } else {
             size_t n = want < len ? want : len;
             memcpy(z->buf + z->body_seen, data, n);
@@ -352,7 +331,7 @@ static bc_status snappy_dec_write(bc_codec_stream *s, const unsigned char *data,
             len -= n;
             if (z->body_seen < z->body_len)
                 return BC_OK;
-            st = snappy_end_chunk(z, z->buf, sink, ctx);
+            st = snappy_end_chunk(z, z->buf);
         }
         if (st != BC_OK)
             return st;
@@ -360,11 +339,9 @@ static bc_status snappy_dec_write(bc_codec_stream *s, const unsigned char *data,
     return BC_OK;
 }
 
-static bc_status snappy_dec_finish(bc_codec_stream *s, bc_sink_fn sink,
-                                   void *ctx)
+static bc_status snappy_dec_finish(bc_codec_stream *s)
 {
     snappy_stream *z = (snappy_stream *)s;
-    (void)sink, (void)ctx;
     /* python-snappy writes nothing at all for empty input, and barman-cloud
      * reads such a file back as empty: accept it. */
     if (!z->any_input)
@@ -374,18 +351,16 @@ static bc_status snappy_dec_finish(bc_codec_stream *s, bc_sink_fn sink,
     return BC_OK;
 }
 
-static const bc_codec_ops snappy_dec_ops = {snappy_dec_write,
-                                            snappy_dec_finish, snappy_destroy};
-
-bc_status bc_snappy_decoder_new(bc_codec_stream **out)
+static bc_status snappy_dec_init(bc_codec_stream *s, int level)
 {
-    snappy_stream *z = NULL;
+    (void)level;
     /* The largest body kept whole is a compressed chunk's. */
-    size_t body_max = SNAPPY_CRC_SIZE +
-                      snappy_max_compressed_length(SNAPPY_CHUNK_MAX);
-    bc_status st = snappy_alloc(&snappy_dec_ops, body_max, &z);
-    if (st != BC_OK)
-        return st;
-    *out = &z->base;
-    return BC_OK;
+    return snappy_init((snappy_stream *)s, SNAPPY_CRC_SIZE +
+                       snappy_max_compressed_length(SNAPPY_CHUNK_MAX));
 }
+
+const bc_codec_impl bc_codec_snappy_impl = {
+    .size = sizeof(snappy_stream),
+    .encoder = {snappy_enc_init, snappy_enc_write, snappy_enc_finish, snappy_destroy},
+    .decoder = {snappy_dec_init, snappy_dec_write, snappy_dec_finish, snappy_destroy},
+};

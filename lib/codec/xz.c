@@ -4,7 +4,6 @@
  * than use LZMA_CONCATENATED, which cannot tell trailing garbage from a
  * truncated stream. */
 #include <stdint.h>
-#include <stdlib.h>
 
 #include <lzma.h>
 
@@ -27,11 +26,11 @@ static void xz_out_begin(xz_stream *x)
     x->lz.avail_out = bc_codec_out_room(&x->base);
 }
 
-static bc_status xz_out_end(xz_stream *x, bc_sink_fn sink, void *ctx)
+static bc_status xz_out_end(xz_stream *x)
 {
     x->base.out_len = BC_CODEC_OUT_SIZE - x->lz.avail_out;
     if (bc_codec_out_room(&x->base) == 0)
-        return bc_codec_emit(&x->base, sink, ctx);
+        return bc_codec_emit(&x->base);
     return BC_OK;
 }
 
@@ -68,8 +67,7 @@ static bc_status xz_result(xz_stream *x, lzma_ret ret, bool decoding)
  * Returns once the input is consumed and the output drained (LZMA_RUN) or
  * the stream has ended; *ended tells which. */
 static bc_status xz_run(xz_stream *x, const unsigned char *data, size_t len,
-                        lzma_action action, bool decoding, bool *ended,
-                        bc_sink_fn sink, void *ctx)
+                        lzma_action action, bool decoding, bool *ended)
 {
     bool finishing = action == LZMA_FINISH;
     x->lz.next_in = data;
@@ -82,7 +80,7 @@ static bc_status xz_run(xz_stream *x, const unsigned char *data, size_t len,
         if (st != BC_OK)
             return st;
         bool out_full = x->lz.avail_out == 0;
-        st = xz_out_end(x, sink, ctx);
+        st = xz_out_end(x);
         if (st != BC_OK)
             return st;
         if (ret == LZMA_STREAM_END) {
@@ -98,6 +96,16 @@ static bc_status xz_run(xz_stream *x, const unsigned char *data, size_t len,
     }
 }
 
+/* The stream before liblzma sets it up (codec.c zeroed it; LZMA_STREAM_INIT
+ * says what liblzma wants). */
+static xz_stream *xz_fresh(bc_codec_stream *s)
+{
+    xz_stream *x = (xz_stream *)s;
+    lzma_stream init = LZMA_STREAM_INIT;
+    x->lz = init;
+    return x;
+}
+
 static void xz_destroy(bc_codec_stream *s)
 {
     lzma_end(&((xz_stream *)s)->lz);
@@ -106,89 +114,45 @@ static void xz_destroy(bc_codec_stream *s)
 /* ---- encoder ---- */
 
 static bc_status xz_enc_write(bc_codec_stream *s, const unsigned char *data,
-                              size_t len, bc_sink_fn sink, void *ctx)
+                              size_t len)
 {
     bool ended;
-    return xz_run((xz_stream *)s, data, len, LZMA_RUN, false, &ended, sink,
-                  ctx);
+    return xz_run((xz_stream *)s, data, len, LZMA_RUN, false, &ended);
 }
 
-static bc_status xz_enc_finish(bc_codec_stream *s, bc_sink_fn sink, void *ctx)
+static bc_status xz_enc_finish(bc_codec_stream *s)
 {
     bool ended;
-    return xz_run((xz_stream *)s, NULL, 0, LZMA_FINISH, false, &ended, sink,
-                  ctx);
-}
-
-static const bc_codec_ops xz_enc_ops = {xz_enc_write, xz_enc_finish,
-                                        xz_destroy};
-
-static bc_status xz_alloc(const bc_codec_ops *ops, xz_stream **out)
-{
-    xz_stream *x = calloc(1, sizeof *x);
-    if (!x)
-        return bc_error(BC_ERR_INTERNAL, "xz: out of memory");
-    bc_status st = bc_codec_base_init(&x->base, ops, "xz");
-    if (st != BC_OK) {
-        free(x);
-        return st;
-    }
-    lzma_stream init = LZMA_STREAM_INIT;
-    x->lz = init;
-    *out = x;
-    return BC_OK;
+    return xz_run((xz_stream *)s, NULL, 0, LZMA_FINISH, false, &ended);
 }
 
 static bc_status xz_init_failed(xz_stream *x, lzma_ret ret)
 {
-    bc_status st = ret == LZMA_MEM_ERROR
-                       ? bc_codec_oom(&x->base)
-                       : bc_error(BC_ERR_INTERNAL,
-                                  "xz: cannot set up liblzma (error %d)",
-                                  (int)ret);
-    lzma_end(&x->lz);
-    free(x->base.out);
-    free(x);
-    return st;
-}
-
-bc_status bc_xz_encoder_new(int level, bc_codec_stream **out)
-{
-    /* Presets 0-9; 0 from the caller means xz(1)'s default, 6. */
-    if (level == 0)
-        level = 6;
-    else if (level < 0)
-        level = 0;
-    else if (level > 9)
-        level = 9;
-
-    xz_stream *x = NULL;
-    bc_status st = xz_alloc(&xz_enc_ops, &x);
-    if (st != BC_OK || !x)
-        return st;
-    lzma_ret ret = lzma_easy_encoder(&x->lz, (uint32_t)level,
-                                     LZMA_CHECK_CRC64);
-    if (ret != LZMA_OK)
-        return xz_init_failed(x, ret);
-    *out = &x->base;
-    return BC_OK;
-}
-
-/* ---- decoder ---- */
-
-static bc_status xz_dec_init(xz_stream *x)
-{
-    lzma_ret ret = lzma_stream_decoder(&x->lz, UINT64_MAX, 0);
-    if (ret == LZMA_OK)
-        return BC_OK;
     if (ret == LZMA_MEM_ERROR)
         return bc_codec_oom(&x->base);
     return bc_error(BC_ERR_INTERNAL, "xz: cannot set up liblzma (error %d)",
                     (int)ret);
 }
 
+static bc_status xz_enc_init(bc_codec_stream *s, int level)
+{
+    xz_stream *x = xz_fresh(s);
+    lzma_ret ret = lzma_easy_encoder(&x->lz, (uint32_t)level,
+                                     LZMA_CHECK_CRC64);
+    return ret == LZMA_OK ? BC_OK : xz_init_failed(x, ret);
+}
+
+/* ---- decoder ---- */
+
+/* Start decoding a stream: the first, or one after another. */
+static bc_status xz_dec_start(xz_stream *x)
+{
+    lzma_ret ret = lzma_stream_decoder(&x->lz, UINT64_MAX, 0);
+    return ret == LZMA_OK ? BC_OK : xz_init_failed(x, ret);
+}
+
 static bc_status xz_dec_write(bc_codec_stream *s, const unsigned char *data,
-                              size_t len, bc_sink_fn sink, void *ctx)
+                              size_t len)
 {
     xz_stream *x = (xz_stream *)s;
     while (len > 0) {
@@ -209,14 +173,14 @@ static bc_status xz_dec_write(bc_codec_stream *s, const unsigned char *data,
                     return bc_error(BC_ERR_DATA,
                                     "xz stream has invalid stream padding");
                 x->padding = 0;
-                bc_status st = xz_dec_init(x);
+                bc_status st = xz_dec_start(x);
                 if (st != BC_OK)
                     return st;
             }
             x->in_stream = x->any_stream = true;
         }
         bool ended;
-        bc_status st = xz_run(x, data, len, LZMA_RUN, true, &ended, sink, ctx);
+        bc_status st = xz_run(x, data, len, LZMA_RUN, true, &ended);
         if (st != BC_OK)
             return st;
         size_t used = len - x->lz.avail_in;
@@ -228,10 +192,9 @@ static bc_status xz_dec_write(bc_codec_stream *s, const unsigned char *data,
     return BC_OK;
 }
 
-static bc_status xz_dec_finish(bc_codec_stream *s, bc_sink_fn sink, void *ctx)
+static bc_status xz_dec_finish(bc_codec_stream *s)
 {
     xz_stream *x = (xz_stream *)s;
-    (void)sink, (void)ctx;
     if (!x->any_stream)
         return bc_error(BC_ERR_DATA, "xz stream is empty");
     if (x->in_stream)
@@ -241,18 +204,17 @@ static bc_status xz_dec_finish(bc_codec_stream *s, bc_sink_fn sink, void *ctx)
     return BC_OK;
 }
 
-static const bc_codec_ops xz_dec_ops = {xz_dec_write, xz_dec_finish,
-                                        xz_destroy};
-
-bc_status bc_xz_decoder_new(bc_codec_stream **out)
+static bc_status xz_dec_init(bc_codec_stream *s, int level)
 {
-    xz_stream *x = NULL;
-    bc_status st = xz_alloc(&xz_dec_ops, &x);
-    if (st != BC_OK || !x)
-        return st;
-    lzma_ret ret = lzma_stream_decoder(&x->lz, UINT64_MAX, 0);
-    if (ret != LZMA_OK)
-        return xz_init_failed(x, ret);
-    *out = &x->base;
-    return BC_OK;
+    (void)level;
+    return xz_dec_start(xz_fresh(s));
 }
+
+const bc_codec_impl bc_codec_xz_impl = {
+    .size = sizeof(xz_stream),
+    .level_default = 6, /* xz(1)'s; preset 0 takes a negative level */
+    .level_min = 0,
+    .level_max = 9,
+    .encoder = {xz_enc_init, xz_enc_write, xz_enc_finish, xz_destroy},
+    .decoder = {xz_dec_init, xz_dec_write, xz_dec_finish, xz_destroy},
+};

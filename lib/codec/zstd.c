@@ -1,13 +1,13 @@
 /* Zstandard frame format through the ZSTD streaming API. The encoder writes
  * one frame with a content checksum (as zstd(1) does); the decoder accepts
  * several frames (and skippable frames), as `zstd -d` does. */
-#include <stdlib.h>
-
 #include <zstd.h>
 
 #include "codec/codec_impl.h"
 
 #define ZSTD_CLI_DEFAULT_LEVEL 3
+#define ZSTD_MIN_LEVEL (-(1 << 17))
+#define ZSTD_MAX_LEVEL 22
 
 typedef struct zstd_stream {
     bc_codec_stream base;
@@ -24,12 +24,11 @@ static ZSTD_outBuffer zstd_out_begin(zstd_stream *z)
     return o;
 }
 
-static bc_status zstd_out_end(zstd_stream *z, const ZSTD_outBuffer *o,
-                              bc_sink_fn sink, void *ctx)
+static bc_status zstd_out_end(zstd_stream *z, const ZSTD_outBuffer *o)
 {
     z->base.out_len += o->pos;
     if (bc_codec_out_room(&z->base) == 0)
-        return bc_codec_emit(&z->base, sink, ctx);
+        return bc_codec_emit(&z->base);
     return BC_OK;
 }
 
@@ -42,7 +41,7 @@ static bc_status zstd_enc_error(size_t ret)
 }
 
 static bc_status zstd_enc_write(bc_codec_stream *s, const unsigned char *data,
-                                size_t len, bc_sink_fn sink, void *ctx)
+                                size_t len)
 {
     zstd_stream *z = (zstd_stream *)s;
     ZSTD_inBuffer in = {data, len, 0};
@@ -51,15 +50,14 @@ static bc_status zstd_enc_write(bc_codec_stream *s, const unsigned char *data,
         size_t ret = ZSTD_compressStream2(z->cctx, &o, &in, ZSTD_e_continue);
         if (ZSTD_isError(ret))
             return zstd_enc_error(ret);
-        bc_status st = zstd_out_end(z, &o, sink, ctx);
+        bc_status st = zstd_out_end(z, &o);
         if (st != BC_OK)
             return st;
     }
     return BC_OK;
 }
 
-static bc_status zstd_enc_finish(bc_codec_stream *s, bc_sink_fn sink,
-                                 void *ctx)
+static bc_status zstd_enc_finish(bc_codec_stream *s)
 {
     zstd_stream *z = (zstd_stream *)s;
     ZSTD_inBuffer in = {NULL, 0, 0};
@@ -69,7 +67,7 @@ static bc_status zstd_enc_finish(bc_codec_stream *s, bc_sink_fn sink,
         remaining = ZSTD_compressStream2(z->cctx, &o, &in, ZSTD_e_end);
         if (ZSTD_isError(remaining))
             return zstd_enc_error(remaining);
-        bc_status st = zstd_out_end(z, &o, sink, ctx);
+        bc_status st = zstd_out_end(z, &o);
         if (st != BC_OK)
             return st;
     } while (remaining != 0);
@@ -83,62 +81,23 @@ static void zstd_destroy(bc_codec_stream *s)
     ZSTD_freeDCtx(z->dctx);
 }
 
-static const bc_codec_ops zstd_enc_ops = {zstd_enc_write, zstd_enc_finish,
-                                          zstd_destroy};
-
-static bc_status zstd_alloc(const bc_codec_ops *ops, zstd_stream **out)
+static bc_status zstd_enc_init(bc_codec_stream *s, int level)
 {
-    zstd_stream *z = calloc(1, sizeof *z);
-    if (!z)
-        return bc_error(BC_ERR_INTERNAL, "zstd: out of memory");
-    bc_status st = bc_codec_base_init(&z->base, ops, "zstd");
-    if (st != BC_OK) {
-        free(z);
-        return st;
-    }
-    *out = z;
-    return BC_OK;
-}
-
-static bc_status zstd_init_failed(zstd_stream *z, bc_status st)
-{
-    zstd_destroy(&z->base);
-    free(z->base.out);
-    free(z);
-    return st;
-}
-
-bc_status bc_zstd_encoder_new(int level, bc_codec_stream **out)
-{
-    /* zstd's own scale includes its negative "fast" levels. */
-    if (level == 0)
-        level = ZSTD_CLI_DEFAULT_LEVEL;
-    else if (level < ZSTD_minCLevel())
-        level = ZSTD_minCLevel();
-    else if (level > ZSTD_maxCLevel())
-        level = ZSTD_maxCLevel();
-
-    zstd_stream *z = NULL;
-    bc_status st = zstd_alloc(&zstd_enc_ops, &z);
-    if (st != BC_OK || !z)
-        return st;
+    zstd_stream *z = (zstd_stream *)s;
     z->cctx = ZSTD_createCCtx();
     if (!z->cctx)
-        return zstd_init_failed(z, bc_codec_oom(&z->base));
+        return bc_codec_oom(&z->base);
     size_t ret = ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel,
                                         level);
     if (!ZSTD_isError(ret))
         ret = ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 1);
-    if (ZSTD_isError(ret))
-        return zstd_init_failed(z, zstd_enc_error(ret));
-    *out = &z->base;
-    return BC_OK;
+    return ZSTD_isError(ret) ? zstd_enc_error(ret) : BC_OK;
 }
 
 /* ---- decoder ---- */
 
 static bc_status zstd_dec_write(bc_codec_stream *s, const unsigned char *data,
-                                size_t len, bc_sink_fn sink, void *ctx)
+                                size_t len)
 {
     zstd_stream *z = (zstd_stream *)s;
     ZSTD_inBuffer in = {data, len, 0};
@@ -160,7 +119,7 @@ static bc_status zstd_dec_write(bc_codec_stream *s, const unsigned char *data,
         if (ret == 0)
             z->in_frame = false;
         bool out_full = o.pos == o.size;
-        bc_status st = zstd_out_end(z, &o, sink, ctx);
+        bc_status st = zstd_out_end(z, &o);
         if (st != BC_OK)
             return st;
         if (out_full)
@@ -172,11 +131,9 @@ static bc_status zstd_dec_write(bc_codec_stream *s, const unsigned char *data,
     }
 }
 
-static bc_status zstd_dec_finish(bc_codec_stream *s, bc_sink_fn sink,
-                                 void *ctx)
+static bc_status zstd_dec_finish(bc_codec_stream *s)
 {
     zstd_stream *z = (zstd_stream *)s;
-    (void)sink, (void)ctx;
     if (!z->any_frame)
         return bc_error(BC_ERR_DATA, "zstd stream is empty");
     if (z->in_frame)
@@ -184,18 +141,22 @@ static bc_status zstd_dec_finish(bc_codec_stream *s, bc_sink_fn sink,
     return BC_OK;
 }
 
-static const bc_codec_ops zstd_dec_ops = {zstd_dec_write, zstd_dec_finish,
-                                          zstd_destroy};
-
-bc_status bc_zstd_decoder_new(bc_codec_stream **out)
+static bc_status zstd_dec_init(bc_codec_stream *s, int level)
 {
-    zstd_stream *z = NULL;
-    bc_status st = zstd_alloc(&zstd_dec_ops, &z);
-    if (st != BC_OK || !z)
-        return st;
+    zstd_stream *z = (zstd_stream *)s;
+    (void)level;
     z->dctx = ZSTD_createDCtx();
-    if (!z->dctx)
-        return zstd_init_failed(z, bc_codec_oom(&z->base));
-    *out = &z->base;
-    return BC_OK;
+    return z->dctx ? BC_OK : bc_codec_oom(&z->base);
 }
+
+const bc_codec_impl bc_codec_zstd_impl = {
+    .size = sizeof(zstd_stream),
+    .level_default = ZSTD_CLI_DEFAULT_LEVEL,
+    /* zstd's own scale, its negative "fast" levels included: these are
+     * ZSTD_minCLevel() and ZSTD_maxCLevel() of libzstd 1.4 and later
+     * (constants here; test_codec checks them against the library's). */
+    .level_min = ZSTD_MIN_LEVEL,
+    .level_max = ZSTD_MAX_LEVEL,
+    .encoder = {zstd_enc_init, zstd_enc_write, zstd_enc_finish, zstd_destroy},
+    .decoder = {zstd_dec_init, zstd_dec_write, zstd_dec_finish, zstd_destroy},
+};

@@ -54,7 +54,7 @@ static bc_status archive_failure(bc_tar_writer *w, const char *what, const char 
     return w->broken;
 }
 
-/* A new libarchive writer on the current sink. */
+/* A new libarchive writer on the sink. */
 static bc_status open_archive(bc_tar_writer *w)
 {
     w->a = archive_write_new();
@@ -107,7 +107,7 @@ static bc_status maybe_rotate(bc_tar_writer *w)
         return archive_failure(w, "closing", "archive part");
     archive_write_free(w->a);
     w->a = NULL;
-    bc_status st = w->rotate(w->rotate_ctx, &w->sink, &w->sink_ctx);
+    bc_status st = w->rotate(w->rotate_ctx);
     if (st == BC_OK)
         st = open_archive(w);
     if (st != BC_OK)

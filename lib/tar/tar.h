@@ -65,8 +65,9 @@ typedef struct bc_tar_stats {
     int64_t shrunk;        /* files padded because they shrank while read */
 } bc_tar_stats;
 
-/* The sink receives the archive bytes; a non-zero return is a bc_status and
- * stops the writer (the sink having set the error message). */
+/* The sink, bound for the writer's life, receives the archive bytes; a
+ * non-zero return is a bc_status and stops the writer (the sink having set
+ * the error message). */
 bc_status bc_tar_writer_new(bc_sink_fn sink, void *sink_ctx, bc_tar_writer **out);
 
 /* Walks src_dir (followed if it is itself a link) in name order. Entry
@@ -88,9 +89,10 @@ bc_status bc_tar_add_memory(bc_tar_writer *w, const char *name, const void *data
                             size_t len, unsigned mode);
 /* Splitting, as barman-cloud's --max-archive-size: once the current archive
  * holds max_bytes or more, before the next entry the writer ends it (end
- * blocks included), calls rotate to get the sink of the next part, and
- * starts a new archive there. Entries are never cut across parts. */
-typedef bc_status (*bc_tar_rotate_fn)(void *ctx, bc_sink_fn *sink, void **sink_ctx);
+ * blocks included), calls rotate, and starts a new archive on the same
+ * sink. rotate is where the downstream stages end the part they were
+ * writing and begin the next. Entries are never cut across parts. */
+typedef bc_status (*bc_tar_rotate_fn)(void *ctx);
 void bc_tar_set_rotation(bc_tar_writer *w, int64_t max_bytes, bc_tar_rotate_fn rotate,
                          void *ctx);
 

@@ -65,12 +65,6 @@ static int compare_sink(void *ctx, const void *data, size_t len)
     return 0;
 }
 
-static int decode_sink(void *ctx, const void *data, size_t len)
-{
-    void **pair = ctx; /* decoder, compare_ctx */
-    return (int)bc_codec_write(pair[0], data, len, compare_sink, pair[1]);
-}
-
 /* BC_OK if the stored object decodes to exactly the file's bytes, or (with
  * *prefix set) to a strict prefix of them and then ends: a plain body cut
  * short, or a codec stream missing its end. BC_ERR_CONFLICT if it differs,
@@ -79,20 +73,19 @@ static bc_status same_content(bc_store *store, const bc_wal_object *obj, int fd,
                               int *prefix)
 {
     *prefix = 0;
-    bc_codec_stream *decoder;
-    bc_status st = bc_codec_decoder(obj->codec, &decoder);
-    if (st != BC_OK)
-        return st;
     compare_ctx c = {.fd = fd, .size = size, .buf = malloc(READ_CHUNK)};
-    if (!c.buf) {
-        bc_codec_free(decoder);
+    if (!c.buf)
         return bc_oom();
+    bc_codec_stream *decoder;
+    bc_status st = bc_codec_decoder(obj->codec, compare_sink, &c, &decoder);
+    if (st != BC_OK) {
+        free(c.buf);
+        return st;
     }
-    void *pair[2] = {decoder, &c};
     int cut = 0;
-    st = bc_store_get(store, obj->key, decode_sink, pair);
+    st = bc_store_get(store, obj->key, bc_codec_sink, decoder);
     if (st == BC_OK) {
-        st = bc_codec_finish(decoder, compare_sink, &c);
+        st = bc_codec_finish(decoder);
         /* Every byte decoded so far matched, then the stream just ended. */
         cut = st == BC_ERR_DATA && !c.differs;
     }
@@ -118,7 +111,8 @@ static bc_status read_file(int fd, int64_t size, const bc_wal_archive_opts *o,
                            bc_wal_digest *digest, bc_buffer *out)
 {
     bc_codec_stream *enc = NULL;
-    bc_status st = o->codec != BC_CODEC_NONE ? bc_codec_encoder(o->codec, o->level, &enc) : BC_OK;
+    bc_status st = o->codec != BC_CODEC_NONE
+        ? bc_codec_encoder(o->codec, o->level, bc_buffer_sink, out, &enc) : BC_OK;
     if (st != BC_OK)
         return st;
     unsigned char *buf = malloc(READ_CHUNK);
@@ -135,14 +129,13 @@ static bc_status read_file(int fd, int64_t size, const bc_wal_archive_opts *o,
         }
         bc_wal_digest_update(digest, buf, (size_t)n);
         if (enc)
-            st = bc_codec_write(enc, buf, (size_t)n, bc_buffer_sink, out);
+            st = bc_codec_write(enc, buf, (size_t)n);
         off += n;
     }
     if (st == BC_OK && enc)
-        st = bc_codec_finish(enc, bc_buffer_sink, out);
+        st = bc_codec_finish(enc);
     free(buf);
-    if (enc)
-        bc_codec_free(enc);
+    bc_codec_free(enc);
     return st;
 }
 

@@ -121,6 +121,7 @@ static int checked_sink(void *ctx, const void *data, size_t len)
     return f->sink ? f->sink(f->sink_ctx, data, len) : 0;
 }
 
+/* Body bytes as received: bounded by the listed size, then decoded. */
 static int fetch_sink(void *ctx, const void *data, size_t len)
 {
     fetch_ctx *f = ctx;
@@ -132,7 +133,7 @@ static int fetch_sink(void *ctx, const void *data, size_t len)
     if (f->obj->size >= 0 && f->raw > f->obj->size)
         return bc_error(BC_ERR_DATA, "the body is longer than the %lld bytes listed",
                         (long long)f->obj->size);
-    return (int)bc_codec_write(f->decoder, data, len, checked_sink, f);
+    return bc_codec_sink(f->decoder, data, len);
 }
 
 /* The checks once every byte is in: sizes, then the checksum. */
@@ -165,13 +166,13 @@ static bc_status fetch_verify(fetch_ctx *f)
 /* Downloads and decodes obj into sink with every check of fetch_verify. */
 static bc_status read_checked(bc_store *store, fetch_ctx *f)
 {
-    bc_status st = bc_codec_decoder(f->obj->codec, &f->decoder);
+    bc_status st = bc_codec_decoder(f->obj->codec, checked_sink, f, &f->decoder);
     if (st == BC_OK)
         st = bc_store_get_meta(store, f->obj->key, fetch_sink, f, &f->meta);
     if (st == BC_OK && !f->started)
         st = fetch_start(f);   /* an empty body */
     if (st == BC_OK)
-        st = bc_codec_finish(f->decoder, checked_sink, f);
+        st = bc_codec_finish(f->decoder);
     if (st == BC_OK)
         st = fetch_verify(f);
     if (st != BC_OK && st != BC_ERR_NOTFOUND)

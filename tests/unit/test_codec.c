@@ -1,7 +1,8 @@
 /* Unit tests for lib/codec: round trips for every codec with input fed in
  * random pieces, error detection (truncation, trailing garbage, corrupt
- * snappy chunks), suffix lookup, sink failures, and interoperability with
- * the standard command-line tools where they are installed.
+ * snappy chunks), suffix lookup, sink failures, level defaults and clamping,
+ * encoders chained into decoders, and interoperability with the standard
+ * command-line tools where they are installed.
  *
  * Prints one line per failed check and closes with
  * "codec: N passed, N failed[, N skipped]"; exits non-zero on failure. */
@@ -13,9 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <lz4hc.h>
 #include <snappy-c.h>
+#include <zstd.h>
 
 #include "codec/codec.h"
+#include "codec/codec_impl.h"
 #include "util/status.h"
 
 /* Every sink call must be at most this big: memory stays bounded. */
@@ -209,30 +213,29 @@ static bytes make_wal(void)
 /* ---- running streams ---- */
 
 /* Feed `in` to `s` in random pieces, then finish. */
-static bc_status feed(bc_codec_stream *s, const unsigned char *in, size_t len,
-                      bytes *out)
+static bc_status feed(bc_codec_stream *s, const unsigned char *in, size_t len)
 {
     size_t pos = 0;
     while (pos < len) {
         size_t n = rng_piece();
         if (n > len - pos)
             n = len - pos;
-        bc_status st = bc_codec_write(s, in + pos, n, bytes_sink, out);
+        bc_status st = bc_codec_write(s, in + pos, n);
         if (st != BC_OK)
             return st;
         pos += n;
     }
-    return bc_codec_finish(s, bytes_sink, out);
+    return bc_codec_finish(s);
 }
 
 static bc_status encode(bc_codec_id id, int level, const unsigned char *in,
                         size_t len, bytes *out)
 {
     bc_codec_stream *s;
-    bc_status st = bc_codec_encoder(id, level, &s);
+    bc_status st = bc_codec_encoder(id, level, bytes_sink, out, &s);
     if (st != BC_OK)
         return st;
-    st = feed(s, in, len, out);
+    st = feed(s, in, len);
     bc_codec_free(s);
     return st;
 }
@@ -241,10 +244,10 @@ static bc_status decode(bc_codec_id id, const unsigned char *in, size_t len,
                         bytes *out)
 {
     bc_codec_stream *s;
-    bc_status st = bc_codec_decoder(id, &s);
+    bc_status st = bc_codec_decoder(id, bytes_sink, out, &s);
     if (st != BC_OK)
         return st;
-    st = feed(s, in, len, out);
+    st = feed(s, in, len);
     bc_codec_free(s);
     return st;
 }
@@ -357,6 +360,83 @@ static void test_levels(bc_codec_id id, const bytes *text)
     }
 }
 
+/* What level 0 and out-of-range levels become: the same bytes as the
+ * codec's default and its bounds (zstd's top level is too slow under ASan,
+ * and snappy has no levels). */
+static void test_level_clamping(const bytes *text)
+{
+    static const struct {
+        bc_codec_id id;
+        int asked, same_as;
+    } cases[] = {
+        {BC_CODEC_GZIP, 0, 6},     {BC_CODEC_GZIP, -3, 1},
+        {BC_CODEC_GZIP, 100, 9},   {BC_CODEC_BZIP2, 0, 9},
+        {BC_CODEC_BZIP2, -3, 1},   {BC_CODEC_BZIP2, 100, 9},
+        {BC_CODEC_XZ, 0, 6},       {BC_CODEC_XZ, -3, -1},
+        {BC_CODEC_XZ, 100, 9},     {BC_CODEC_LZ4, -3, 1},
+        {BC_CODEC_LZ4, 100, LZ4HC_CLEVEL_MAX},
+        {BC_CODEC_ZSTD, 0, 3},     {BC_CODEC_ZSTD, -1000000, -(1 << 17)},
+    };
+    size_t len = text->len < 65536 ? text->len : 65536;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bytes a = {0}, b = {0};
+        bc_status st = encode(cases[i].id, cases[i].asked, text->data, len, &a);
+        if (st == BC_OK)
+            st = encode(cases[i].id, cases[i].same_as, text->data, len, &b);
+        check(st == BC_OK && same(&a, b.data, b.len),
+              "%s: level %d does not give level %d's bytes: %s",
+              bc_codec_name(cases[i].id), cases[i].asked, cases[i].same_as,
+              st == BC_OK ? "they differ" : bc_error_msg());
+        bytes_free(&a);
+        bytes_free(&b);
+    }
+    /* codec.c's bounds for zstd are constants: the library's own. */
+    check(bc_codec_zstd_impl.level_min == ZSTD_minCLevel() &&
+              bc_codec_zstd_impl.level_max == ZSTD_maxCLevel(),
+          "zstd: level range %d..%d, the library's is %d..%d",
+          bc_codec_zstd_impl.level_min, bc_codec_zstd_impl.level_max,
+          ZSTD_minCLevel(), ZSTD_maxCLevel());
+}
+
+/* ---- streams as stages ---- */
+
+/* Encodes text through an encoder whose sink is a decoder (bc_codec_sink)
+ * whose sink is out, finishing both in order. */
+static bc_status run_chained(bc_codec_id id, const bytes *text, bytes *out)
+{
+    bc_codec_stream *dec = NULL, *enc = NULL;
+    bc_status st = bc_codec_decoder(id, bytes_sink, out, &dec);
+    if (st == BC_OK)
+        st = bc_codec_encoder(id, 0, bc_codec_sink, dec, &enc);
+    if (st == BC_OK)
+        st = feed(enc, text->data, text->len);
+    if (st == BC_OK)
+        st = bc_codec_finish(dec);
+    bc_codec_free(enc);
+    bc_codec_free(dec);
+    return st;
+}
+
+/* The input comes out again; a failure downstream reaches the writer with
+ * the failing sink's status and message. */
+static void test_chained(bc_codec_id id, const bytes *text)
+{
+    const char *codec = bc_codec_name(id);
+    bytes out = {0};
+    bc_status st = run_chained(id, text, &out);
+    check(st == BC_OK && same(&out, text->data, text->len),
+          "%s: encoder into decoder: %s", codec,
+          st == BC_OK ? "data differs" : bc_error_msg());
+    bytes_free(&out);
+
+    out.fail_at_call = 1;
+    st = run_chained(id, text, &out);
+    check(st == BC_ERR_IO && strcmp(bc_error_msg(), "test sink refuses call 1") == 0,
+          "%s: failing sink behind a decoder gave %s (%s)", codec,
+          bc_status_name(st), bc_error_msg());
+    bytes_free(&out);
+}
+
 /* ---- damaged streams ---- */
 
 static void expect_data_error(bc_codec_id id, const unsigned char *in,
@@ -445,19 +525,19 @@ static void test_sink_failure(bc_codec_id id, const bytes *text)
         bytes out = {0};
         out.fail_at_call = 1;
         bc_codec_stream *s;
-        bc_status st = decoding ? bc_codec_decoder(id, &s)
-                                : bc_codec_encoder(id, 0, &s);
+        bc_status st = decoding ? bc_codec_decoder(id, bytes_sink, &out, &s)
+                                : bc_codec_encoder(id, 0, bytes_sink, &out, &s);
         if (!check(st == BC_OK, "%s: new stream: %s", codec, bc_error_msg()))
             continue;
-        st = bc_codec_write(s, in->data, in->len, bytes_sink, &out);
+        st = bc_codec_write(s, in->data, in->len);
         if (st == BC_OK)
-            st = bc_codec_finish(s, bytes_sink, &out);
+            st = bc_codec_finish(s);
         check(st == BC_ERR_IO &&
                   strcmp(bc_error_msg(), "test sink refuses call 1") == 0,
               "%s %s: failing sink gave %s (%s)", codec,
               decoding ? "decoder" : "encoder", bc_status_name(st),
               bc_error_msg());
-        check(bc_codec_write(s, "x", 1, bytes_sink, &out) != BC_OK,
+        check(bc_codec_write(s, "x", 1) != BC_OK,
               "%s: write after a failure was accepted", codec);
         bc_codec_free(s);
         bytes_free(&out);
@@ -466,11 +546,11 @@ static void test_sink_failure(bc_codec_id id, const bytes *text)
     /* Writing after finish is refused. */
     bc_codec_stream *s;
     bytes out = {0};
-    if (bc_codec_encoder(id, 0, &s) == BC_OK) {
-        bc_status st = bc_codec_finish(s, bytes_sink, &out);
+    if (bc_codec_encoder(id, 0, bytes_sink, &out, &s) == BC_OK) {
+        bc_status st = bc_codec_finish(s);
         check(st == BC_OK, "%s: finishing an empty encoder: %s", codec,
               bc_error_msg());
-        check(bc_codec_write(s, "x", 1, bytes_sink, &out) != BC_OK,
+        check(bc_codec_write(s, "x", 1) != BC_OK,
               "%s: write after finish was accepted", codec);
         bc_codec_free(s);
     }
@@ -817,9 +897,11 @@ int main(void)
             roundtrip(all_codecs[c], &samples[i]);
         test_levels(all_codecs[c], text);
         test_sink_failure(all_codecs[c], &text_part);
+        test_chained(all_codecs[c], &text_part);
         if (all_codecs[c] != BC_CODEC_NONE)
             test_damage(all_codecs[c], &text_part);
     }
+    test_level_clamping(text);
     test_snappy_format(text, &samples[4].data);
 
     /* CLI checks: random data adds nothing there but time; the WAL sample
