@@ -193,6 +193,12 @@ const bc_cli_option *bc_cli_option_by_flag(const char *flag, unsigned tools)
     return NULL;
 }
 
+const char *bc_cli_flag(int id)
+{
+    const bc_cli_option *o = bc_cli_option_by_id(id, BC_CLI_ALL_TOOLS);
+    return o ? o->flag : "";
+}
+
 bc_status bc_cli_option_words(bc_strv *argv, int id, int short_form, const char *value)
 {
     const bc_cli_option *o = bc_cli_option_by_id(id, BC_CLI_ALL_TOOLS);

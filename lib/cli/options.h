@@ -158,6 +158,9 @@ const bc_cli_option *bc_cli_option_by_id(int id, unsigned tools);
 /* The row of `flag` ("--gzip") that `tools` take, or NULL. */
 const bc_cli_option *bc_cli_option_by_flag(const char *flag, unsigned tools);
 
+/* The long flag of option id ("--endpoint-url"); "" if there is none. */
+const char *bc_cli_flag(int id);
+
 /* Appends option id as a tool's argv takes it: its long flag (its short
  * one with short_form, when it has one), then value when it takes one. */
 bc_status bc_cli_option_words(bc_strv *argv, int id, int short_form, const char *value);
