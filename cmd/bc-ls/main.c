@@ -7,25 +7,8 @@
 #include "backup/listing.h"
 #include "layout/wal.h"
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "util/log.h"
-
-#define STORE_HELP                                                              \
-    "Store:\n"                                                                  \
-    "      --cloud-provider NAME     aws-s3, azure-blob-storage or google-cloud-storage\n"  \
-    "                                (s3://, https://ACCOUNT.blob..., gs://; or file://)\n"  \
-    "      --credential default|managed-identity   Azure: token source\n"  \
-    "      --endpoint-url URL        S3-compatible endpoint\n"                  \
-    "  -P, --profile NAME            AWS credentials profile\n"                 \
-    "      --read-timeout SECONDS    give up on a silent connection (default 60)\n" \
-    "      --ca-bundle FILE          trust these CAs (default: AWS_CA_BUNDLE, system)\n" \
-    "      --addressing-style auto|path|virtual\n"                              \
-    "      --max-retries N           retries on network errors, 5xx, 429 (default 5)\n" \
-    "Other:\n"                                                                  \
-    "  -t, --test                    check the store is reachable and exit\n"   \
-    "  -v, --verbose / -q, --quiet   more / less output\n"                      \
-    "      --log-format text|json    message format on stderr\n"                \
-    "  -V, --version                 print the version\n"                       \
-    "      --help                    print this help\n"
 
 static const char help[] =
     "usage: bc-ls SUBCOMMAND [options] SOURCE_URL SERVER_NAME [BACKUP]\n"
@@ -37,7 +20,9 @@ static const char help[] =
     "  check-empty  exit 0 if the WAL archive is empty\n"
     "               (barman-cloud-check-wal-archive)\n"
     "'bc-ls SUBCOMMAND --help' describes each.\n"
-    "\n" STORE_HELP
+    "\n";
+
+static const char help_tail[] =
     "\n"
     "Exit status: 0 success; 1 not found, WAL missing, archive not empty;\n"
     "2 store unreachable, authentication failed or bucket missing; 3 bad command\n"
@@ -49,14 +34,14 @@ static const char help_backups[] =
     "List the backups of SERVER_NAME: as a table of the completed ones (id, end\n"
     "time, first WAL, keep annotation, name), or in JSON every backup with all\n"
     "of its backup.info, as barman-cloud-backup-list prints them.\n"
-    "\n" STORE_HELP;
+    "\n";
 
 static const char help_show[] =
     "usage: bc-ls show [--format console|json] [options] SOURCE_URL SERVER_NAME BACKUP\n"
     "\n"
     "Show one backup, given by id, by name, or as latest / oldest, as\n"
     "barman-cloud-backup-show does. Exit 1 if there is no such backup.\n"
-    "\n" STORE_HELP;
+    "\n";
 
 static const char help_wals[] =
     "usage: bc-ls wals [--format console|json] [--wal-segment-size SIZE] [options]\n"
@@ -65,7 +50,7 @@ static const char help_wals[] =
     "Summarise the archived WAL per timeline: first and last segment, counts,\n"
     "history file, and the missing segments inside a timeline (exit 1 if any).\n"
     "The segment size is the latest backup's, else 16MiB, unless given.\n"
-    "\n" STORE_HELP;
+    "\n";
 
 static const char help_check_empty[] =
     "usage: bc-ls check-empty [--timeline N] [options] SOURCE_URL SERVER_NAME\n"
@@ -73,16 +58,17 @@ static const char help_check_empty[] =
     "Exit 0 if the WAL archive of SERVER_NAME is empty or, with --timeline N,\n"
     "holds nothing of timeline N or newer; exit 1 with a message otherwise, or\n"
     "if it holds objects that are not WAL files. A missing bucket is empty.\n"
-    "\n" STORE_HELP;
+    "\n";
 
-enum { OPT_FORMAT = 2000, OPT_SEGMENT_SIZE, OPT_TIMELINE };
+/* The subcommands' options, one bit each in subcommand.options. */
+static const int sub_options[] = {BC_OPT_FORMAT, BC_OPT_WAL_SEGMENT_SIZE, BC_OPT_TIMELINE};
 enum { CMD_BACKUPS, CMD_SHOW, CMD_WALS, CMD_CHECK_EMPTY };
 
 static const struct subcommand {
     const char *name;
     const char *help;
     int npos;         /* positional arguments after the subcommand */
-    unsigned options; /* bit (opt - OPT_FORMAT) for each option it takes */
+    unsigned options; /* bit i for each sub_options[i] it takes */
 } subcommands[] = {
     [CMD_BACKUPS] = {"backups", help_backups, 2, 1u << 0},
     [CMD_SHOW] = {"show", help_show, 3, 1u << 0},
@@ -90,13 +76,6 @@ static const struct subcommand {
     [CMD_CHECK_EMPTY] = {"check-empty", help_check_empty, 2, 1u << 2},
 };
 #define NSUBCOMMANDS (int)(sizeof subcommands / sizeof subcommands[0])
-
-static const struct option tool_options[] = {
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"wal-segment-size", required_argument, NULL, OPT_SEGMENT_SIZE},
-    {"timeline", required_argument, NULL, OPT_TIMELINE},
-    {0, 0, 0, 0},
-};
 
 static int find_subcommand(const char *name)
 {
@@ -108,10 +87,10 @@ static int find_subcommand(const char *name)
 
 /* The subcommand is the first operand wherever options are, so a silent
  * first pass finds it before --help picks the text to print. */
-static int subcommand_of(int argc, char **argv, const struct option *longopts)
+static int subcommand_of(int argc, char **argv, const bc_cli_parser *p)
 {
     opterr = 0;
-    while (getopt_long(argc, argv, BC_CLI_COMMON_SHORT, longopts, NULL) != -1)
+    while (getopt_long(argc, argv, p->shortopts, p->longopts, NULL) != -1)
         continue;
     int cmd = optind < argc ? find_subcommand(argv[optind]) : -1;
     opterr = 1;
@@ -127,52 +106,52 @@ int main(int argc, char **argv)
     int64_t segment_size = 0;
     long timeline = 0;
     unsigned given = 0;
-    struct option longopts[64];
+    bc_cli_parser p;
     int opt;
 
-    bc_cli_merge(tool_options, longopts, 64);
-    int cmd = subcommand_of(argc, argv, longopts);
-    while ((opt = getopt_long(argc, argv, BC_CLI_COMMON_SHORT, longopts, NULL)) != -1) {
-        if (bc_cli_common_option(&c, opt, optarg, cmd >= 0 ? subcommands[cmd].help : help))
-            continue;
+    bc_cli_parser_init(&p, &c, BC_CLI_LS, help, help_tail, 0);
+    int cmd = subcommand_of(argc, argv, &p);
+    if (cmd >= 0) {
+        p.help = subcommands[cmd].help;
+        p.help_tail = "";
+    }
+    while ((opt = bc_cli_next(&p, argc, argv)) > 0) {
         switch (opt) {
-        case OPT_FORMAT:
-            if (strcmp(optarg, "console") && strcmp(optarg, "json"))
-                bc_cli_usage_error(c.program, "invalid --format '%s': use console or json", optarg);
+        case BC_OPT_FORMAT:
             format = strcmp(optarg, "json") ? BC_LISTING_CONSOLE : BC_LISTING_JSON;
             break;
-        case OPT_SEGMENT_SIZE:
+        case BC_OPT_WAL_SEGMENT_SIZE:
             if (bc_cli_parse_size(optarg, &segment_size) ||
                 !bc_wal_segment_size_valid(segment_size))
-                bc_cli_usage_error(c.program,
-                                   "invalid --wal-segment-size '%s': give a power of 2 "
-                                   "from 1MiB to 1GiB", optarg);
+                return bc_cli_usage_error(c.program,
+                                          "invalid --wal-segment-size '%s': give a power of 2 "
+                                          "from 1MiB to 1GiB", optarg);
             break;
-        case OPT_TIMELINE:
-            if (bc_cli_parse_int(optarg, 1, 0xFFFFFFFFL, &timeline))
-                bc_cli_usage_error(c.program, "invalid --timeline '%s': give a positive number",
-                                   optarg);
-            break;
-        default: bc_cli_usage_error(c.program, "unknown or incomplete option");
+        case BC_OPT_TIMELINE: timeline = p.value; break;
         }
-        given |= 1u << (opt - OPT_FORMAT);
+        for (int i = 0; i < 3; i++)
+            if (opt == sub_options[i])
+                given |= 1u << i;
     }
-    bc_cli_start_logging(&c);
+    if (opt == BC_CLI_STOP)
+        return p.code;
 
     if (optind >= argc)
-        bc_cli_usage_error(c.program, "expected a subcommand: backups, show, wals or check-empty");
+        return bc_cli_usage_error(c.program, "expected a subcommand: backups, show, wals or "
+                                  "check-empty");
     if (cmd < 0)
-        bc_cli_usage_error(c.program, "unknown subcommand '%s': use backups, show, wals or "
-                           "check-empty", argv[optind]);
+        return bc_cli_usage_error(c.program, "unknown subcommand '%s': use backups, show, wals "
+                                  "or check-empty", argv[optind]);
     const struct subcommand *sub = &subcommands[cmd];
     for (int i = 0; i < 3; i++)
         if ((given & ~sub->options) & 1u << i)
-            bc_cli_usage_error(c.program, "'%s' does not take --%s", sub->name,
-                               tool_options[i].name);
+            return bc_cli_usage_error(c.program, "'%s' does not take %s", sub->name,
+                                      bc_cli_option_by_id(sub_options[i], BC_CLI_LS)->flag);
     int npos = argc - optind - 1;
     if (!(npos == sub->npos || (c.test && npos >= 2 && npos <= sub->npos)))
-        bc_cli_usage_error(c.program, "expected %s", sub->npos == 3
-                               ? "SOURCE_URL SERVER_NAME BACKUP" : "SOURCE_URL SERVER_NAME");
+        return bc_cli_usage_error(c.program, "expected %s", sub->npos == 3
+                                      ? "SOURCE_URL SERVER_NAME BACKUP" : "SOURCE_URL SERVER_NAME");
+    bc_cli_start_logging(&c);
     c.store.url = argv[optind + 1];
     const char *server = argv[optind + 2];
 

@@ -13,6 +13,7 @@
 #include "plugin/operator.h"
 #include "plugin/plugin.h"
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "util/log.h"
 
 static const char help[] =
@@ -42,10 +43,9 @@ static const char help[] =
     "                                accepted for upstream's manifests; no effect\n"
     "Common:\n"
     "      --plugin-path DIR         where the Unix socket is (default /plugins)\n"
-    "      --log-level error|warning|info|debug|trace\n"
-    "  -v, --verbose / -q, --quiet   more / less output\n"
-    "      --log-format text|json    message format on stderr\n"
-    "  -V, --version, --help\n"
+    "      --log-level error|warning|info|debug|trace\n";
+
+static const char help_tail[] =
     "\n"
     "Environment: SIDECAR_IMAGE (operator); NAMESPACE, CLUSTER_NAME, POD_NAME,\n"
     "PGDATA, SPOOL_DIRECTORY, CUSTOM_CNPG_GROUP, CUSTOM_CNPG_VERSION (sidecars);\n"
@@ -56,50 +56,6 @@ static const char help[] =
     "configuration; 2 the Kubernetes API is unusable; 4 the socket could not be\n"
     "served, or the operator lost its leader lease. See bc-plugin(1).\n";
 
-enum {
-    OPT_PLUGIN_PATH = 2000,
-    OPT_LOG_LEVEL,
-    OPT_SERVER_CERT,
-    OPT_SERVER_KEY,
-    OPT_CLIENT_CERT,
-    OPT_SERVER_ADDRESS,
-    OPT_LEADER_ELECT,
-    OPT_HEALTH,
-    OPT_METRICS,
-    OPT_METRICS_SECURE,
-    OPT_HTTP2,
-};
-
-static const struct option tool_options[] = {
-    {"plugin-path", required_argument, NULL, OPT_PLUGIN_PATH},
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"server-cert", required_argument, NULL, OPT_SERVER_CERT},
-    {"server-key", required_argument, NULL, OPT_SERVER_KEY},
-    {"client-cert", required_argument, NULL, OPT_CLIENT_CERT},
-    {"server-address", required_argument, NULL, OPT_SERVER_ADDRESS},
-    {"leader-elect", optional_argument, NULL, OPT_LEADER_ELECT},
-    {"health-probe-bind-address", required_argument, NULL, OPT_HEALTH},
-    {"metrics-bind-address", required_argument, NULL, OPT_METRICS},
-    {"metrics-secure", optional_argument, NULL, OPT_METRICS_SECURE},
-    {"enable-http2", optional_argument, NULL, OPT_HTTP2},
-    {0, 0, 0, 0},
-};
-
-/* The common options bc-plugin has (no store options: it opens no store). */
-static const char *const common_kept[] = {"help", "version", "verbose", "quiet", "log-format", NULL};
-
-static void build_options(struct option *out, size_t cap)
-{
-    size_t n = 0;
-    for (const struct option *o = bc_cli_common_long; o->name; o++)
-        for (const char *const *k = common_kept; *k; k++)
-            if (strcmp(o->name, *k) == 0 && n + 1 < cap)
-                out[n++] = *o;
-    for (const struct option *o = tool_options; o->name && n + 1 < cap; o++)
-        out[n++] = *o;
-    memset(&out[n], 0, sizeof out[n]);
-}
-
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
@@ -108,25 +64,30 @@ static void on_signal(int sig)
     stop = 1;
 }
 
-/* --log-level as upstream spells it, onto our verbosity. */
-static int log_level(const char *v)
+/* --log-level as upstream spells it, onto our verbosity in *level;
+ * BC_CLI_GO or the usage error's code. */
+static int log_level(const char *v, int *level)
 {
     static const char *const names[] = {"error", "warning", "info", "debug", "trace", NULL};
     static const int verbosity[] = {-1, 0, 1, 2, 2};
     for (int i = 0; names[i]; i++)
-        if (strcmp(v, names[i]) == 0)
-            return verbosity[i];
-    bc_cli_usage_error("bc-plugin", "--log-level must be error, warning, info, debug or trace, "
-                                    "not '%s'", v);
+        if (strcmp(v, names[i]) == 0) {
+            *level = verbosity[i];
+            return BC_CLI_GO;
+        }
+    return bc_cli_usage_error("bc-plugin", "--log-level must be error, warning, info, debug or "
+                                           "trace, not '%s'", v);
 }
 
-static int flag_value(const char *opt, const char *v)
+/* --opt[=true|false] into *flag (NULL: checked only). */
+static int flag_value(const char *opt, const char *v, int *flag)
 {
-    if (!v || strcmp(v, "true") == 0)
-        return 1;
-    if (strcmp(v, "false") == 0)
-        return 0;
-    bc_cli_usage_error("bc-plugin", "--%s takes true or false, not '%s'", opt, v);
+    int on = !v || strcmp(v, "true") == 0;
+    if (!on && strcmp(v, "false") != 0)
+        return bc_cli_usage_error("bc-plugin", "--%s takes true or false, not '%s'", opt, v);
+    if (flag)
+        *flag = on;
+    return BC_CLI_GO;
 }
 
 static bc_status serve(bc_plugin *plugin, bc_grpc_server *server, int restore)
@@ -200,54 +161,58 @@ int main(int argc, char **argv)
 {
     bc_cli_common c = {.program = "bc-plugin"};
     bc_operator_options op = {.plugin_path = "/plugins", .health_address = ":8081"};
-    struct option longopts[32];
-    int opt, level = -100;
+    bc_cli_parser p;
+    int opt, level = -100, code = BC_CLI_GO;
 
-    build_options(longopts, 32);
-    opterr = 0; /* our own one-line message names the argument */
-    while ((opt = getopt_long(argc, argv, ":vqV", longopts, NULL)) != -1) {
+    bc_cli_parser_init(&p, &c, BC_CLI_PLUGIN, help, help_tail, 1);
+    while (code == BC_CLI_GO && (opt = bc_cli_next(&p, argc, argv)) > 0) {
         switch (opt) {
-        case OPT_PLUGIN_PATH: op.plugin_path = optarg; break;
-        case OPT_LOG_LEVEL: level = log_level(optarg); break;
-        case OPT_SERVER_CERT: op.server_cert = optarg; break;
-        case OPT_SERVER_KEY: op.server_key = optarg; break;
-        case OPT_CLIENT_CERT: op.client_cert = optarg; break;
-        case OPT_SERVER_ADDRESS: op.server_address = optarg; break;
-        case OPT_LEADER_ELECT: op.leader_elect = flag_value("leader-elect", optarg); break;
-        case OPT_HEALTH: op.health_address = optarg; break;
-        case OPT_METRICS:
+        case BC_OPT_PLUGIN_PATH: op.plugin_path = optarg; break;
+        case BC_OPT_LOG_LEVEL: code = log_level(optarg, &level); break;
+        case BC_OPT_SERVER_CERT: op.server_cert = optarg; break;
+        case BC_OPT_SERVER_KEY: op.server_key = optarg; break;
+        case BC_OPT_CLIENT_CERT: op.client_cert = optarg; break;
+        case BC_OPT_SERVER_ADDRESS: op.server_address = optarg; break;
+        case BC_OPT_LEADER_ELECT: code = flag_value("leader-elect", optarg, &op.leader_elect); break;
+        case BC_OPT_HEALTH: op.health_address = optarg; break;
+        case BC_OPT_METRICS:
             if (strcmp(optarg, "0") != 0)
-                bc_cli_usage_error(c.program, "--metrics-bind-address %s: the operator side "
-                                   "serves no metrics; use 0", optarg);
+                code = bc_cli_usage_error(c.program, "--metrics-bind-address %s: the operator "
+                                          "side serves no metrics; use 0", optarg);
             break;
-        case OPT_METRICS_SECURE: flag_value("metrics-secure", optarg); break;
-        case OPT_HTTP2: flag_value("enable-http2", optarg); break;
+        case BC_OPT_METRICS_SECURE: code = flag_value("metrics-secure", optarg, NULL); break;
+        case BC_OPT_HTTP2: code = flag_value("enable-http2", optarg, NULL); break;
         case '?':
-            bc_cli_usage_error(c.program, "unknown option '%s' (an additionalContainerArgs "
-                               "entry of the ObjectStore?)", argv[optind - 1]);
+            code = bc_cli_usage_error(c.program, "unknown option '%s' (an "
+                                      "additionalContainerArgs entry of the ObjectStore?)",
+                                      argv[optind - 1]);
+            break;
         case ':':
-            bc_cli_usage_error(c.program, "option '%s' needs a value", argv[optind - 1]);
-        default:
-            if (!bc_cli_common_option(&c, opt, optarg, help))
-                bc_cli_usage_error(c.program, "unknown option '%s'", argv[optind - 1]);
+            code = bc_cli_usage_error(c.program, "option '%s' needs a value", argv[optind - 1]);
+            break;
         }
     }
+    if (code != BC_CLI_GO)
+        return code;
+    if (opt == BC_CLI_STOP)
+        return p.code;
     if (level != -100)
         c.verbosity = level;
     const char *mode = optind < argc ? argv[optind] : "";
     int nargs = argc - optind;
     if (strcmp(mode, "healthcheck") == 0) {
         if (nargs != 2 || strcmp(argv[optind + 1], "unix") != 0)
-            bc_cli_usage_error(c.program, "expected: healthcheck unix");
+            return bc_cli_usage_error(c.program, "expected: healthcheck unix");
         return healthcheck(op.plugin_path);
     }
     int restore = strcmp(mode, "restore") == 0, instance = strcmp(mode, "instance") == 0;
     int operator = strcmp(mode, "operator") == 0;
     if (!restore && !instance && !operator)
-        bc_cli_usage_error(c.program, "expected the mode: operator, instance, restore or "
-                                      "healthcheck%s%s", *mode ? ", not " : "", mode);
+        return bc_cli_usage_error(c.program, "expected the mode: operator, instance, restore "
+                                  "or healthcheck%s%s", *mode ? ", not " : "", mode);
     if (nargs != 1)
-        bc_cli_usage_error(c.program, "unexpected argument '%s' after %s", argv[optind + 1], mode);
+        return bc_cli_usage_error(c.program, "unexpected argument '%s' after %s",
+                                  argv[optind + 1], mode);
     bc_cli_start_logging(&c);
 
     struct sigaction sa = {.sa_handler = on_signal};

@@ -5,6 +5,7 @@
 
 #include "backup/restore.h"
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "util/log.h"
 
 static const char help[] =
@@ -31,39 +32,15 @@ static const char help[] =
     "      --recovery-target-exclusive   stop just before the target\n"
     "      --recovery-target-timeline TLI   latest, current or a number\n"
     "      --recovery-target-action pause|promote|shutdown\n"
-    "                                (every --recovery-target-* option implies -R)\n"
-    BC_CLI_STORE_HELP
-    BC_CLI_OTHER_HELP
+    "                                (every --recovery-target-* option implies -R)\n";
+
+static const char help_tail[] =
     "\n"
     "Exit status: 0 restored; 1 no such backup, or not DONE; 2 store\n"
     "unreachable, authentication failed or bucket missing; 3 bad command line\n"
     "or a non-empty target; 4 other errors, including an unsafe, corrupt or\n"
     "missing archive, or a file that does not match the manifest. See\n"
     "bc-restore(1).\n";
-
-enum {
-    OPT_TABLESPACE = 2000, OPT_FORCE, OPT_T_TIME, OPT_T_LSN, OPT_T_NAME, OPT_T_XID,
-    OPT_T_IMMEDIATE, OPT_T_EXCLUSIVE, OPT_T_TIMELINE, OPT_T_ACTION, OPT_PROGRESS,
-    OPT_NO_PROGRESS,
-};
-
-static const struct option tool_options[] = {
-    {"tablespace", required_argument, NULL, OPT_TABLESPACE},
-    {"jobs", required_argument, NULL, 'J'},
-    {"force", no_argument, NULL, OPT_FORCE},
-    {"write-recovery-conf", no_argument, NULL, 'R'},
-    {"recovery-target-time", required_argument, NULL, OPT_T_TIME},
-    {"recovery-target-lsn", required_argument, NULL, OPT_T_LSN},
-    {"recovery-target-name", required_argument, NULL, OPT_T_NAME},
-    {"recovery-target-xid", required_argument, NULL, OPT_T_XID},
-    {"recovery-target-immediate", no_argument, NULL, OPT_T_IMMEDIATE},
-    {"recovery-target-exclusive", no_argument, NULL, OPT_T_EXCLUSIVE},
-    {"recovery-target-timeline", required_argument, NULL, OPT_T_TIMELINE},
-    {"recovery-target-action", required_argument, NULL, OPT_T_ACTION},
-    {"progress", no_argument, NULL, OPT_PROGRESS},
-    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
-    {0, 0, 0, 0},
-};
 
 #define MAX_RELOCATIONS 64
 
@@ -73,55 +50,44 @@ int main(int argc, char **argv)
     bc_cli_common c = {.program = "bc-restore"};
     bc_restore_opts o = {.jobs = 2, .progress = -1};
     bc_relocation relocations[MAX_RELOCATIONS];
-    struct option longopts[64];
-    int write_conf = 0, targets = 0, opt;
-    long v;
+    bc_cli_parser p;
+    int write_conf = 0, targets = 0, code = BC_CLI_GO, opt = 0;
 
-    bc_cli_merge(tool_options, longopts, 64);
-    while ((opt = getopt_long(argc, argv, BC_CLI_COMMON_SHORT "J:R", longopts, NULL)) != -1) {
-        if (bc_cli_common_option(&c, opt, optarg, help))
-            continue;
+    bc_cli_parser_init(&p, &c, BC_CLI_RESTORE, help, help_tail, 0);
+    while (code == BC_CLI_GO && (opt = bc_cli_next(&p, argc, argv)) > 0) {
         switch (opt) {
-        case OPT_TABLESPACE: {
+        case BC_OPT_TABLESPACE: {
             char *colon = strchr(optarg, ':');
-            if (!colon || colon == optarg || colon[1] != '/')
-                bc_cli_usage_error(c.program, "invalid --tablespace '%s': expected "
-                                   "NAME:/ABSOLUTE/LOCATION", optarg);
-            if (o.nrelocations == MAX_RELOCATIONS)
-                bc_cli_usage_error(c.program, "too many --tablespace options");
-            *colon = '\0';
-            relocations[o.nrelocations++] = (bc_relocation){optarg, colon + 1};
+            if (!colon || colon == optarg || colon[1] != '/') {
+                code = bc_cli_usage_error(c.program, "invalid --tablespace '%s': expected "
+                                          "NAME:/ABSOLUTE/LOCATION", optarg);
+            } else if (o.nrelocations == MAX_RELOCATIONS) {
+                code = bc_cli_usage_error(c.program, "too many --tablespace options");
+            } else {
+                *colon = '\0';
+                relocations[o.nrelocations++] = (bc_relocation){optarg, colon + 1};
+            }
             break;
         }
-        case 'J':
-            if (bc_cli_parse_int(optarg, 1, 64, &v))
-                bc_cli_usage_error(c.program, "invalid --jobs '%s': give 1-64", optarg);
-            o.jobs = (int)v;
-            break;
-        case OPT_FORCE: o.force = 1; break;
-        case OPT_PROGRESS: o.progress = 1; break;
-        case OPT_NO_PROGRESS: o.progress = 0; break;
+        case 'J': o.jobs = (int)p.value; break;
+        case BC_OPT_FORCE: o.force = 1; break;
+        case BC_OPT_PROGRESS: o.progress = 1; break;
+        case BC_OPT_NO_PROGRESS: o.progress = 0; break;
         case 'R': write_conf = 1; break;
-        case OPT_T_TIME: o.target.time = optarg; targets++; break;
-        case OPT_T_LSN: o.target.lsn = optarg; targets++; break;
-        case OPT_T_NAME: o.target.name = optarg; targets++; break;
-        case OPT_T_XID: o.target.xid = optarg; targets++; break;
-        case OPT_T_IMMEDIATE: o.target.immediate = 1; targets++; break;
-        case OPT_T_EXCLUSIVE: o.target.exclusive = 1; write_conf = 1; break;
-        case OPT_T_TIMELINE: o.target.timeline = optarg; write_conf = 1; break;
-        case OPT_T_ACTION:
-            if (strcmp(optarg, "pause") && strcmp(optarg, "promote") && strcmp(optarg, "shutdown"))
-                bc_cli_usage_error(c.program, "invalid --recovery-target-action '%s': use pause, "
-                                   "promote or shutdown", optarg);
-            o.target.action = optarg;
-            write_conf = 1;
-            break;
-        default: bc_cli_usage_error(c.program, "unknown or incomplete option");
+        case BC_OPT_T_TIME: o.target.time = optarg; targets++; break;
+        case BC_OPT_T_LSN: o.target.lsn = optarg; targets++; break;
+        case BC_OPT_T_NAME: o.target.name = optarg; targets++; break;
+        case BC_OPT_T_XID: o.target.xid = optarg; targets++; break;
+        case BC_OPT_T_IMMEDIATE: o.target.immediate = 1; targets++; break;
+        case BC_OPT_T_EXCLUSIVE: o.target.exclusive = 1; write_conf = 1; break;
+        case BC_OPT_T_TIMELINE: o.target.timeline = optarg; write_conf = 1; break;
+        case BC_OPT_T_ACTION: o.target.action = optarg; write_conf = 1; break;
         }
     }
-    bc_cli_start_logging(&c);
-    if (targets > 1)
-        bc_cli_usage_error(c.program, "give at most one recovery target");
+    if (code == BC_CLI_GO && opt == BC_CLI_STOP)
+        code = p.code;
+    if (code == BC_CLI_GO && targets > 1)
+        code = bc_cli_usage_error(c.program, "give at most one recovery target");
     /* Each of these becomes a setting in postgresql.auto.conf (the store
      * options and the URL inside restore_command), where a newline would
      * end the setting early and PostgreSQL would refuse the file. */
@@ -133,11 +99,14 @@ int main(int argc, char **argv)
         {"--ca-bundle", c.store.ca_bundle},
         {"SOURCE_URL", optind < argc ? argv[optind] : NULL},
     };
-    for (size_t i = 0; i < sizeof conf_values / sizeof conf_values[0]; i++)
-        bc_cli_check_one_line(c.program, conf_values[i].what, conf_values[i].value);
+    for (size_t i = 0; i < sizeof conf_values / sizeof conf_values[0] && code == BC_CLI_GO; i++)
+        code = bc_cli_check_one_line(c.program, conf_values[i].what, conf_values[i].value);
     int npos = argc - optind;
-    if (!(npos == 4 || (c.test && npos >= 2)))
-        bc_cli_usage_error(c.program, "expected SOURCE_URL SERVER_NAME BACKUP RECOVERY_DIR");
+    if (code == BC_CLI_GO && !(npos == 4 || (c.test && npos >= 2)))
+        code = bc_cli_usage_error(c.program, "expected SOURCE_URL SERVER_NAME BACKUP RECOVERY_DIR");
+    if (code != BC_CLI_GO)
+        return code;
+    bc_cli_start_logging(&c);
     c.store.url = argv[optind];
     o.server = argv[optind + 1];
     o.backup = npos == 4 ? argv[optind + 2] : NULL;

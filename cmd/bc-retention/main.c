@@ -8,6 +8,7 @@
 
 #include "retention/retention.h"
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "util/log.h"
 
 static const char help[] =
@@ -27,35 +28,22 @@ static const char help[] =
     "                              -r or -b)\n"
     "Deleting:\n"
     "      --dry-run               print what would be deleted, delete nothing\n"
-    "      --batch-size N          keys per delete request, 1-1000 (default 1000)\n"
-    BC_CLI_STORE_HELP
-    BC_CLI_OTHER_HELP
+    "      --batch-size N          keys per delete request, 1-1000 (default 1000)\n";
+
+static const char help_tail[] =
     "\n"
     "Exit status: 0 success; 1 unknown or kept backup, or a backup.info that\n"
     "cannot be read; 2 store unreachable, authentication failed or bucket\n"
     "missing; 3 bad command line; 4 other errors. See bc-retention(1).\n";
 
-enum { OPT_DRY_RUN = 2000, OPT_BATCH_SIZE, OPT_KEEP, OPT_RELEASE, OPT_STATUS, OPT_REPORT };
-
-static const struct option tool_options[] = {
-    {"retention-policy", required_argument, NULL, 'r'},
-    {"backup-id", required_argument, NULL, 'b'},
-    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
-    {"batch-size", required_argument, NULL, OPT_BATCH_SIZE},
-    {"keep", required_argument, NULL, OPT_KEEP},
-    {"release", no_argument, NULL, OPT_RELEASE},
-    {"status", no_argument, NULL, OPT_STATUS},
-    {"report", no_argument, NULL, OPT_REPORT},
-    {0, 0, 0, 0},
-};
-
 enum { KEEP_NONE, KEEP_SET, KEEP_RELEASE, KEEP_STATUS };
 
-static void set_keep_action(const char *program, int *action, int value)
+static int set_keep_action(const char *program, int *action, int value)
 {
     if (*action != KEEP_NONE && *action != value)
-        bc_cli_usage_error(program, "give only one of --keep, --release and --status");
+        return bc_cli_usage_error(program, "give only one of --keep, --release and --status");
     *action = value;
+    return BC_CLI_GO;
 }
 
 int main(int argc, char **argv)
@@ -66,51 +54,44 @@ int main(int argc, char **argv)
     bc_retention_policy policy;
     const char *policy_text = NULL, *backup = NULL;
     bc_keep_target target = BC_KEEP_NONE;
-    int keep_action = KEEP_NONE, report = 0, opt;
-    struct option longopts[64];
-    long v;
+    int keep_action = KEEP_NONE, report = 0, code = BC_CLI_GO, opt = 0;
+    bc_cli_parser p;
 
-    bc_cli_merge(tool_options, longopts, 64);
-    while ((opt = getopt_long(argc, argv, BC_CLI_COMMON_SHORT "r:b:", longopts, NULL)) != -1) {
-        if (bc_cli_common_option(&c, opt, optarg, help))
-            continue;
+    bc_cli_parser_init(&p, &c, BC_CLI_RETENTION, help, help_tail, 0);
+    while (code == BC_CLI_GO && (opt = bc_cli_next(&p, argc, argv)) > 0) {
         switch (opt) {
         case 'r':
             if (bc_retention_policy_parse(optarg, &policy) != BC_OK)
-                bc_cli_usage_error(c.program, "%s", bc_error_msg());
+                code = bc_cli_usage_error(c.program, "%s", bc_error_msg());
             policy_text = optarg;
             break;
         case 'b': backup = optarg; break;
-        case OPT_DRY_RUN: o.dry_run = 1; break;
-        case OPT_BATCH_SIZE:
-            if (bc_cli_parse_int(optarg, 1, 1000, &v))
-                bc_cli_usage_error(c.program, "invalid --batch-size '%s': give 1-1000", optarg);
-            o.batch_size = (size_t)v;
-            break;
-        case OPT_KEEP:
-            if (strcmp(optarg, "full") && strcmp(optarg, "standalone"))
-                bc_cli_usage_error(c.program, "invalid --keep '%s': use full or standalone",
-                                   optarg);
+        case BC_OPT_DRY_RUN: o.dry_run = 1; break;
+        case BC_OPT_BATCH_SIZE: o.batch_size = (size_t)p.value; break;
+        case BC_OPT_KEEP:
             target = strcmp(optarg, "full") ? BC_KEEP_STANDALONE : BC_KEEP_FULL;
-            set_keep_action(c.program, &keep_action, KEEP_SET);
+            code = set_keep_action(c.program, &keep_action, KEEP_SET);
             break;
-        case OPT_RELEASE: set_keep_action(c.program, &keep_action, KEEP_RELEASE); break;
-        case OPT_STATUS: set_keep_action(c.program, &keep_action, KEEP_STATUS); break;
-        case OPT_REPORT: report = 1; break;
-        default: bc_cli_usage_error(c.program, "unknown or incomplete option");
+        case BC_OPT_RELEASE: code = set_keep_action(c.program, &keep_action, KEEP_RELEASE); break;
+        case BC_OPT_STATUS: code = set_keep_action(c.program, &keep_action, KEEP_STATUS); break;
+        case BC_OPT_REPORT: report = 1; break;
         }
     }
-    bc_cli_start_logging(&c);
+    if (code != BC_CLI_GO)
+        return code;
+    if (opt == BC_CLI_STOP)
+        return p.code;
     if (argc - optind != 2)
-        bc_cli_usage_error(c.program, "expected SOURCE_URL SERVER_NAME");
+        return bc_cli_usage_error(c.program, "expected SOURCE_URL SERVER_NAME");
     if (policy_text && backup && keep_action == KEEP_NONE)
-        bc_cli_usage_error(c.program, "give either -r POLICY or -b BACKUP_ID, not both");
+        return bc_cli_usage_error(c.program, "give either -r POLICY or -b BACKUP_ID, not both");
     if (keep_action != KEEP_NONE && (!backup || policy_text || o.dry_run || report))
-        bc_cli_usage_error(c.program, "--keep, --release and --status take -b BACKUP_ID and "
-                           "no -r, --dry-run or --report");
+        return bc_cli_usage_error(c.program, "--keep, --release and --status take -b BACKUP_ID "
+                                  "and no -r, --dry-run or --report");
     if (!policy_text && !backup && !report && !c.test)
-        bc_cli_usage_error(c.program, "nothing to do: give -r POLICY, -b BACKUP_ID, "
-                           "--keep/--release/--status with -b, or --report");
+        return bc_cli_usage_error(c.program, "nothing to do: give -r POLICY, -b BACKUP_ID, "
+                                  "--keep/--release/--status with -b, or --report");
+    bc_cli_start_logging(&c);
     c.store.url = argv[optind];
     o.server = argv[optind + 1];
     o.now = time(NULL);

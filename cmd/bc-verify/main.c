@@ -6,6 +6,7 @@
 
 #include "backup/verify.h"
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "util/log.h"
 
 static const char help[] =
@@ -24,61 +25,46 @@ static const char help[] =
     "                                latest timeline descending from the backup\n"
     "  -J, --jobs N                  downloads at once (default 4)\n"
     "      --format text|json        report format on stdout (default text)\n"
-    "      --progress, --no-progress show progress (default: on a terminal)\n"
-    BC_CLI_STORE_HELP
-    BC_CLI_OTHER_HELP
+    "      --progress, --no-progress show progress (default: on a terminal)\n";
+
+static const char help_tail[] =
     "\n"
     "Exit status: 0 everything verified; 1 no such backup, or not DONE; 2 store\n"
     "unreachable, authentication failed or bucket missing; 3 bad command line;\n"
     "4 a problem was found (missing, damaged or mismatched object), or another\n"
     "error. See bc-verify(1).\n";
 
-enum { OPT_FORMAT = 2000, OPT_WAL_TO_LATEST, OPT_PROGRESS, OPT_NO_PROGRESS };
-
-static const struct option tool_options[] = {
-    {"wal-to-latest", no_argument, NULL, OPT_WAL_TO_LATEST},
-    {"jobs", required_argument, NULL, 'J'},
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"progress", no_argument, NULL, OPT_PROGRESS},
-    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
-    {0, 0, 0, 0},
-};
-
 int main(int argc, char **argv)
 {
     bc_cli_init_output();
     bc_cli_common c = {.program = "bc-verify"};
     bc_verify_opts o = {.jobs = 4, .progress = -1};
-    struct option longopts[64];
+    bc_cli_parser p;
     int json = 0, opt;
-    long v;
 
-    bc_cli_merge(tool_options, longopts, 64);
-    while ((opt = getopt_long(argc, argv, BC_CLI_COMMON_SHORT "J:", longopts, NULL)) != -1) {
-        if (bc_cli_common_option(&c, opt, optarg, help))
-            continue;
+    bc_cli_parser_init(&p, &c, BC_CLI_VERIFY, help, help_tail, 0);
+    while ((opt = bc_cli_next(&p, argc, argv)) > 0) {
         switch (opt) {
-        case OPT_WAL_TO_LATEST: o.wal_to_latest = 1; break;
-        case 'J':
-            if (bc_cli_parse_int(optarg, 1, 64, &v))
-                bc_cli_usage_error(c.program, "invalid --jobs '%s': give 1-64", optarg);
-            o.jobs = (int)v;
-            break;
-        case OPT_FORMAT:
+        case BC_OPT_WAL_TO_LATEST: o.wal_to_latest = 1; break;
+        case 'J': o.jobs = (int)p.value; break;
+        case BC_OPT_FORMAT:
             if (!strcmp(optarg, "json"))
                 json = 1;
             else if (strcmp(optarg, "text") && strcmp(optarg, "console"))
-                bc_cli_usage_error(c.program, "invalid --format '%s': use text or json", optarg);
+                return bc_cli_usage_error(c.program, "invalid --format '%s': use text or json",
+                                          optarg);
             break;
-        case OPT_PROGRESS: o.progress = 1; break;
-        case OPT_NO_PROGRESS: o.progress = 0; break;
-        default: bc_cli_usage_error(c.program, "unknown or incomplete option");
+        case BC_OPT_PROGRESS: o.progress = 1; break;
+        case BC_OPT_NO_PROGRESS: o.progress = 0; break;
         }
     }
-    bc_cli_start_logging(&c);
+    if (opt == BC_CLI_STOP)
+        return p.code;
     int npos = argc - optind;
     if (npos < 2 || npos > 3)
-        bc_cli_usage_error(c.program, "expected SOURCE_URL SERVER_NAME [BACKUP|latest|all]");
+        return bc_cli_usage_error(c.program, "expected SOURCE_URL SERVER_NAME "
+                                  "[BACKUP|latest|all]");
+    bc_cli_start_logging(&c);
     c.store.url = argv[optind];
     o.server = argv[optind + 1];
     o.backup = npos == 3 ? argv[optind + 2] : "latest";

@@ -5,6 +5,7 @@
 
 #include "layout/wal.h"
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "util/log.h"
 #include "wal/wal.h"
 
@@ -15,36 +16,14 @@ static const char help[] =
     "in barman-cloud's layout, with its CRC-32C and size as object metadata.\n"
     "Exits 0 only once the store holds the whole file.\n"
     "\n"
-    "Compression (one of):\n"
-    "  -z, --gzip  -j, --bzip2  --snappy  --lz4  --xz  --zstd\n"
-    "      --compression-level N     codec level (default: the codec's usual one)\n"
-    "Store:\n"
-    "      --cloud-provider NAME     aws-s3, azure-blob-storage or google-cloud-storage\n"
-    "                                (s3://, https://ACCOUNT.blob..., gs://; or file://)\n"
-    "      --credential default|managed-identity   Azure: token source\n"
-    "      --endpoint-url URL        S3-compatible endpoint (e.g. http://127.0.0.1:9000)\n"
-    "  -P, --profile NAME            AWS credentials profile\n"
-    "      --read-timeout SECONDS    give up on a silent connection (default 60)\n"
-    "      --ca-bundle FILE          trust these CAs (default: AWS_CA_BUNDLE, system)\n"
-    "      --addressing-style auto|path|virtual\n"
-    "  -e, --encryption AES256|aws:kms   server-side encryption\n"
-    "      --sse-kms-key-id ID       KMS key for aws:kms\n"
-    "      --encryption-scope SCOPE  Azure encryption scope of the blobs\n"
-    "      --kms-key-name NAME       Cloud KMS key of the objects (GCS)\n"
+    "Tags:\n"
     "      --tags KEY,VALUE ...      tags for WAL objects\n"
     "      --history-tags KEY,VALUE ...  tags for .history objects\n"
-    "      --max-single-put-size SIZE, --max-block-size SIZE, --max-concurrency N\n"
-    "                                multipart threshold, part size, parallel parts\n"
-    "      --max-retries N           retries on network errors, 5xx, 429 (default 5)\n"
     "Parallel archiving:\n"
     "      --max-parallel N          also upload up to N-1 other .ready files\n"
-    "      --spool-dir DIR           where to record them (required with --max-parallel)\n"
-    "Other:\n"
-    "  -t, --test                    check the store is reachable and exit\n"
-    "  -v, --verbose / -q, --quiet   more / less output\n"
-    "      --log-format text|json    message format on stderr\n"
-    "  -V, --version                 print the version\n"
-    "      --help                    print this help\n"
+    "      --spool-dir DIR           where to record them (required with --max-parallel)\n";
+
+static const char help_tail[] =
     "\n"
     "Exit status: 0 archived (or already archived with identical content);\n"
     "1 a different file already exists under this name (a stored start of\n"
@@ -52,60 +31,41 @@ static const char help[] =
     "authentication failed or bucket missing; 3 bad command line or WAL name;\n"
     "4 other errors (e.g. cannot read the WAL file). See bc-wal-archive(1).\n";
 
-enum {
-    OPT_TAGS = 2000, OPT_HISTORY_TAGS, OPT_MAX_PARALLEL,
-    OPT_SPOOL_DIR,
-};
-
-static const struct option tool_options[] = {
-    BC_CLI_CODEC_OPTIONS,
-    {"tags", required_argument, NULL, OPT_TAGS},
-    {"history-tags", required_argument, NULL, OPT_HISTORY_TAGS},
-    BC_CLI_ENCRYPTION_OPTIONS,
-    {"max-parallel", required_argument, NULL, OPT_MAX_PARALLEL},
-    {"spool-dir", required_argument, NULL, OPT_SPOOL_DIR},
-    {0, 0, 0, 0},
-};
-
 int main(int argc, char **argv)
 {
     bc_cli_init_output();
     bc_cli_common c = {.program = "bc-wal-archive"};
     bc_wal_archive_opts o = {0};
-    int codec = BC_CODEC_NONE;
     bc_cli_tags tags = {0}, history_tags = {0};
-    struct option longopts[64];
-    long v;
-    int opt;
+    bc_cli_parser p;
+    int code = BC_CLI_GO, opt = 0;
 
-    bc_cli_merge(tool_options, longopts, 64);
-    while ((opt = getopt_long(argc, argv, BC_CLI_COMMON_SHORT "zje:", longopts, NULL)) != -1) {
-        if (bc_cli_common_option(&c, opt, optarg, help) ||
-            bc_cli_codec_option(c.program, opt, optarg, &codec, &o.level) ||
-            bc_cli_encryption_option(&c, opt, optarg))
-            continue;
+    bc_cli_parser_init(&p, &c, BC_CLI_WAL_ARCHIVE, help, help_tail, 0);
+    while (code == BC_CLI_GO && (opt = bc_cli_next(&p, argc, argv)) > 0) {
         switch (opt) {
-        case OPT_TAGS: bc_cli_add_tags(&tags, c.program, optarg, argc, argv); break;
-        case OPT_HISTORY_TAGS:
-            bc_cli_add_tags(&history_tags, c.program, optarg, argc, argv);
+        case BC_OPT_TAGS: code = bc_cli_add_tags(&tags, c.program, optarg, argc, argv); break;
+        case BC_OPT_HISTORY_TAGS:
+            code = bc_cli_add_tags(&history_tags, c.program, optarg, argc, argv);
             break;
-        case OPT_MAX_PARALLEL:
-            if (bc_cli_parse_int(optarg, 1, 64, &v))
-                bc_cli_usage_error(c.program, "invalid --max-parallel '%s': give 1-64", optarg);
-            o.max_parallel = (int)v;
-            break;
-        case OPT_SPOOL_DIR: o.spool_dir = optarg; break;
-        default: bc_cli_usage_error(c.program, "unknown or incomplete option");
+        case BC_OPT_MAX_PARALLEL: o.max_parallel = (int)p.value; break;
+        case BC_OPT_SPOOL_DIR: o.spool_dir = optarg; break;
         }
     }
-    bc_cli_start_logging(&c);
-    o.codec = (bc_codec_id)codec;
-
+    if (code == BC_CLI_GO && opt == BC_CLI_STOP)
+        code = p.code;
     int npos = argc - optind;
-    if (npos < 2 + !c.test || npos > 3)
-        bc_cli_usage_error(c.program, "expected DESTINATION_URL SERVER_NAME WAL_PATH");
-    if (o.max_parallel > 1 && !o.spool_dir)
-        bc_cli_usage_error(c.program, "--max-parallel needs --spool-dir");
+    if (code == BC_CLI_GO && (npos < 2 + !c.test || npos > 3))
+        code = bc_cli_usage_error(c.program, "expected DESTINATION_URL SERVER_NAME WAL_PATH");
+    if (code == BC_CLI_GO && o.max_parallel > 1 && !o.spool_dir)
+        code = bc_cli_usage_error(c.program, "--max-parallel needs --spool-dir");
+    if (code != BC_CLI_GO) {
+        bc_cli_free_tags(&tags);
+        bc_cli_free_tags(&history_tags);
+        return code;
+    }
+    bc_cli_start_logging(&c);
+    o.codec = (bc_codec_id)bc_cli_codec(&c);
+    o.level = (int)c.level;
     c.store.url = argv[optind];
     o.server = argv[optind + 1];
     const char *wal_path = npos == 3 ? argv[optind + 2] : NULL;

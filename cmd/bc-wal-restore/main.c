@@ -5,6 +5,7 @@
 
 #include "layout/wal.h"
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "util/log.h"
 #include "wal/wal.h"
 
@@ -15,77 +16,46 @@ static const char help[] =
     "write it to WAL_DEST (the %p), whatever compression it was stored with,\n"
     "once its size and checksum (stored by bc-wal-archive) are verified.\n"
     "\n"
-    "Store:\n"
-    "      --cloud-provider NAME     aws-s3, azure-blob-storage or google-cloud-storage\n"
-    "                                (s3://, https://ACCOUNT.blob..., gs://; or file://)\n"
-    "      --credential default|managed-identity   Azure: token source\n"
-    "      --endpoint-url URL        S3-compatible endpoint\n"
-    "  -P, --profile NAME            AWS credentials profile\n"
-    "      --read-timeout SECONDS    give up on a silent connection (default 60)\n"
-    "      --ca-bundle FILE          trust these CAs (default: AWS_CA_BUNDLE, system)\n"
-    "      --addressing-style auto|path|virtual\n"
-    "      --max-retries N           retries on network errors, 5xx, 429 (default 5)\n"
     "Restore:\n"
     "      --no-partial              never restore a .partial segment\n"
     "      --prefetch N              also download the next N-1 segments ...\n"
     "      --spool-dir DIR           ... into this directory (required with --prefetch)\n"
     "      --end-of-wal-flag         with --prefetch, for standbys: after a prefetch\n"
     "                                reaches the end of the archive, answer the next\n"
-    "                                request the spool cannot serve with \"not found\"\n"
-    "Other:\n"
-    "  -t, --test                    check the store is reachable and exit\n"
-    "  -v, --verbose / -q, --quiet   more / less output\n"
-    "      --log-format text|json    message format on stderr\n"
-    "  -V, --version                 print the version\n"
-    "      --help                    print this help\n"
+    "                                request the spool cannot serve with \"not found\"\n";
+
+static const char help_tail[] =
     "\n"
     "Exit status: 0 restored; 1 the WAL file is not in the archive; 2 store\n"
     "unreachable, authentication failed or bucket missing; 3 bad command line\n"
     "or WAL name; 4 other errors (e.g. the stored file fails its size or\n"
     "checksum check: nothing is written). See bc-wal-restore(1).\n";
 
-enum { OPT_NO_PARTIAL = 2000, OPT_PREFETCH, OPT_SPOOL_DIR, OPT_END_OF_WAL_FLAG };
-
-static const struct option tool_options[] = {
-    {"no-partial", no_argument, NULL, OPT_NO_PARTIAL},
-    {"prefetch", required_argument, NULL, OPT_PREFETCH},
-    {"spool-dir", required_argument, NULL, OPT_SPOOL_DIR},
-    {"end-of-wal-flag", no_argument, NULL, OPT_END_OF_WAL_FLAG},
-    {0, 0, 0, 0},
-};
-
 int main(int argc, char **argv)
 {
     bc_cli_init_output();
     bc_cli_common c = {.program = "bc-wal-restore"};
     bc_wal_restore_opts o = {0};
-    struct option longopts[64];
-    long v;
+    bc_cli_parser p;
     int opt;
 
-    bc_cli_merge(tool_options, longopts, 64);
-    while ((opt = getopt_long(argc, argv, BC_CLI_COMMON_SHORT, longopts, NULL)) != -1) {
-        if (bc_cli_common_option(&c, opt, optarg, help))
-            continue;
+    bc_cli_parser_init(&p, &c, BC_CLI_WAL_RESTORE, help, help_tail, 0);
+    while ((opt = bc_cli_next(&p, argc, argv)) > 0) {
         switch (opt) {
-        case OPT_NO_PARTIAL: o.no_partial = 1; break;
-        case OPT_PREFETCH:
-            if (bc_cli_parse_int(optarg, 1, 64, &v))
-                bc_cli_usage_error(c.program, "invalid --prefetch '%s': give 1-64", optarg);
-            o.prefetch = (int)v;
-            break;
-        case OPT_SPOOL_DIR: o.spool_dir = optarg; break;
-        case OPT_END_OF_WAL_FLAG: o.end_of_wal_flag = 1; break;
-        default: bc_cli_usage_error(c.program, "unknown or incomplete option");
+        case BC_OPT_NO_PARTIAL: o.no_partial = 1; break;
+        case BC_OPT_PREFETCH: o.prefetch = (int)p.value; break;
+        case BC_OPT_SPOOL_DIR: o.spool_dir = optarg; break;
+        case BC_OPT_END_OF_WAL_FLAG: o.end_of_wal_flag = 1; break;
         }
     }
-    bc_cli_start_logging(&c);
-
+    if (opt == BC_CLI_STOP)
+        return p.code;
     int npos = argc - optind;
     if (!(npos == 4 || (c.test && npos >= 2 && npos <= 4)))
-        bc_cli_usage_error(c.program, "expected SOURCE_URL SERVER_NAME WAL_NAME WAL_DEST");
+        return bc_cli_usage_error(c.program, "expected SOURCE_URL SERVER_NAME WAL_NAME WAL_DEST");
     if (o.prefetch > 1 && !o.spool_dir)
-        bc_cli_usage_error(c.program, "--prefetch needs --spool-dir");
+        return bc_cli_usage_error(c.program, "--prefetch needs --spool-dir");
+    bc_cli_start_logging(&c);
     c.store.url = argv[optind];
     o.server = argv[optind + 1];
     o.store_config = &c.store;

@@ -1,5 +1,7 @@
 #include "cli/cli.h"
 
+#include "cli/options.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
@@ -10,55 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum {
-    OPT_HELP = 1000,
-    OPT_CLOUD_PROVIDER,
-    OPT_ENDPOINT_URL,
-    OPT_READ_TIMEOUT,
-    OPT_CREDENTIAL,
-    OPT_LOG_FORMAT,
-    OPT_CA_BUNDLE,
-    OPT_ADDRESSING,
-    OPT_SINGLE_PUT,
-    OPT_BLOCK_SIZE,
-    OPT_CONCURRENCY,
-    OPT_RETRIES,
-};
-
-const struct option bc_cli_common_long[] = {
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, 'V'},
-    {"verbose", no_argument, NULL, 'v'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"test", no_argument, NULL, 't'},
-    {"profile", required_argument, NULL, 'P'},
-    {"aws-profile", required_argument, NULL, 'P'},
-    {"azure-credential", required_argument, NULL, OPT_CREDENTIAL},
-    {"cloud-provider", required_argument, NULL, OPT_CLOUD_PROVIDER},
-    {"endpoint-url", required_argument, NULL, OPT_ENDPOINT_URL},
-    {"read-timeout", required_argument, NULL, OPT_READ_TIMEOUT},
-    {"credential", required_argument, NULL, OPT_CREDENTIAL},
-    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
-    {"ca-bundle", required_argument, NULL, OPT_CA_BUNDLE},
-    {"addressing-style", required_argument, NULL, OPT_ADDRESSING},
-    {"max-single-put-size", required_argument, NULL, OPT_SINGLE_PUT},
-    {"max-block-size", required_argument, NULL, OPT_BLOCK_SIZE},
-    {"max-concurrency", required_argument, NULL, OPT_CONCURRENCY},
-    {"max-retries", required_argument, NULL, OPT_RETRIES},
-    {0, 0, 0, 0},
-};
-
-void bc_cli_merge(const struct option *tool, struct option *out, size_t cap)
-{
-    size_t n = 0;
-    for (const struct option *o = bc_cli_common_long; o->name && n + 1 < cap; o++)
-        out[n++] = *o;
-    for (const struct option *o = tool; o && o->name && n + 1 < cap; o++)
-        out[n++] = *o;
-    memset(&out[n], 0, sizeof out[n]);
-}
-
-void bc_cli_usage_error(const char *program, const char *fmt, ...)
+int bc_cli_usage_error(const char *program, const char *fmt, ...)
 {
     va_list ap;
     fprintf(stderr, "%s: ", program);
@@ -66,16 +20,17 @@ void bc_cli_usage_error(const char *program, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fprintf(stderr, " (try '%s --help')\n", program);
-    exit(BC_EXIT_USAGE);
+    return BC_EXIT_USAGE;
 }
 
-void bc_cli_check_one_line(const char *program, const char *what, const char *value)
+int bc_cli_check_one_line(const char *program, const char *what, const char *value)
 {
     for (const unsigned char *p = (const unsigned char *)value; p && *p; p++)
         if (*p < 0x20 || *p == 0x7f)
-            bc_cli_usage_error(program, "invalid %s: it holds a control character (0x%02x at "
-                               "byte %zu)", what, *p,
-                               (size_t)(p - (const unsigned char *)value) + 1);
+            return bc_cli_usage_error(program, "invalid %s: it holds a control character "
+                                      "(0x%02x at byte %zu)", what, *p,
+                                      (size_t)(p - (const unsigned char *)value) + 1);
+    return BC_CLI_GO;
 }
 
 int bc_cli_parse_int(const char *s, long min, long max, long *out)
@@ -115,32 +70,34 @@ int bc_cli_parse_size(const char *s, int64_t *out)
     return 0;
 }
 
-static void parse_one_tag(bc_cli_tags *t, const char *program, const char *arg)
+static int parse_one_tag(bc_cli_tags *t, const char *program, const char *arg)
 {
     const char *comma = strchr(arg, ',');
     if (!comma || comma == arg || strchr(comma + 1, ','))
-        bc_cli_usage_error(program, "invalid tag '%s': expected KEY,VALUE", arg);
+        return bc_cli_usage_error(program, "invalid tag '%s': expected KEY,VALUE", arg);
     if (t->n == BC_CLI_MAX_TAGS)
-        bc_cli_usage_error(program, "too many tags (at most %d)", BC_CLI_MAX_TAGS);
+        return bc_cli_usage_error(program, "too many tags (at most %d)", BC_CLI_MAX_TAGS);
     char *copy = strdup(arg);
     if (!copy)
-        bc_cli_usage_error(program, "out of memory");
+        return bc_cli_usage_error(program, "out of memory");
     copy[comma - arg] = '\0';
     t->storage[t->n] = copy;
     t->tags[t->n].key = copy;
     t->tags[t->n].value = copy + (comma - arg) + 1;
     t->n++;
+    return BC_CLI_GO;
 }
 
-void bc_cli_add_tags(bc_cli_tags *t, const char *program, const char *first,
-                     int argc, char **argv)
+int bc_cli_add_tags(bc_cli_tags *t, const char *program, const char *first, int argc,
+                    char **argv)
 {
     t->given = 1;
-    parse_one_tag(t, program, first);
+    int code = parse_one_tag(t, program, first);
     /* barman-cloud takes several KEY,VALUE words after one --tags. */
-    while (optind < argc && argv[optind][0] != '-' && strchr(argv[optind], ',') &&
-           !strstr(argv[optind], "://"))
-        parse_one_tag(t, program, argv[optind++]);
+    while (code == BC_CLI_GO && optind < argc && argv[optind][0] != '-' &&
+           strchr(argv[optind], ',') && !strstr(argv[optind], "://"))
+        code = parse_one_tag(t, program, argv[optind++]);
+    return code;
 }
 
 void bc_cli_free_tags(bc_cli_tags *t)
@@ -150,102 +107,204 @@ void bc_cli_free_tags(bc_cli_tags *t)
     t->n = 0;
 }
 
-int bc_cli_common_option(bc_cli_common *c, int opt, const char *arg,
-                         const char *help_text)
+void bc_cli_parser_init(bc_cli_parser *p, bc_cli_common *c, unsigned tool, const char *help,
+                        const char *help_tail, int own_errors)
 {
-    long v;
-    switch (opt) {
-    case OPT_HELP:
-    case 'V': {
-        if (opt == 'V')
-            printf("%s %s\n", c->program, BC_VERSION);
-        else
-            fputs(help_text, stdout);
-        bc_status st = bc_cli_finish_output(BC_OK);
-        if (st != BC_OK)
-            fprintf(stderr, "%s: error: %s\n", c->program, bc_error_msg());
-        exit(bc_status_exit_code(st));
+    size_t n = 0, k = 0;
+    memset(p, 0, sizeof *p);
+    p->common = c;
+    p->tool = tool;
+    p->help = help;
+    p->help_tail = help_tail;
+    if (own_errors) {
+        opterr = 0;
+        p->shortopts[k++] = ':';
     }
-    case 'v':
-        c->verbosity++;
-        return 1;
-    case 'q':
-        c->verbosity--;
-        return 1;
-    case 't':
-        c->test = 1;
-        return 1;
-    case 'P':
-        c->store.profile = arg;
-        return 1;
-    case OPT_CLOUD_PROVIDER:
-        if (strcmp(arg, "aws-s3") && strcmp(arg, "azure-blob-storage") &&
-            strcmp(arg, "google-cloud-storage"))
-            bc_cli_usage_error(c->program,
-                               "invalid --cloud-provider '%s': use aws-s3, azure-blob-storage "
-                               "or google-cloud-storage", arg);
-        c->store.cloud_provider = arg;
-        return 1;
-    case OPT_ENDPOINT_URL:
+    for (const bc_cli_option *o = bc_cli_options; o->flag && n < BC_CLI_MAX_OPTIONS; o++) {
+        if (!(o->tools & tool))
+            continue;
+        p->longopts[n++] = (struct option){o->flag + 2, o->arg, NULL, o->id};
+        if (o->short_flag) {
+            p->shortopts[k++] = o->short_flag[1];
+            if (o->arg == required_argument)
+                p->shortopts[k++] = ':';
+        }
+    }
+}
+
+/* BC_CLI_GO if arg is one of o's choices, else the usage error naming them. */
+static int check_choice(const char *program, const bc_cli_option *o, const char *arg)
+{
+    char text[256] = "";
+    size_t len = strlen(arg);
+    for (const char *v = o->choices; v;) {
+        const char *bar = strchr(v, '|');
+        size_t n = bar ? (size_t)(bar - v) : strlen(v);
+        if (n == len && strncmp(v, arg, n) == 0)
+            return BC_CLI_GO;
+        size_t used = strlen(text);
+        snprintf(text + used, sizeof text - used, "%s%.*s",
+                 !*text ? "" : bar ? ", " : " or ", (int)n, v);
+        v = bar ? bar + 1 : NULL;
+    }
+    return bc_cli_usage_error(program, "invalid %s '%s': use %s", o->flag, arg, text);
+}
+
+static int check_number(const char *program, const bc_cli_option *o, const char *arg, long *v)
+{
+    if (bc_cli_parse_int(arg, o->min, o->max, v) == 0)
+        return BC_CLI_GO;
+    if (o->range)
+        return bc_cli_usage_error(program, "invalid %s '%s': give %s", o->flag, arg, o->range);
+    return bc_cli_usage_error(program, "invalid %s '%s': give %ld-%ld", o->flag, arg, o->min,
+                              o->max);
+}
+
+static int help_or_version(const bc_cli_parser *p, int id)
+{
+    if (id == 'V')
+        printf("%s %s\n", p->common->program, BC_VERSION);
+    else
+        bc_cli_help(p);
+    bc_status st = bc_cli_finish_output(BC_OK);
+    if (st != BC_OK)
+        fprintf(stderr, "%s: error: %s\n", p->common->program, bc_error_msg());
+    return bc_status_exit_code(st);
+}
+
+/* The options of target BC_CLI_TO_COMMON, and the checks beyond a row's. */
+static int common_option(bc_cli_parser *p, const bc_cli_option *o, const char *arg)
+{
+    bc_cli_common *c = p->common;
+    int64_t size;
+    switch (o->id) {
+    case BC_OPT_HELP:
+    case 'V':
+        return help_or_version(p, o->id);
+    case 'v': c->verbosity++; break;
+    case 'q': c->verbosity--; break;
+    case 't': c->test = 1; break;
+    case BC_OPT_LOG_FORMAT: c->log_format = strcmp(arg, "json") ? BC_LOG_TEXT : BC_LOG_JSON; break;
+    case BC_OPT_ENDPOINT_URL:
         if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8))
-            bc_cli_usage_error(c->program,
-                               "invalid --endpoint-url '%s': it must start with http:// or https://",
-                               arg);
-        c->store.endpoint_url = arg;
-        return 1;
-    case OPT_READ_TIMEOUT:
-        if (bc_cli_parse_int(arg, 1, 86400, &v))
-            bc_cli_usage_error(c->program, "invalid --read-timeout '%s': give seconds (1-86400)", arg);
-        c->store.read_timeout = v;
-        return 1;
-    case OPT_CREDENTIAL:
-        if (strcmp(arg, "azure-cli") && strcmp(arg, "managed-identity") && strcmp(arg, "default"))
-            bc_cli_usage_error(c->program, "invalid --credential '%s': use azure-cli, "
-                               "managed-identity or default", arg);
-        c->store.credential = arg;
-        return 1;
-    case OPT_LOG_FORMAT:
-        if (!strcmp(arg, "json"))
-            c->log_format = BC_LOG_JSON;
-        else if (!strcmp(arg, "text"))
-            c->log_format = BC_LOG_TEXT;
-        else
-            bc_cli_usage_error(c->program, "invalid --log-format '%s': use text or json", arg);
-        return 1;
-    case OPT_CA_BUNDLE:
-        c->store.ca_bundle = arg;
-        return 1;
-    case OPT_ADDRESSING:
-        if (strcmp(arg, "auto") && strcmp(arg, "path") && strcmp(arg, "virtual"))
-            bc_cli_usage_error(c->program,
-                               "invalid --addressing-style '%s': use auto, path or virtual", arg);
-        c->store.addressing = arg;
-        return 1;
-    case OPT_SINGLE_PUT:
-    case OPT_BLOCK_SIZE: {
-        int64_t size;
+            return bc_cli_usage_error(c->program, "invalid --endpoint-url '%s': it must start "
+                                      "with http:// or https://", arg);
+        break;
+    case BC_OPT_SINGLE_PUT:
+    case BC_OPT_BLOCK_SIZE:
         /* Azure takes blocks from 64 KiB; S3 raises parts below 5 MiB to 5 MiB. */
         if (bc_cli_parse_size(arg, &size) || size < 64 * 1024)
-            bc_cli_usage_error(c->program, "invalid size '%s': give at least 64KiB, e.g. 16MiB",
-                               arg);
-        if (opt == OPT_SINGLE_PUT)
+            return bc_cli_usage_error(c->program, "invalid size '%s': give at least 64KiB, "
+                                      "e.g. 16MiB", arg);
+        if (o->id == BC_OPT_SINGLE_PUT)
             c->store.multipart_threshold = size;
         else
             c->store.part_size = size;
-        return 1;
+        break;
+    case BC_OPT_CONCURRENCY: c->store.concurrency = (int)p->value; break;
+    case BC_OPT_RETRIES: c->store.max_retries = p->value ? (int)p->value : -1; break;
+    case 'z':
+    case 'j':
+    case BC_OPT_SNAPPY:
+    case BC_OPT_LZ4:
+    case BC_OPT_XZ:
+    case BC_OPT_ZSTD:
+        if (c->compression && strcmp(c->compression, o->flag + 2))
+            return bc_cli_usage_error(c->program, "choose one compression: --%s and --%s both "
+                                      "given", c->compression, o->flag + 2);
+        c->compression = o->flag + 2;
+        break;
     }
-    case OPT_CONCURRENCY:
-        if (bc_cli_parse_int(arg, 1, 64, &v))
-            bc_cli_usage_error(c->program, "invalid --max-concurrency '%s': give 1-64", arg);
-        c->store.concurrency = (int)v;
-        return 1;
-    case OPT_RETRIES:
-        if (bc_cli_parse_int(arg, 0, 100, &v))
-            bc_cli_usage_error(c->program, "invalid --max-retries '%s': give 0-100", arg);
-        c->store.max_retries = v ? (int)v : -1;
-        return 1;
+    return BC_CLI_GO;
+}
+
+int bc_cli_next(bc_cli_parser *p, int argc, char **argv)
+{
+    for (;;) {
+        int id = getopt_long(argc, argv, p->shortopts, p->longopts, NULL);
+        if (id == -1)
+            return BC_CLI_END;
+        const bc_cli_option *o = bc_cli_option_by_id(id, p->tool);
+        if (!o && p->shortopts[0] == ':') /* the caller reports '?' and ':' */
+            return id;
+        if (!o) {
+            p->code = bc_cli_usage_error(p->common->program, "unknown or incomplete option");
+            return BC_CLI_STOP;
+        }
+        p->value = 0;
+        int code = BC_CLI_GO;
+        if (o->choices && optarg)
+            code = check_choice(p->common->program, o, optarg);
+        if (code == BC_CLI_GO && o->min < o->max)
+            code = check_number(p->common->program, o, optarg, &p->value);
+        if (o->target == BC_CLI_TO_TOOL && code == BC_CLI_GO)
+            return id;
+        if (code == BC_CLI_GO)
+            code = common_option(p, o, optarg);
+        if (code != BC_CLI_GO) {
+            p->code = code;
+            return BC_CLI_STOP;
+        }
+        char *field = (char *)p->common + o->field;
+        if (o->target == BC_CLI_TO_STRING)
+            *(const char **)field = optarg;
+        else if (o->target == BC_CLI_TO_LONG)
+            *(long *)field = p->value;
     }
-    return 0;
+}
+
+/* "  -P, --profile NAME" padded to the help's column, then the help. */
+static void help_line(const bc_cli_option *o)
+{
+    char left[128];
+    snprintf(left, sizeof left, "  %s%s%s%s%s", o->short_flag ? o->short_flag : "  ",
+             o->short_flag ? ", " : "  ", o->flag, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+    if (!o->help) {
+        printf("%s\n", left);
+        return;
+    }
+    int width = (int)strlen(left);
+    printf("%s%*s", left, width <= 30 ? 32 - width : 3, "");
+    for (const char *h = o->help; *h; h++) {
+        putchar(*h);
+        if (*h == '\n')
+            printf("%32s", "");
+    }
+    putchar('\n');
+}
+
+void bc_cli_help(const bc_cli_parser *p)
+{
+    static const char *const headings[] = {
+        [BC_CLI_IN_COMPRESSION] = "Compression (one of):",
+        [BC_CLI_IN_STORE] = "Store:",
+        [BC_CLI_IN_ENCRYPTION] = "Encryption:",
+        [BC_CLI_IN_OTHER] = "Other:",
+    };
+    fputs(p->help, stdout);
+    for (int b = BC_CLI_IN_COMPRESSION; b <= BC_CLI_IN_OTHER; b++) {
+        int listed = 0, flags = 0;
+        for (const bc_cli_option *o = bc_cli_options; o->flag; o++) {
+            if ((int)o->block != b || !(o->tools & p->tool) || (o->unlisted & p->tool))
+                continue;
+            if (!listed++)
+                printf("%s\n", headings[b]);
+            /* Options without a help line share one line: "-z, --gzip  --lz4". */
+            if (!o->help && !o->metavar) {
+                flags++;
+                printf("  %s%s%s", o->short_flag ? o->short_flag : "",
+                       o->short_flag ? ", " : "", o->flag);
+                continue;
+            }
+            if (flags)
+                putchar('\n');
+            flags = 0;
+            help_line(o);
+        }
+        if (flags)
+            putchar('\n');
+    }
+    fputs(p->help_tail, stdout);
 }
 
 void bc_cli_init_output(void)
@@ -315,28 +374,26 @@ void bc_cli_shell_word(char *out, size_t outlen, const char *word)
     out[n < outlen ? n : outlen - 1] = '\0';
 }
 
-static void add_option(char *out, size_t outlen, const char *name, const char *value)
-{
-    if (!value)
-        return;
-    size_t n = strlen(out);
-    snprintf(out + n, outlen - n, " %s ", name);
-    bc_cli_shell_word(out, outlen, value);
-}
-
 void bc_cli_store_args(const bc_cli_common *c, char *out, size_t outlen)
 {
     char number[32];
     out[0] = '\0';
-    add_option(out, outlen, "--cloud-provider", c->store.cloud_provider);
-    add_option(out, outlen, "--endpoint-url", c->store.endpoint_url);
-    add_option(out, outlen, "--profile", c->store.profile);
-    add_option(out, outlen, "--ca-bundle", c->store.ca_bundle);
-    add_option(out, outlen, "--credential", c->store.credential);
-    add_option(out, outlen, "--addressing-style", c->store.addressing);
-    if (c->store.read_timeout) {
-        snprintf(number, sizeof number, "%ld", c->store.read_timeout);
-        add_option(out, outlen, "--read-timeout", number);
+    for (const bc_cli_option *o = bc_cli_options; o->flag; o++) {
+        if (!o->restore_command)
+            continue;
+        const char *value = NULL;
+        if (o->target == BC_CLI_TO_LONG) {
+            long v = *(const long *)((const char *)c + o->field);
+            snprintf(number, sizeof number, "%ld", v);
+            value = v ? number : NULL;
+        } else {
+            value = *(const char *const *)((const char *)c + o->field);
+        }
+        if (!value)
+            continue;
+        size_t n = strlen(out);
+        snprintf(out + n, outlen - n, " %s ", o->flag);
+        bc_cli_shell_word(out, outlen, value);
     }
 }
 
@@ -352,26 +409,4 @@ void bc_cli_sibling(const char *tool, char *out, size_t outlen)
     char *slash = strrchr(self, '/');
     *slash = '\0';
     snprintf(out, outlen, "%s/%s", self, tool);
-}
-
-int bc_cli_encryption_option(bc_cli_common *c, int opt, const char *arg)
-{
-    switch (opt) {
-    case 'e':
-        if (strcmp(arg, "AES256") && strcmp(arg, "aws:kms"))
-            bc_cli_usage_error(c->program, "invalid --encryption '%s': use AES256 or aws:kms",
-                               arg);
-        c->store.sse = arg;
-        return 1;
-    case BC_CLI_OPT_KMS_KEY:
-        c->store.sse_kms_key_id = arg;
-        return 1;
-    case BC_CLI_OPT_ENCRYPTION_SCOPE:
-        c->store.encryption_scope = arg;
-        return 1;
-    case BC_CLI_OPT_KMS_KEY_NAME:
-        c->store.kms_key_name = arg;
-        return 1;
-    }
-    return 0;
 }

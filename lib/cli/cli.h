@@ -1,7 +1,7 @@
-/* Command-line handling shared by every tool: the options barman-cloud
- * tools have in common, tag and size parsing, usage errors. Each tool's
- * main.c adds its own options to the common table and hands every option it
- * does not know to bc_cli_common_option(). */
+/* Command-line handling shared by every tool: the parser of the option
+ * table (cli/options.h), the options barman-cloud tools have in common,
+ * tag and size parsing, usage errors. Nothing here exits: a bad command
+ * line, --help and --version become the code main returns. */
 #ifndef BC_CLI_CLI_H
 #define BC_CLI_CLI_H
 
@@ -13,20 +13,10 @@
 
 #define BC_CLI_MAX_TAGS 32
 
-/* The --help lines every tool that reads the store shares (compact form). */
-#define BC_CLI_STORE_HELP                                                     \
-    "Store:\n"                                                                \
-    "      --endpoint-url URL, -P/--profile NAME, --read-timeout SECONDS,\n"  \
-    "      --ca-bundle FILE, --addressing-style auto|path|virtual,\n"         \
-    "      --max-retries N, --credential default|managed-identity (Azure),\n"       \
-    "      --cloud-provider aws-s3|azure-blob-storage|google-cloud-storage\n"
-#define BC_CLI_OTHER_HELP                                                     \
-    "Other:\n"                                                                \
-    "  -t, --test                    check the store is reachable and exit\n" \
-    "  -v, --verbose / -q, --quiet   more / less output\n"                    \
-    "      --log-format text|json    message format on stderr\n"              \
-    "  -V, --version, --help\n"
-#define BC_CLI_COMMON_SHORT "vqtVP:"
+/* What option handling returns to main: BC_CLI_GO to go on; any other
+ * value is the exit code main returns at once, the message (a one-line
+ * usage error, --help, --version) already printed. */
+#define BC_CLI_GO (-1)
 
 typedef struct bc_cli_tags {
     bc_tag tags[BC_CLI_MAX_TAGS];
@@ -35,74 +25,78 @@ typedef struct bc_cli_tags {
     int given;
 } bc_cli_tags;
 
+/* Where the options of lib/cli/options.c that are not the tool's go. */
 typedef struct bc_cli_common {
     const char *program;
     bc_store_config store;
     int verbosity;
     bc_log_format log_format;
     int test;
+    const char *compression; /* the codec option given, "gzip"..., or NULL */
+    long level;              /* --compression-level, 0 if not given */
 } bc_cli_common;
 
-/* Long options of the common set, values >= 1000 (tools use 2000+). */
-extern const struct option bc_cli_common_long[];
+/* A tool's command line, parsed from the option table (cli/options.h):
+ *
+ *     bc_cli_parser p;
+ *     bc_cli_parser_init(&p, &c, BC_CLI_BACKUP, help, help_tail);
+ *     while ((opt = bc_cli_next(&p, argc, argv)) > 0)
+ *         switch (opt) { ... the tool's options ... }
+ *     if (opt == BC_CLI_STOP)
+ *         return p.code;
+ *
+ * The shared options (store, compression, encryption, other) are checked
+ * and stored in c; a tool option's value is checked against its row (a
+ * range: the number is in p.value; a set of values) before its id is
+ * returned. --help prints help, the generated blocks of the options the
+ * tool shares, then help_tail. */
+#define BC_CLI_MAX_OPTIONS 64
+enum { BC_CLI_END = 0, BC_CLI_STOP = -2 };
+typedef struct bc_cli_parser {
+    bc_cli_common *common;
+    unsigned tool;              /* its BC_CLI_ bit */
+    const char *help, *help_tail;
+    struct option longopts[BC_CLI_MAX_OPTIONS + 1];
+    char shortopts[2 * BC_CLI_MAX_OPTIONS + 2];
+    long value;                 /* the number a tool option with a range was given */
+    int code;                   /* after BC_CLI_STOP: what main returns */
+} bc_cli_parser;
 
-/* Compression options shared by the tools that write archives: put
- * BC_CLI_CODEC_OPTIONS in the tool's table and "zj" in its short options,
- * then hand options to bc_cli_codec_option(). */
-enum { BC_CLI_OPT_SNAPPY = 1100, BC_CLI_OPT_LZ4, BC_CLI_OPT_XZ, BC_CLI_OPT_ZSTD,
-       BC_CLI_OPT_LEVEL };
-#define BC_CLI_CODEC_OPTIONS                                              \
-    {"gzip", no_argument, NULL, 'z'}, {"bzip2", no_argument, NULL, 'j'},  \
-    {"snappy", no_argument, NULL, BC_CLI_OPT_SNAPPY},                     \
-    {"lz4", no_argument, NULL, BC_CLI_OPT_LZ4},                           \
-    {"xz", no_argument, NULL, BC_CLI_OPT_XZ},                             \
-    {"zstd", no_argument, NULL, BC_CLI_OPT_ZSTD},                         \
-    {"compression-level", required_argument, NULL, BC_CLI_OPT_LEVEL}
-/* 1 if opt was a compression option (stored in *codec / *level), else 0;
- * exits with the usage code on conflicting flags or a bad level. */
-int bc_cli_codec_option(const char *program, int opt, const char *arg, int *codec, int *level);
+/* own_errors: getopt prints nothing and returns '?' (unknown option) and
+ * ':' (missing value) to the caller, which reports them (bc-plugin);
+ * otherwise either is the usage error "unknown or incomplete option". */
+void bc_cli_parser_init(bc_cli_parser *p, bc_cli_common *c, unsigned tool, const char *help,
+                        const char *help_tail, int own_errors);
+/* The next option: the id of one the tool handles (> 0), BC_CLI_END when
+ * the options end (optind indexes the operands), or BC_CLI_STOP when main
+ * must return p->code. */
+int bc_cli_next(bc_cli_parser *p, int argc, char **argv);
+/* Prints the tool's --help (its text and the shared blocks) on stdout. */
+void bc_cli_help(const bc_cli_parser *p);
 
-/* Server-side encryption options of the tools that write objects: put
- * BC_CLI_ENCRYPTION_OPTIONS in the tool's table and "e:" in its short
- * options, then hand options to bc_cli_encryption_option(). */
-enum { BC_CLI_OPT_KMS_KEY = 1200, BC_CLI_OPT_ENCRYPTION_SCOPE, BC_CLI_OPT_KMS_KEY_NAME };
-#define BC_CLI_ENCRYPTION_OPTIONS                                         \
-    {"encryption", required_argument, NULL, 'e'},                        \
-    {"sse-kms-key-id", required_argument, NULL, BC_CLI_OPT_KMS_KEY},     \
-    {"encryption-scope", required_argument, NULL, BC_CLI_OPT_ENCRYPTION_SCOPE}, \
-    {"kms-key-name", required_argument, NULL, BC_CLI_OPT_KMS_KEY_NAME}
-/* 1 if opt was an encryption option (stored in c->store), else 0; exits
- * with the usage code on a bad value. */
-int bc_cli_encryption_option(bc_cli_common *c, int opt, const char *arg);
+/* BC_CLI_GO, or BC_EXIT_USAGE naming `what` (an option, "--recovery-
+ * target-name") if value holds a control character: a value that ends up
+ * in a configuration file (postgresql.auto.conf, backup.info) or a
+ * one-line message must stay on one line. */
+int bc_cli_check_one_line(const char *program, const char *what, const char *value);
 
-/* Concatenates the common table and the tool's into out (cap entries,
- * terminated by a zero entry). */
-void bc_cli_merge(const struct option *tool, struct option *out, size_t cap);
-
-/* 1 if opt was a common option (handled), 0 if not; exits with the usage
- * code on a bad value, and with 0 for --help/-V after printing. */
-int bc_cli_common_option(bc_cli_common *c, int opt, const char *arg,
-                         const char *help_text);
-
-/* Exits with BC_EXIT_USAGE naming `what` (an option, "--recovery-target-
- * name") if value holds a control character: a value that ends up in a
- * configuration file (postgresql.auto.conf, backup.info) or a one-line
- * message must stay on one line. */
-void bc_cli_check_one_line(const char *program, const char *what, const char *value);
-
-/* Reports a bad command line in one line and exits with BC_EXIT_USAGE. */
-_Noreturn void bc_cli_usage_error(const char *program, const char *fmt, ...)
+/* Reports a bad command line in one line; returns BC_EXIT_USAGE. */
+int bc_cli_usage_error(const char *program, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Parses "key,value" into tags; afterwards, consumes following arguments
- * that also look like tags (barman accepts several values after --tags). */
-void bc_cli_add_tags(bc_cli_tags *t, const char *program, const char *first,
+ * that also look like tags (barman accepts several values after --tags).
+ * BC_CLI_GO, or BC_EXIT_USAGE after the message. */
+int bc_cli_add_tags(bc_cli_tags *t, const char *program, const char *first,
                      int argc, char **argv);
 void bc_cli_free_tags(bc_cli_tags *t);
 
 /* "16MiB", "4MB", "512k", "1048576" -> bytes (units are powers of 1024). */
 int bc_cli_parse_size(const char *s, int64_t *out);
 int bc_cli_parse_int(const char *s, long min, long max, long *out);
+
+/* The codec the compression options chose (BC_CODEC_NONE without one). */
+int bc_cli_codec(const bc_cli_common *c);
 
 /* Checks the server name, opens the store and, with -t, checks that it is
  * reachable (the caller then stops). *store is NULL on failure. */
@@ -111,7 +105,8 @@ bc_status bc_cli_open_store(bc_cli_common *c, const char *server, bc_store **sto
 /* Appends `word` to out, single-quoted for a POSIX shell if it needs it. */
 void bc_cli_shell_word(char *out, size_t outlen, const char *word);
 /* The store options of c as shell words (" --endpoint-url URL ..."), for
- * commands bc writes into configuration, such as restore_command. */
+ * commands bc writes into configuration, such as restore_command: the
+ * rows of the option table marked restore_command, in its order. */
 void bc_cli_store_args(const bc_cli_common *c, char *out, size_t outlen);
 /* Path of a sibling tool installed next to the running program. */
 void bc_cli_sibling(const char *tool, char *out, size_t outlen);

@@ -4,6 +4,8 @@
  * with --as-needed, those libraries are then not even loaded. */
 #include "cli/cli.h"
 
+#include <string.h>
+
 #include "codec/codec.h"
 #include "layout/wal.h"
 
@@ -21,28 +23,10 @@ bc_status bc_cli_open_store(bc_cli_common *c, const char *server, bc_store **sto
     return st;
 }
 
-int bc_cli_codec_option(const char *program, int opt, const char *arg, int *codec, int *level)
+int bc_cli_codec(const bc_cli_common *c)
 {
-    bc_codec_id id;
-    long v;
-    switch (opt) {
-    case 'z': id = BC_CODEC_GZIP; break;
-    case 'j': id = BC_CODEC_BZIP2; break;
-    case BC_CLI_OPT_SNAPPY: id = BC_CODEC_SNAPPY; break;
-    case BC_CLI_OPT_LZ4: id = BC_CODEC_LZ4; break;
-    case BC_CLI_OPT_XZ: id = BC_CODEC_XZ; break;
-    case BC_CLI_OPT_ZSTD: id = BC_CODEC_ZSTD; break;
-    case BC_CLI_OPT_LEVEL:
-        if (bc_cli_parse_int(arg, 1, 22, &v))
-            bc_cli_usage_error(program, "invalid --compression-level '%s': give 1-22", arg);
-        *level = (int)v;
-        return 1;
-    default:
-        return 0;
-    }
-    if (*codec != BC_CODEC_NONE && *codec != (int)id)
-        bc_cli_usage_error(program, "choose one compression: --%s and --%s both given",
-                           bc_codec_name((bc_codec_id)*codec), bc_codec_name(id));
-    *codec = (int)id;
-    return 1;
+    for (int id = BC_CODEC_GZIP; id <= BC_CODEC_ZSTD; id++)
+        if (c->compression && strcmp(c->compression, bc_codec_name((bc_codec_id)id)) == 0)
+            return id;
+    return BC_CODEC_NONE;
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 
 const char *bc_objectstore_destination(const json_t *configuration)
 {
@@ -26,17 +27,18 @@ const char *bc_objectstore_destination(const json_t *configuration)
 
 /* wal.compression / data.compression: our flag is --NAME for each codec
  * upstream allows (barman-cloud-backup takes gzip, bzip2, snappy and lz4;
- * bc-backup also xz and zstd, accepted here too). */
+ * bc-backup also xz and zstd, accepted here too): the option table's
+ * compression flags. */
 static bc_status add_compression(bc_strv *argv, const json_t *section, const char *path)
 {
-    static const char *const codecs[] = {"gzip", "bzip2", "snappy", "lz4", "xz", "zstd"};
     const char *name;
     bc_status st = bc_json_string(section, "compression", BC_OS_FIELD, path, &name);
     if (st != BC_OK || !name)
         return st;
-    for (size_t i = 0; i < sizeof codecs / sizeof codecs[0]; i++)
-        if (strcmp(name, codecs[i]) == 0)
-            return bc_strv_addf(argv, "--%s", name);
+    for (const bc_cli_option *o = bc_cli_options; o->flag; o++)
+        if (o->block == BC_CLI_IN_COMPRESSION && o->arg == no_argument &&
+            strcmp(name, o->flag + 2) == 0)
+            return bc_cli_option_words(argv, o->id, 0, NULL);
     return bc_error(BC_ERR_USAGE, BC_OS_FIELD "%s: unknown compression '%s': use gzip, bzip2, "
                     "snappy, lz4, xz or zstd", path, name);
 }
@@ -44,7 +46,7 @@ static bc_status add_compression(bc_strv *argv, const json_t *section, const cha
 /* Server-side encryption (S3; the other providers' backends ignore it, as
  * barman-cloud's do). */
 static bc_status add_encryption(bc_strv *argv, const json_t *section, const char *path,
-                                const char *option)
+                                int short_form)
 {
     const char *sse;
     bc_status st = bc_json_string(section, "encryption", BC_OS_FIELD, path, &sse);
@@ -53,7 +55,7 @@ static bc_status add_encryption(bc_strv *argv, const json_t *section, const char
     if (strcmp(sse, "AES256") && strcmp(sse, "aws:kms"))
         return bc_error(BC_ERR_USAGE, BC_OS_FIELD "%s: unknown encryption '%s': use AES256 or "
                         "aws:kms", path, sse);
-    return bc_os_add_pair(argv, option, sse);
+    return bc_cli_option_words(argv, 'e', short_form, sse);
 }
 
 /* A positive integer at section.member, capped at `most` (what our tools
@@ -74,8 +76,7 @@ static bc_status get_count(const json_t *section, const char *member, const char
 
 /* tags / historyTags: one "--tags KEY,VALUE" a tag (our tools gather
  * repeated options; upstream gives every pair after one --tags). */
-static bc_status add_tags(bc_strv *argv, const json_t *cfg, const char *member,
-                          const char *option)
+static bc_status add_tags(bc_strv *argv, const json_t *cfg, const char *member, int option)
 {
     const json_t *tags, *value;
     const char *key;
@@ -92,7 +93,7 @@ static bc_status add_tags(bc_strv *argv, const json_t *cfg, const char *member,
         if (!*key || strchr(key, ',') || strchr(json_string_value(value), ','))
             return bc_error(BC_ERR_USAGE, BC_OS_FIELD "%s.%s: tag keys must be non-empty, and "
                             "neither keys nor values may hold a comma", member, key);
-        st = bc_strv_add(argv, option);
+        st = bc_strv_add(argv, bc_cli_flag(option));
         if (st == BC_OK)
             st = bc_strv_addf(argv, "%s,%s", key, json_string_value(value));
         if (st != BC_OK)
@@ -145,23 +146,24 @@ static bc_status add_extra(bc_strv *argv, const json_t *section, const char *mem
     return BC_OK;
 }
 
-static bc_status add_count(bc_strv *argv, const char *option, long n)
+static bc_status add_count(bc_strv *argv, int option, long n)
 {
-    bc_status st = bc_strv_add(argv, option);
-    return st ? st : bc_strv_addf(argv, "%ld", n);
+    char number[32];
+    snprintf(number, sizeof number, "%ld", n);
+    return bc_cli_option_words(argv, option, 0, number);
 }
 
 /* bc-wal-archive --max-parallel / bc-wal-restore --prefetch from
  * wal.maxParallel, with the caller's spool directory. */
 static bc_status add_parallel(const bc_objectstore_env *os, bc_strv *argv, const json_t *wal,
-                              const char *option)
+                              int option)
 {
     long n;
     bc_status st = get_count(wal, "maxParallel", "wal.maxParallel", 64, &n);
     if (st != BC_OK || n <= 1 || !os->spool_dir)
         return st;
     st = add_count(argv, option, n);
-    return st ? st : bc_os_add_pair(argv, "--spool-dir", os->spool_dir);
+    return st ? st : bc_cli_option_words(argv, BC_OPT_SPOOL_DIR, 0, os->spool_dir);
 }
 
 static bc_status wal_archive_args(const bc_objectstore_env *os, const json_t *wal, bc_strv *argv)
@@ -169,13 +171,13 @@ static bc_status wal_archive_args(const bc_objectstore_env *os, const json_t *wa
     const json_t *cfg = os->configuration;
     bc_status st = add_compression(argv, wal, "wal.compression");
     if (st == BC_OK)
-        st = add_encryption(argv, wal, "wal.encryption", "-e");
+        st = add_encryption(argv, wal, "wal.encryption", 1);
     if (st == BC_OK)
-        st = add_tags(argv, cfg, "tags", "--tags");
+        st = add_tags(argv, cfg, "tags", BC_OPT_TAGS);
     if (st == BC_OK)
-        st = add_tags(argv, cfg, "historyTags", "--history-tags");
+        st = add_tags(argv, cfg, "historyTags", BC_OPT_HISTORY_TAGS);
     if (st == BC_OK)
-        st = add_parallel(os, argv, wal, "--max-parallel");
+        st = add_parallel(os, argv, wal, BC_OPT_MAX_PARALLEL);
     return st ? st : add_extra(argv, wal, "archiveAdditionalCommandArgs",
                                "wal.archiveAdditionalCommandArgs");
 }
@@ -186,18 +188,18 @@ static bc_status backup_args(const bc_objectstore_env *os, const json_t *data, b
     long jobs;
     bc_status st = add_compression(argv, data, "data.compression");
     if (st == BC_OK)
-        st = add_encryption(argv, data, "data.encryption", "--encryption");
+        st = add_encryption(argv, data, "data.encryption", 0);
     if (st == BC_OK)
         st = bc_json_bool(data, "immediateCheckpoint", BC_OS_FIELD, "data.immediateCheckpoint", &immediate);
     if (st == BC_OK && immediate)
-        st = bc_strv_add(argv, "--immediate-checkpoint");
+        st = bc_cli_option_words(argv, BC_OPT_IMMEDIATE, 0, NULL);
     /* Our --jobs takes 1-64 parts in flight; barman's, as many processes. */
     if (st == BC_OK)
         st = get_count(data, "jobs", "data.jobs", 64, &jobs);
     if (st == BC_OK && jobs > 0)
-        st = add_count(argv, "--jobs", jobs);
+        st = add_count(argv, 'J', jobs);
     if (st == BC_OK)
-        st = add_tags(argv, os->configuration, "tags", "--tags");
+        st = add_tags(argv, os->configuration, "tags", BC_OPT_TAGS);
     /* historyTags concern WAL history files only. */
     return st ? st : add_extra(argv, data, "additionalCommandArgs", "data.additionalCommandArgs");
 }
@@ -221,7 +223,7 @@ bc_status bc_objectstore_tool_args(const bc_objectstore_env *os, bc_tool tool, b
     case BC_TOOL_WAL_ARCHIVE:
         return wal_archive_args(os, wal, argv);
     case BC_TOOL_WAL_RESTORE:
-        st = add_parallel(os, argv, wal, "--prefetch");
+        st = add_parallel(os, argv, wal, BC_OPT_PREFETCH);
         return st ? st : add_extra(argv, wal, "restoreAdditionalCommandArgs",
                                    "wal.restoreAdditionalCommandArgs");
     case BC_TOOL_BACKUP:

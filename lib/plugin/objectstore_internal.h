@@ -10,12 +10,9 @@
 #define BC_OS_FIELD "spec.configuration."
 
 
-/* Appends "option" "value". */
-bc_status bc_os_add_pair(bc_strv *argv, const char *option, const char *value);
-
 /* The options every tool takes to reach the store (--cloud-provider,
- * --credential, --endpoint-url, --ca-bundle) into argv, and the
- * credentials into env. */
+ * --credential, --endpoint-url, --ca-bundle, as the option table spells
+ * them) into argv, and the credentials into env. */
 bc_status bc_os_store_args(const bc_objectstore_env *os, bc_strv *argv, bc_strv *env);
 
 #endif

@@ -10,17 +10,12 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "cli/options.h"
 #include "util/fileio.h"
 
 /* File names under private_dir. */
 #define CA_FILE "endpoint-ca.pem"
 #define GOOGLE_FILE "google-application-credentials.json"
-
-bc_status bc_os_add_pair(bc_strv *argv, const char *option, const char *value)
-{
-    bc_status st = bc_strv_add(argv, option);
-    return st ? st : bc_strv_add(argv, value);
-}
 
 static void drop_secret(char *value, size_t len)
 {
@@ -178,7 +173,8 @@ static bc_status azure_credentials(const bc_objectstore_env *os, const json_t *c
         return st;
     /* Tokens, no Secret: as upstream, default wins when both are set. */
     if (use_default || managed)
-        return bc_os_add_pair(argv, "--credential", use_default ? "default" : "managed-identity");
+        return bc_cli_option_words(argv, BC_OPT_CREDENTIAL, 0,
+                                   use_default ? "default" : "managed-identity");
     if (!bc_json_member(c, "connectionString") && !bc_json_member(c, "storageKey") &&
         !bc_json_member(c, "storageSasToken"))
         return bc_error(BC_ERR_USAGE, BC_OS_FIELD "azureCredentials: give connectionString, "
@@ -259,7 +255,7 @@ bc_status bc_os_store_args(const bc_objectstore_env *os, bc_strv *argv, bc_strv 
     const char *endpoint;
     bc_status st = find_provider(cfg, &p, &creds);
     if (st == BC_OK && p)
-        st = bc_os_add_pair(argv, "--cloud-provider", p->cloud_provider);
+        st = bc_cli_option_words(argv, BC_OPT_CLOUD_PROVIDER, 0, p->cloud_provider);
     if (st == BC_OK && p)
         st = p->credentials(os, creds, argv, env);
     if (st == BC_OK)
@@ -268,19 +264,19 @@ bc_status bc_os_store_args(const bc_objectstore_env *os, bc_strv *argv, bc_strv 
         if (strncmp(endpoint, "http://", 7) && strncmp(endpoint, "https://", 8))
             return bc_error(BC_ERR_USAGE, BC_OS_FIELD "endpointURL: '%s' does not start with "
                             "http:// or https://", endpoint);
-        st = bc_os_add_pair(argv, "--endpoint-url", endpoint);
+        st = bc_cli_option_words(argv, BC_OPT_ENDPOINT_URL, 0, endpoint);
     }
     /* The CA bundle is a file path, not a secret: --ca-bundle, which every
      * provider's backend honours (AWS_CA_BUNDLE reaches only S3's, and
      * REQUESTS_CA_BUNDLE, upstream's choice for Azure, none). */
     if (st == BC_OK && bc_json_member(cfg, "endpointCA") && os->mounted_ca &&
         access(os->mounted_ca, R_OK) == 0)
-        return bc_os_add_pair(argv, "--ca-bundle", os->mounted_ca);
+        return bc_cli_option_words(argv, BC_OPT_CA_BUNDLE, 0, os->mounted_ca);
     if (st == BC_OK && bc_json_member(cfg, "endpointCA")) {
         char *file;
         st = secret_to_file(os, cfg, "endpointCA", "endpointCA", CA_FILE, &file);
         if (st == BC_OK)
-            st = bc_os_add_pair(argv, "--ca-bundle", file);
+            st = bc_cli_option_words(argv, BC_OPT_CA_BUNDLE, 0, file);
         free(file);
     }
     return st;

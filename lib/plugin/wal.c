@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/options.h"
 #include "layout/wal.h"
 #include "plugin/plugin_internal.h"
 #include "util/log.h"
@@ -237,8 +238,8 @@ static bc_status start_restore(bc_plugin *p, bc_grpc_call *call, const void *req
         int rewind = in->mode == CNPGI__WAL__V1__WALRESTORE_REQUEST__MODE__MODE_REWIND;
         st = bc_plugin_tool_command(p, os, BC_TOOL_WAL_RESTORE, rewind ? NULL : "restore",
                                     &j->argv, &j->env);
-        if (st == BC_OK && can_stream && bc_strv_find(&j->argv, "--prefetch") >= 0)
-            st = bc_strv_add(&j->argv, "--end-of-wal-flag");
+        if (st == BC_OK && can_stream && bc_strv_find(&j->argv, bc_cli_flag(BC_OPT_PREFETCH)) >= 0)
+            st = bc_cli_option_words(&j->argv, BC_OPT_END_OF_WAL_FLAG, 0, NULL);
     }
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s%s%s", dest && dest[0] == '/' ? "" : p->settings.pgdata,
