@@ -115,20 +115,21 @@ static void every_item_once(void)
     CHECK(atomic_load(&t.closed) == 3);
 }
 
+/* One worker, so the order is fixed: item 17 fails before 18 can be
+ * queued, and that submit is the one refused. */
 static void first_failure_stops(void)
 {
     tally t;
     tally_init(&t, 17);
     bc_workq *q;
-    CHECK(bc_workq_start(&ops, &t, 2, sizeof(int), 0, &q) == BC_OK);
+    CHECK(bc_workq_start(&ops, &t, 1, sizeof(int), 0, &q) == BC_OK);
     bc_status st = BC_OK;
     int i;
     for (i = 0; i < ITEMS && st == BC_OK; i++)
         st = bc_workq_submit(q, &i);
-    /* Submitting stops within the queue's depth after the failure. */
     CHECK(st == BC_ERR_DATA);
     CHECK(strcmp(bc_error_msg(), "item 17 failed") == 0);
-    CHECK(i > 17 && i <= 17 + 2 + 2);
+    CHECK(i == 19);
     bc_error(BC_ERR_INTERNAL, "something else");
     CHECK(bc_workq_status(q) == BC_ERR_DATA);
     CHECK(strcmp(bc_error_msg(), "item 17 failed") == 0);
@@ -136,10 +137,31 @@ static void first_failure_stops(void)
     CHECK(bc_workq_finish(q) == BC_ERR_DATA);
     CHECK(strcmp(bc_error_msg(), "item 17 failed") == 0);
     /* Every submitted item (the refused one too) was released once. */
-    CHECK(all_equal(t.released, 0, i, 1));
-    CHECK(all_equal(t.released, i, ITEMS, 0));
+    CHECK(all_equal(t.released, 0, 19, 1));
+    CHECK(all_equal(t.released, 19, ITEMS, 0));
     CHECK(all_equal(t.ran, 0, 18, 1));
-    CHECK(atomic_load(&t.opened) == atomic_load(&t.closed));
+    CHECK(all_equal(t.ran, 18, ITEMS, 0));
+    CHECK(atomic_load(&t.opened) == 1 && atomic_load(&t.closed) == 1);
+}
+
+/* Several workers: whatever ran, nothing runs after the failure is seen,
+ * and the failure comes back however late item 17 fails. */
+static void failure_with_workers(void)
+{
+    tally t;
+    tally_init(&t, 17);
+    bc_workq *q;
+    CHECK(bc_workq_start(&ops, &t, 3, sizeof(int), 0, &q) == BC_OK);
+    int i;
+    for (i = 0; i < ITEMS; i++)
+        if (bc_workq_submit(q, &i) != BC_OK)
+            break;
+    CHECK(bc_workq_finish(q) == BC_ERR_DATA);
+    CHECK(strcmp(bc_error_msg(), "item 17 failed") == 0);
+    int submitted = i < ITEMS ? i + 1 : ITEMS;
+    CHECK(all_equal(t.released, 0, submitted, 1));
+    CHECK(all_equal(t.released, submitted, ITEMS, 0));
+    CHECK(all_equal(t.ran, 0, 18, 1));
 }
 
 static void abort_keeps_message(void)
@@ -199,6 +221,7 @@ int main(void)
 {
     every_item_once();
     first_failure_stops();
+    failure_with_workers();
     abort_keeps_message();
     open_failure();
     parallel_loop();
