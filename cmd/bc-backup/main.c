@@ -36,15 +36,14 @@ static const char help_tail[] =
 
 int main(int argc, char **argv)
 {
-    bc_cli_init_output();
-    bc_cli_common c = {.program = "bc-backup"};
+    bc_cli_common c;
     bc_backup_opts o = {.progress = -1, .max_archive_size = (int64_t)100 << 30};
     bc_cli_tags tags = {0};
     bc_cli_parser p;
     int jobs = 2, code = BC_CLI_GO, opt = 0;
     int64_t size;
 
-    bc_cli_parser_init(&p, &c, BC_CLI_BACKUP, help, help_tail, 0);
+    bc_cli_begin(&p, &c, "bc-backup", BC_CLI_BACKUP, help, help_tail);
     while (code == BC_CLI_GO && (opt = bc_cli_next(&p, argc, argv)) > 0) {
         switch (opt) {
         case 'h': o.conn.host = optarg; break;
@@ -105,11 +104,7 @@ int main(int argc, char **argv)
                     bc_store_describe(store));
         printf("%s\n", o.backup_id);
     }
-    st = bc_cli_finish_output(st);
-    if (st != BC_OK)
-        bc_log_error("%s", bc_error_msg());
-    bc_store_close(store);
+    int exit_code = bc_cli_end(&c, st, store);
     bc_cli_free_tags(&tags);
-    bc_log_shutdown();
-    return bc_status_exit_code(st);
+    return exit_code;
 }

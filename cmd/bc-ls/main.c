@@ -100,8 +100,7 @@ static int subcommand_of(int argc, char **argv, const bc_cli_parser *p)
 
 int main(int argc, char **argv)
 {
-    bc_cli_init_output();
-    bc_cli_common c = {.program = "bc-ls"};
+    bc_cli_common c;
     bc_listing_format format = BC_LISTING_CONSOLE;
     int64_t segment_size = 0;
     long timeline = 0;
@@ -109,7 +108,7 @@ int main(int argc, char **argv)
     bc_cli_parser p;
     int opt;
 
-    bc_cli_parser_init(&p, &c, BC_CLI_LS, help, help_tail, 0);
+    bc_cli_begin(&p, &c, "bc-ls", BC_CLI_LS, help, help_tail);
     int cmd = subcommand_of(argc, argv, &p);
     if (cmd >= 0) {
         p.help = subcommands[cmd].help;
@@ -165,10 +164,5 @@ int main(int argc, char **argv)
         default: st = bc_listing_check_empty(store, server, (uint32_t)timeline); break;
         }
     }
-    st = bc_cli_finish_output(st);
-    if (st != BC_OK)
-        bc_log_error("%s", bc_error_msg());
-    bc_store_close(store);
-    bc_log_shutdown();
-    return bc_status_exit_code(st);
+    return bc_cli_end(&c, st, store);
 }

@@ -46,14 +46,13 @@ static const char help_tail[] =
 
 int main(int argc, char **argv)
 {
-    bc_cli_init_output();
-    bc_cli_common c = {.program = "bc-restore"};
+    bc_cli_common c;
     bc_restore_opts o = {.jobs = 2, .progress = -1};
     bc_relocation relocations[MAX_RELOCATIONS];
     bc_cli_parser p;
     int write_conf = 0, targets = 0, code = BC_CLI_GO, opt = 0;
 
-    bc_cli_parser_init(&p, &c, BC_CLI_RESTORE, help, help_tail, 0);
+    bc_cli_begin(&p, &c, "bc-restore", BC_CLI_RESTORE, help, help_tail);
     while (code == BC_CLI_GO && (opt = bc_cli_next(&p, argc, argv)) > 0) {
         switch (opt) {
         case BC_OPT_TABLESPACE: {
@@ -142,10 +141,5 @@ int main(int argc, char **argv)
     if (st == BC_OK && !c.test)
         bc_log_info("restored backup %s into %s%s", o.backup_id, o.target_dir,
                     o.restore_command ? " (recovery settings written)" : "");
-    st = bc_cli_finish_output(st);
-    if (st != BC_OK)
-        bc_log_error("%s", bc_error_msg());
-    bc_store_close(store);
-    bc_log_shutdown();
-    return bc_status_exit_code(st);
+    return bc_cli_end(&c, st, store);
 }

@@ -48,8 +48,7 @@ static int set_keep_action(const char *program, int *action, int value)
 
 int main(int argc, char **argv)
 {
-    bc_cli_init_output();
-    bc_cli_common c = {.program = "bc-retention"};
+    bc_cli_common c;
     bc_retention_opts o = {.out = stdout};
     bc_retention_policy policy;
     const char *policy_text = NULL, *backup = NULL;
@@ -57,7 +56,7 @@ int main(int argc, char **argv)
     int keep_action = KEEP_NONE, report = 0, code = BC_CLI_GO, opt = 0;
     bc_cli_parser p;
 
-    bc_cli_parser_init(&p, &c, BC_CLI_RETENTION, help, help_tail, 0);
+    bc_cli_begin(&p, &c, "bc-retention", BC_CLI_RETENTION, help, help_tail);
     while (code == BC_CLI_GO && (opt = bc_cli_next(&p, argc, argv)) > 0) {
         switch (opt) {
         case 'r':
@@ -124,11 +123,7 @@ int main(int argc, char **argv)
                               bc_retention_unreadable(r));
         }
     }
-    st = bc_cli_finish_output(st);
-    if (st != BC_OK)
-        bc_log_error("%s", bc_error_msg());
+    int exit_code = bc_cli_end(&c, st, store);
     bc_retention_free(r);
-    bc_store_close(store);
-    bc_log_shutdown();
-    return bc_status_exit_code(st);
+    return exit_code;
 }

@@ -36,13 +36,12 @@ static const char help_tail[] =
 
 int main(int argc, char **argv)
 {
-    bc_cli_init_output();
-    bc_cli_common c = {.program = "bc-verify"};
+    bc_cli_common c;
     bc_verify_opts o = {.jobs = 4, .progress = -1};
     bc_cli_parser p;
     int json = 0, opt;
 
-    bc_cli_parser_init(&p, &c, BC_CLI_VERIFY, help, help_tail, 0);
+    bc_cli_begin(&p, &c, "bc-verify", BC_CLI_VERIFY, help, help_tail);
     while ((opt = bc_cli_next(&p, argc, argv)) > 0) {
         switch (opt) {
         case BC_OPT_WAL_TO_LATEST: o.wal_to_latest = 1; break;
@@ -87,11 +86,7 @@ int main(int argc, char **argv)
                 bc_error(st, "%s", first);
         }
     }
-    st = bc_cli_finish_output(st);
-    if (st != BC_OK)
-        bc_log_error("%s", bc_error_msg());
+    int exit_code = bc_cli_end(&c, st, store);
     bc_verify_report_free(&report);
-    bc_store_close(store);
-    bc_log_shutdown();
-    return bc_status_exit_code(st);
+    return exit_code;
 }

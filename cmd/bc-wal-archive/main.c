@@ -33,14 +33,13 @@ static const char help_tail[] =
 
 int main(int argc, char **argv)
 {
-    bc_cli_init_output();
-    bc_cli_common c = {.program = "bc-wal-archive"};
+    bc_cli_common c;
     bc_wal_archive_opts o = {0};
     bc_cli_tags tags = {0}, history_tags = {0};
     bc_cli_parser p;
     int code = BC_CLI_GO, opt = 0;
 
-    bc_cli_parser_init(&p, &c, BC_CLI_WAL_ARCHIVE, help, help_tail, 0);
+    bc_cli_begin(&p, &c, "bc-wal-archive", BC_CLI_WAL_ARCHIVE, help, help_tail);
     while (code == BC_CLI_GO && (opt = bc_cli_next(&p, argc, argv)) > 0) {
         switch (opt) {
         case BC_OPT_TAGS: code = bc_cli_add_tags(&tags, c.program, optarg, argc, argv); break;
@@ -85,12 +84,8 @@ int main(int argc, char **argv)
         st = bc_cli_open_store(&c, o.server, &store);
     if (st == BC_OK && !c.test)
         st = bc_wal_archive(store, wal_path, &o);
-    st = bc_cli_finish_output(st);
-    if (st != BC_OK)
-        bc_log_error("%s", bc_error_msg());
-    bc_store_close(store);
+    int exit_code = bc_cli_end(&c, st, store);
     bc_cli_free_tags(&tags);
     bc_cli_free_tags(&history_tags);
-    bc_log_shutdown();
-    return bc_status_exit_code(st);
+    return exit_code;
 }

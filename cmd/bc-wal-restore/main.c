@@ -33,13 +33,12 @@ static const char help_tail[] =
 
 int main(int argc, char **argv)
 {
-    bc_cli_init_output();
-    bc_cli_common c = {.program = "bc-wal-restore"};
+    bc_cli_common c;
     bc_wal_restore_opts o = {0};
     bc_cli_parser p;
     int opt;
 
-    bc_cli_parser_init(&p, &c, BC_CLI_WAL_RESTORE, help, help_tail, 0);
+    bc_cli_begin(&p, &c, "bc-wal-restore", BC_CLI_WAL_RESTORE, help, help_tail);
     while ((opt = bc_cli_next(&p, argc, argv)) > 0) {
         switch (opt) {
         case BC_OPT_NO_PARTIAL: o.no_partial = 1; break;
@@ -70,14 +69,7 @@ int main(int argc, char **argv)
         st = bc_cli_open_store(&c, o.server, &store);
     if (st == BC_OK && !c.test)
         st = bc_wal_restore(store, wal_name, dest, &o);
-    st = bc_cli_finish_output(st);
-
     /* "Not found" is routine at the end of recovery: say it at info level. */
-    if (st == BC_ERR_NOTFOUND)
-        bc_log_info("%s", bc_error_msg());
-    else if (st != BC_OK)
-        bc_log_error("%s", bc_error_msg());
-    bc_store_close(store);
-    bc_log_shutdown();
-    return bc_status_exit_code(st);
+    c.routine = BC_ERR_NOTFOUND;
+    return bc_cli_end(&c, st, store);
 }

@@ -16,6 +16,7 @@
 
 #include "codec/crc32c.h"
 #include "util/buffer.h"
+#include "util/hex.h"
 
 /* --- checksums --- */
 
@@ -64,16 +65,6 @@ void bc_checksum_update(bc_checksum *c, const void *data, size_t len)
         EVP_DigestUpdate(c->md, data, len); /* cannot fail once initialised */
 }
 
-static void to_hex(const unsigned char *b, size_t n, char *hex)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        hex[2 * i] = digits[b[i] >> 4];
-        hex[2 * i + 1] = digits[b[i] & 15];
-    }
-    hex[2 * n] = '\0';
-}
-
 void bc_checksum_final_hex(bc_checksum *c, char hex[65])
 {
     hex[0] = '\0';
@@ -82,13 +73,13 @@ void bc_checksum_final_hex(bc_checksum *c, char hex[65])
          * on every platform PostgreSQL builds are used on here */
         unsigned char b[4] = {c->crc & 0xff, (c->crc >> 8) & 0xff, (c->crc >> 16) & 0xff,
                               c->crc >> 24};
-        to_hex(b, 4, hex);
+        bc_hex_encode(b, 4, hex);
         c->crc = 0;
     } else if (c->algo == BC_CHECKSUM_SHA256) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int n = 0;
         EVP_DigestFinal_ex(c->md, md, &n);
-        to_hex(md, n > 32 ? 32 : n, hex);
+        bc_hex_encode(md, n > 32 ? 32 : n, hex);
         EVP_DigestInit_ex(c->md, EVP_sha256(), NULL);
     }
 }
@@ -265,7 +256,7 @@ bc_status bc_manifest_builder_finish(bc_manifest_builder *b, uint32_t timeline,
         } else {
             char hex[2 * PATH_MAX + 1];
             size_t n = strlen(f->path);
-            to_hex((const unsigned char *)f->path, n < PATH_MAX ? n : PATH_MAX, hex);
+            bc_hex_encode(f->path, n < PATH_MAX ? n : PATH_MAX, hex);
             bc_buffer_addf(&sb, "{ \"Encoded-Path\": \"");
             bc_buffer_append(&sb, hex, strlen(hex));
             bc_buffer_addf(&sb, "\", ");

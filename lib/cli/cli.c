@@ -132,6 +132,14 @@ void bc_cli_parser_init(bc_cli_parser *p, bc_cli_common *c, unsigned tool, const
     }
 }
 
+void bc_cli_begin(bc_cli_parser *p, bc_cli_common *c, const char *program, unsigned tool,
+                  const char *help, const char *help_tail)
+{
+    bc_cli_init_output();
+    *c = (bc_cli_common){.program = program};
+    bc_cli_parser_init(p, c, tool, help, help_tail, 0);
+}
+
 /* BC_CLI_GO if arg is one of o's choices, else the usage error naming them. */
 static int check_choice(const char *program, const bc_cli_option *o, const char *arg)
 {
@@ -345,6 +353,18 @@ bc_status bc_cli_finish_output(bc_status st)
 void bc_cli_start_logging(const bc_cli_common *c)
 {
     bc_log_init(c->program, c->log_format, c->verbosity);
+}
+
+int bc_cli_end(const bc_cli_common *c, bc_status st, bc_store *store)
+{
+    st = bc_cli_finish_output(st);
+    if (st != BC_OK && st == c->routine)
+        bc_log_info("%s", bc_error_msg());
+    else if (st != BC_OK)
+        bc_log_error("%s", bc_error_msg());
+    bc_store_close(store);
+    bc_log_shutdown();
+    return bc_status_exit_code(st);
 }
 
 void bc_cli_shell_word(char *out, size_t outlen, const char *word)

@@ -34,12 +34,14 @@ typedef struct bc_cli_common {
     int test;
     const char *compression; /* the codec option given, "gzip"..., or NULL */
     long level;              /* --compression-level, 0 if not given */
+    bc_status routine;       /* a failure bc_cli_end() logs at info level, not
+                              * as an error (bc-wal-restore's BC_ERR_NOTFOUND) */
 } bc_cli_common;
 
 /* A tool's command line, parsed from the option table (cli/options.h):
  *
  *     bc_cli_parser p;
- *     bc_cli_parser_init(&p, &c, BC_CLI_BACKUP, help, help_tail);
+ *     bc_cli_parser_init(&p, &c, BC_CLI_BACKUP, help, help_tail, 0);
  *     while ((opt = bc_cli_next(&p, argc, argv)) > 0)
  *         switch (opt) { ... the tool's options ... }
  *     if (opt == BC_CLI_STOP)
@@ -67,6 +69,11 @@ typedef struct bc_cli_parser {
  * otherwise either is the usage error "unknown or incomplete option". */
 void bc_cli_parser_init(bc_cli_parser *p, bc_cli_common *c, unsigned tool, const char *help,
                         const char *help_tail, int own_errors);
+/* The start of a tool's main: standard output set up (bc_cli_init_output),
+ * c zeroed and named program, and p made for the tool's options (getopt
+ * reports unknown ones): then bc_cli_next() as above. */
+void bc_cli_begin(bc_cli_parser *p, bc_cli_common *c, const char *program, unsigned tool,
+                  const char *help, const char *help_tail);
 /* The next option: the id of one the tool handles (> 0), BC_CLI_END when
  * the options end (optind indexes the operands), or BC_CLI_STOP when main
  * must return p->code. */
@@ -127,5 +134,11 @@ bc_status bc_cli_finish_output(bc_status st);
 
 /* Applies verbosity and log format: call after option parsing. */
 void bc_cli_start_logging(const bc_cli_common *c);
+
+/* The end of a tool's main, once its work is done with status st:
+ * bc_cli_finish_output(), the failure's message logged (at info level when
+ * it is c->routine), store closed (may be NULL), logging shut down.
+ * Returns the exit code main returns. */
+int bc_cli_end(const bc_cli_common *c, bc_status st, bc_store *store);
 
 #endif

@@ -90,13 +90,7 @@ static bc_status none_write(bc_codec_stream *s, const unsigned char *data,
                             size_t len)
 {
     while (len > 0) {
-        size_t n = bc_codec_out_room(s);
-        if (n > len)
-            n = len;
-        memcpy(s->out + s->out_len, data, n);
-        s->out_len += n;
-        data += n;
-        len -= n;
+        bc_codec_fill(s->out, &s->out_len, BC_CODEC_OUT_SIZE, &data, &len);
         if (bc_codec_out_room(s) == 0) {
             bc_status st = bc_codec_emit(s);
             if (st != BC_OK)

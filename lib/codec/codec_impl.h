@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "codec/codec.h"
 
@@ -70,6 +71,20 @@ struct bc_codec_stream {
 static inline size_t bc_codec_out_room(const bc_codec_stream *s)
 {
     return BC_CODEC_OUT_SIZE - s->out_len;
+}
+
+/* Copies what fits of *data (*len bytes) into buf, which holds *used of
+ * cap bytes, and moves *data, *len and *used past what it copied. */
+static inline void bc_codec_fill(unsigned char *buf, size_t *used, size_t cap,
+                                 const unsigned char **data, size_t *len)
+{
+    size_t n = cap - *used;
+    if (n > *len)
+        n = *len;
+    memcpy(buf + *used, *data, n);
+    *used += n;
+    *data += n;
+    *len -= n;
 }
 
 /* Send the buffered output (if any) to the stream's sink and empty the

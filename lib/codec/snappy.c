@@ -136,13 +136,7 @@ static bc_status snappy_enc_write(bc_codec_stream *s, const unsigned char *data,
             len -= SNAPPY_CHUNK_MAX;
             continue;
         }
-        size_t n = SNAPPY_CHUNK_MAX - z->buf_len;
-        if (n > len)
-            n = len;
-        memcpy(z->buf + z->buf_len, data, n);
-        z->buf_len += n;
-        data += n;
-        len -= n;
+        bc_codec_fill(z->buf, &z->buf_len, SNAPPY_CHUNK_MAX, &data, &len);
         if (z->buf_len == SNAPPY_CHUNK_MAX) {
             st = snappy_put_chunk(z, z->buf, z->buf_len);
             if (st != BC_OK)
@@ -290,13 +284,7 @@ static bc_status snappy_dec_write(bc_codec_stream *s, const unsigned char *data,
     while (len > 0 || (z->in_body && z->body_seen == z->body_len)) {
         bc_status st;
         if (!z->in_body) {
-            size_t n = SNAPPY_HEADER_SIZE - z->header_len;
-            if (n > len)
-                n = len;
-            memcpy(z->header + z->header_len, data, n);
-            z->header_len += n;
-            data += n;
-            len -= n;
+            bc_codec_fill(z->header, &z->header_len, SNAPPY_HEADER_SIZE, &data, &len);
             if (z->header_len < SNAPPY_HEADER_SIZE)
                 return BC_OK;
             st = snappy_start_chunk(z);
@@ -324,11 +312,7 @@ static bc_status snappy_dec_write(bc_codec_stream *s, const unsigned char *data,
             len -= want;
             st = snappy_end_chunk(z, data - want);
         } else {
-            size_t n = want < len ? want : len;
-            memcpy(z->buf + z->body_seen, data, n);
-            z->body_seen += n;
-            data += n;
-            len -= n;
+            bc_codec_fill(z->buf, &z->body_seen, z->body_len, &data, &len);
             if (z->body_seen < z->body_len)
                 return BC_OK;
             st = snappy_end_chunk(z, z->buf);

@@ -40,19 +40,11 @@ static void job_free(backup_job *j)
 
 static void get_capabilities(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t len)
 {
+    static const int rpcs[] = {CNPGI__BACKUP__V1__BACKUP_CAPABILITY__RPC__TYPE__TYPE_BACKUP};
     (void)ctx;
-    if (!bc_plugin_empty_request(call, &cnpgi__backup__v1__backup_capabilities_request__descriptor,
-                                 req, len))
-        return;
-    Cnpgi__Backup__V1__BackupCapability__RPC rpc = CNPGI__BACKUP__V1__BACKUP_CAPABILITY__RPC__INIT;
-    rpc.type = CNPGI__BACKUP__V1__BACKUP_CAPABILITY__RPC__TYPE__TYPE_BACKUP;
-    Cnpgi__Backup__V1__BackupCapability cap = CNPGI__BACKUP__V1__BACKUP_CAPABILITY__INIT, *list = &cap;
-    cap.type_case = CNPGI__BACKUP__V1__BACKUP_CAPABILITY__TYPE_RPC;
-    cap.rpc = &rpc;
-    Cnpgi__Backup__V1__BackupCapabilitiesResult out = CNPGI__BACKUP__V1__BACKUP_CAPABILITIES_RESULT__INIT;
-    out.n_capabilities = 1;
-    out.capabilities = &list;
-    bc_plugin_reply(call, &out.base);
+    bc_plugin_reply_capabilities(call, &cnpgi__backup__v1__backup_capabilities_request__descriptor,
+                                 req, len, &cnpgi__backup__v1__backup_capabilities_result__descriptor,
+                                 "rpc", rpcs, 1);
 }
 
 /* A tool against the job's store and server: options, words, URL, server, last. */

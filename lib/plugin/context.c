@@ -3,6 +3,8 @@
  * between a gRPC call and the child process doing its work. */
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,6 +302,56 @@ void bc_plugin_reply(bc_grpc_call *call, const ProtobufCMessage *msg)
     bc_grpc_reply reply = {0};
     bc_grpc_reply_message(&reply, msg);
     bc_grpc_call_reply(call, &reply);
+}
+
+/* Room for one capability message of any service: a generated struct is
+ * a ProtobufCMessage and a field or two. */
+#define MAX_CAPABILITIES 8
+typedef union {
+    max_align_t align;
+    unsigned char bytes[128];
+} message_room;
+
+static void *field_at(void *msg, unsigned offset)
+{
+    return (unsigned char *)msg + offset;
+}
+
+void bc_plugin_reply_capabilities(bc_grpc_call *call, const ProtobufCMessageDescriptor *request,
+                                  const uint8_t *req, size_t len,
+                                  const ProtobufCMessageDescriptor *result, const char *member,
+                                  const int *types, size_t n)
+{
+    if (!bc_plugin_empty_request(call, request, req, len))
+        return;
+    const ProtobufCFieldDescriptor *list =
+        protobuf_c_message_descriptor_get_field_by_name(result, "capabilities");
+    const ProtobufCMessageDescriptor *cap_type = list->descriptor;
+    const ProtobufCFieldDescriptor *one =
+        protobuf_c_message_descriptor_get_field_by_name(cap_type, member);
+    const ProtobufCMessageDescriptor *inner_type = one->descriptor;
+    const ProtobufCFieldDescriptor *type =
+        protobuf_c_message_descriptor_get_field_by_name(inner_type, "type");
+    message_room out, caps[MAX_CAPABILITIES], inners[MAX_CAPABILITIES];
+    void *ptrs[MAX_CAPABILITIES];
+    if (n > MAX_CAPABILITIES || result->sizeof_message > sizeof out ||
+        cap_type->sizeof_message > sizeof out || inner_type->sizeof_message > sizeof out) {
+        bc_grpc_call_fail(call, BC_GRPC_INTERNAL, "%s does not fit the capability list",
+                          result->name);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        protobuf_c_message_init(inner_type, &inners[i]);
+        *(int *)field_at(&inners[i], type->offset) = types[i];
+        protobuf_c_message_init(cap_type, &caps[i]);
+        *(uint32_t *)field_at(&caps[i], one->quantifier_offset) = one->id; /* the oneof case */
+        *(void **)field_at(&caps[i], one->offset) = &inners[i];
+        ptrs[i] = &caps[i];
+    }
+    protobuf_c_message_init(result, &out);
+    *(size_t *)field_at(&out, list->quantifier_offset) = n;
+    *(void ***)field_at(&out, list->offset) = ptrs;
+    bc_plugin_reply(call, (const ProtobufCMessage *)&out);
 }
 
 bc_status bc_plugin_update_recovery_window(bc_plugin *p, const char *ns, const char *object,

@@ -27,29 +27,12 @@ static void get_metadata(void *ctx, bc_grpc_call *call, const uint8_t *req, size
 static void get_capabilities(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t len)
 {
     const bc_plugin *p = ctx;
-    if (!bc_plugin_empty_request(
-            call, &cnpgi__identity__v1__get_plugin_capabilities_request__descriptor, req, len))
-        return;
     /* Only the services this process answers: the operator would call the
      * others and get UNIMPLEMENTED. */
-    Cnpgi__Identity__V1__PluginCapability__Service services[8];
-    Cnpgi__Identity__V1__PluginCapability caps[8];
-    Cnpgi__Identity__V1__PluginCapability *list[8];
-    size_t n = 0;
-    for (size_t i = 0; i < p->nservices && n < 8; i++, n++) {
-        services[n] = (Cnpgi__Identity__V1__PluginCapability__Service)
-            CNPGI__IDENTITY__V1__PLUGIN_CAPABILITY__SERVICE__INIT;
-        services[n].type = (Cnpgi__Identity__V1__PluginCapability__Service__Type)p->services[i];
-        caps[n] = (Cnpgi__Identity__V1__PluginCapability)CNPGI__IDENTITY__V1__PLUGIN_CAPABILITY__INIT;
-        caps[n].type_case = CNPGI__IDENTITY__V1__PLUGIN_CAPABILITY__TYPE_SERVICE;
-        caps[n].service = &services[n];
-        list[n] = &caps[n];
-    }
-    Cnpgi__Identity__V1__GetPluginCapabilitiesResponse out =
-        CNPGI__IDENTITY__V1__GET_PLUGIN_CAPABILITIES_RESPONSE__INIT;
-    out.n_capabilities = n;
-    out.capabilities = list;
-    bc_plugin_reply(call, &out.base);
+    bc_plugin_reply_capabilities(
+        call, &cnpgi__identity__v1__get_plugin_capabilities_request__descriptor, req, len,
+        &cnpgi__identity__v1__get_plugin_capabilities_response__descriptor, "service", p->services,
+        p->nservices);
 }
 
 static void probe(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t len)

@@ -25,19 +25,11 @@ static const struct {
 
 static void get_capabilities(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t len)
 {
+    static const int rpcs[] = {CNPGI__METRICS__V1__METRICS_CAPABILITY__RPC__TYPE__TYPE_METRICS};
     (void)ctx;
-    if (!bc_plugin_empty_request(call, &cnpgi__metrics__v1__metrics_capabilities_request__descriptor,
-                                 req, len))
-        return;
-    Cnpgi__Metrics__V1__MetricsCapability__RPC rpc = CNPGI__METRICS__V1__METRICS_CAPABILITY__RPC__INIT;
-    rpc.type = CNPGI__METRICS__V1__METRICS_CAPABILITY__RPC__TYPE__TYPE_METRICS;
-    Cnpgi__Metrics__V1__MetricsCapability cap = CNPGI__METRICS__V1__METRICS_CAPABILITY__INIT, *list = &cap;
-    cap.type_case = CNPGI__METRICS__V1__METRICS_CAPABILITY__TYPE_RPC;
-    cap.rpc = &rpc;
-    Cnpgi__Metrics__V1__MetricsCapabilitiesResult out = CNPGI__METRICS__V1__METRICS_CAPABILITIES_RESULT__INIT;
-    out.n_capabilities = 1;
-    out.capabilities = &list;
-    bc_plugin_reply(call, &out.base);
+    bc_plugin_reply_capabilities(call, &cnpgi__metrics__v1__metrics_capabilities_request__descriptor,
+                                 req, len, &cnpgi__metrics__v1__metrics_capabilities_result__descriptor,
+                                 "rpc", rpcs, 1);
 }
 
 static void define(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t len)

@@ -85,6 +85,17 @@ bc_status bc_plugin_register(bc_plugin *p, bc_grpc_server *s, const char *servic
 int bc_plugin_empty_request(bc_grpc_call *call, const ProtobufCMessageDescriptor *type,
                             const uint8_t *req, size_t len);
 
+/* Answers a GetCapabilities call whose request (of type request) has no
+ * fields: its result message (of type result) holds in its repeated field
+ * "capabilities" one capability per types[0..n), n <= 8, each with its
+ * oneof member `member` ("rpc", "service") set to a message whose enum
+ * field "type" is types[i]. The services' generated types differ; their
+ * capability lists are built alike, through the descriptors. */
+void bc_plugin_reply_capabilities(bc_grpc_call *call, const ProtobufCMessageDescriptor *request,
+                                  const uint8_t *req, size_t len,
+                                  const ProtobufCMessageDescriptor *result, const char *member,
+                                  const int *types, size_t n);
+
 /* Replies INVALID_ARGUMENT/NOT_FOUND/... for a failed setup step. */
 void bc_plugin_fail(bc_grpc_call *call, bc_status st);
 /* Decodes a request or fails the call (NULL). */

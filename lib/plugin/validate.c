@@ -232,27 +232,13 @@ static void validate_change(void *ctx, bc_grpc_call *call, const uint8_t *req, s
 
 static void get_capabilities(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t len)
 {
+    static const int rpcs[] = {
+        CNPGI__OPERATOR__V1__OPERATOR_CAPABILITY__RPC__TYPE__TYPE_VALIDATE_CLUSTER_CREATE,
+        CNPGI__OPERATOR__V1__OPERATOR_CAPABILITY__RPC__TYPE__TYPE_VALIDATE_CLUSTER_CHANGE};
     (void)ctx;
-    if (!bc_plugin_empty_request(call, &cnpgi__operator__v1__operator_capabilities_request__descriptor,
-                                 req, len))
-        return;
-    Cnpgi__Operator__V1__OperatorCapability__RPC rpcs[2];
-    Cnpgi__Operator__V1__OperatorCapability caps[2], *list[2];
-    int types[2] = {CNPGI__OPERATOR__V1__OPERATOR_CAPABILITY__RPC__TYPE__TYPE_VALIDATE_CLUSTER_CREATE,
-                    CNPGI__OPERATOR__V1__OPERATOR_CAPABILITY__RPC__TYPE__TYPE_VALIDATE_CLUSTER_CHANGE};
-    for (int i = 0; i < 2; i++) {
-        rpcs[i] = (Cnpgi__Operator__V1__OperatorCapability__RPC)CNPGI__OPERATOR__V1__OPERATOR_CAPABILITY__RPC__INIT;
-        rpcs[i].type = types[i];
-        caps[i] = (Cnpgi__Operator__V1__OperatorCapability)CNPGI__OPERATOR__V1__OPERATOR_CAPABILITY__INIT;
-        caps[i].type_case = CNPGI__OPERATOR__V1__OPERATOR_CAPABILITY__TYPE_RPC;
-        caps[i].rpc = &rpcs[i];
-        list[i] = &caps[i];
-    }
-    Cnpgi__Operator__V1__OperatorCapabilitiesResult out =
-        CNPGI__OPERATOR__V1__OPERATOR_CAPABILITIES_RESULT__INIT;
-    out.n_capabilities = 2;
-    out.capabilities = list;
-    bc_plugin_reply(call, &out.base);
+    bc_plugin_reply_capabilities(call, &cnpgi__operator__v1__operator_capabilities_request__descriptor,
+                                 req, len, &cnpgi__operator__v1__operator_capabilities_result__descriptor,
+                                 "rpc", rpcs, 2);
 }
 
 bc_status bc_plugin_add_validation(bc_plugin *p, bc_grpc_server *s)

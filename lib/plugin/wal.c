@@ -36,27 +36,13 @@ static void job_free(wal_job *j)
 
 static void get_capabilities(void *ctx, bc_grpc_call *call, const uint8_t *req, size_t len)
 {
-    (void)ctx;
-    if (!bc_plugin_empty_request(call, &cnpgi__wal__v1__walcapabilities_request__descriptor, req,
-                                 len))
-        return;
     /* As upstream: Status and SetFirstRequired are served, not announced. */
-    Cnpgi__Wal__V1__WALCapability__RPC rpcs[2];
-    Cnpgi__Wal__V1__WALCapability caps[2], *list[2];
-    const int types[2] = {CNPGI__WAL__V1__WALCAPABILITY__RPC__TYPE__TYPE_ARCHIVE_WAL,
-                          CNPGI__WAL__V1__WALCAPABILITY__RPC__TYPE__TYPE_RESTORE_WAL};
-    for (int i = 0; i < 2; i++) {
-        rpcs[i] = (Cnpgi__Wal__V1__WALCapability__RPC)CNPGI__WAL__V1__WALCAPABILITY__RPC__INIT;
-        rpcs[i].type = types[i];
-        caps[i] = (Cnpgi__Wal__V1__WALCapability)CNPGI__WAL__V1__WALCAPABILITY__INIT;
-        caps[i].type_case = CNPGI__WAL__V1__WALCAPABILITY__TYPE_RPC;
-        caps[i].rpc = &rpcs[i];
-        list[i] = &caps[i];
-    }
-    Cnpgi__Wal__V1__WALCapabilitiesResult out = CNPGI__WAL__V1__WALCAPABILITIES_RESULT__INIT;
-    out.n_capabilities = 2;
-    out.capabilities = list;
-    bc_plugin_reply(call, &out.base);
+    static const int rpcs[] = {CNPGI__WAL__V1__WALCAPABILITY__RPC__TYPE__TYPE_ARCHIVE_WAL,
+                               CNPGI__WAL__V1__WALCAPABILITY__RPC__TYPE__TYPE_RESTORE_WAL};
+    (void)ctx;
+    bc_plugin_reply_capabilities(call, &cnpgi__wal__v1__walcapabilities_request__descriptor, req,
+                                 len, &cnpgi__wal__v1__walcapabilities_result__descriptor, "rpc",
+                                 rpcs, 2);
 }
 
 /* Exit status of a WAL tool -> gRPC status, as upstream classifies

@@ -115,32 +115,26 @@ static bc_status maybe_rotate(bc_tar_writer *w)
     return st;
 }
 
-static const char *user_name(bc_tar_writer *w, uid_t uid)
+/* The name of user id (group id with group) from the cache c, which it
+ * fills on a miss; NULL when the id has none. */
+static const char *owner_name(bc_tar_owner_name *c, unsigned long id, int group)
 {
-    if (!w->have_uid || w->uid != uid) {
-        struct passwd pw, *res = NULL;
+    if (!c->valid || c->id != id) {
+        struct passwd pw, *pw_res = NULL;
+        struct group gr, *gr_res = NULL;
+        const char *found = NULL;
         char tmp[1024];
-        w->uid = uid;
-        w->have_uid = 1;
-        w->uname[0] = '\0';
-        if (getpwuid_r(uid, &pw, tmp, sizeof tmp, &res) == 0 && res)
-            snprintf(w->uname, sizeof w->uname, "%s", res->pw_name);
+        c->id = id;
+        c->valid = 1;
+        c->name[0] = '\0';
+        if (group && getgrgid_r((gid_t)id, &gr, tmp, sizeof tmp, &gr_res) == 0 && gr_res)
+            found = gr_res->gr_name;
+        else if (!group && getpwuid_r((uid_t)id, &pw, tmp, sizeof tmp, &pw_res) == 0 && pw_res)
+            found = pw_res->pw_name;
+        if (found)
+            snprintf(c->name, sizeof c->name, "%s", found);
     }
-    return w->uname[0] ? w->uname : NULL;
-}
-
-static const char *group_name(bc_tar_writer *w, gid_t gid)
-{
-    if (!w->have_gid || w->gid != gid) {
-        struct group gr, *res = NULL;
-        char tmp[1024];
-        w->gid = gid;
-        w->have_gid = 1;
-        w->gname[0] = '\0';
-        if (getgrgid_r(gid, &gr, tmp, sizeof tmp, &res) == 0 && res)
-            snprintf(w->gname, sizeof w->gname, "%s", res->gr_name);
-    }
-    return w->gname[0] ? w->gname : NULL;
+    return c->name[0] ? c->name : NULL;
 }
 
 bc_status bc_tar_put_header(bc_tar_writer *w, const char *name, unsigned type,
@@ -157,8 +151,8 @@ bc_status bc_tar_put_header(bc_tar_writer *w, const char *name, unsigned type,
     archive_entry_set_perm(e, st->st_mode & 07777);
     archive_entry_set_uid(e, st->st_uid);
     archive_entry_set_gid(e, st->st_gid);
-    archive_entry_copy_uname(e, user_name(w, st->st_uid));
-    archive_entry_copy_gname(e, group_name(w, st->st_gid));
+    archive_entry_copy_uname(e, owner_name(&w->user, st->st_uid, 0));
+    archive_entry_copy_gname(e, owner_name(&w->group, st->st_gid, 1));
     archive_entry_set_mtime(e, st->st_mtime, 0);
     archive_entry_set_size(e, type == AE_IFREG ? size : 0);
     if (link_target)

@@ -6,6 +6,13 @@
 
 #include "tar/tar.h"
 
+/* The name of the last user (or group) id looked up; "" when it has none. */
+typedef struct bc_tar_owner_name {
+    unsigned long id;
+    int valid;
+    char name[64];
+} bc_tar_owner_name;
+
 struct bc_tar_writer {
     struct archive *a;
     bc_sink_fn sink;
@@ -24,10 +31,7 @@ struct bc_tar_writer {
     bc_tar_observer obs;   /* obs.file_begin NULL: none */
     int in_file;           /* obs told of a file whose end is still due */
     /* one-entry caches: a data directory has a single owner */
-    uid_t uid;
-    gid_t gid;
-    int have_uid, have_gid;
-    char uname[64], gname[64];
+    bc_tar_owner_name user, group;
 };
 
 /* BC_OK unless an earlier failure broke the archive or it is finished. */
