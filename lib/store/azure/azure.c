@@ -193,12 +193,7 @@ static bc_status explain(azure_backend *b, const azure_call *c, bc_status st, co
 
 bc_status bc_azure_perform(azure_backend *b, azure_call *c, const char *op, const char *key)
 {
-    bc_http_client *hc;
-    bc_status st = bc_http_client_acquire(b->pool, &hc);
-    if (st != BC_OK)
-        return st;
-    st = bc_http_perform(hc, &c->req, &c->resp);
-    bc_http_client_release(b->pool, hc);
+    bc_status st = bc_http_pool_perform(b->pool, &c->req, &c->resp);
     /* A sink that refused bytes has said why. */
     return st == BC_OK || c->resp.sink_stopped ? st : explain(b, c, st, op, key);
 }
@@ -312,15 +307,11 @@ static bc_status azure_get(void *backend, const char *key, bc_sink_fn sink, void
     azure_backend *b = backend;
     azure_call c;
     bc_status st = bc_azure_call_init(&c, b, "GET", key, NULL);
-    if (st != BC_OK)
-        return st;
-    c.req.sink = sink;
-    c.req.sink_ctx = ctx;
-    c.req.resumable = 1;
-    c.req.meta_prefix = "x-ms-meta-";
-    c.req.meta = meta;
-    st = bc_azure_perform(b, &c, "get", key);
-    bc_azure_call_free(&c);
+    if (st == BC_OK) {
+        bc_http_request_download(&c.req, sink, ctx, "x-ms-meta-", meta);
+        st = bc_azure_perform(b, &c, "get", key);
+        bc_azure_call_free(&c);
+    }
     return st;
 }
 
@@ -332,12 +323,7 @@ static bc_status azure_head(void *backend, const char *key, bc_object_info *info
     if (st == BC_OK)
         st = bc_azure_perform(b, &c, "head", key);
     if (st == BC_OK) {
-        memset(info, 0, sizeof *info);
-        info->key = key;
-        info->size = c.resp.content_length;
-        info->mtime = *c.resp.last_modified ? curl_getdate(c.resp.last_modified, NULL) : 0;
-        if (info->mtime < 0)
-            info->mtime = 0;
+        bc_http_response_object_info(&c.resp, key, info);
         if (info->size < 0)
             st = bc_error(BC_ERR_DATA, "head %s/%s: no Content-Length in the reply",
                           b->location, key);

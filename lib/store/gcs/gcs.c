@@ -107,14 +107,14 @@ fail:
  * its message says it all). */
 static bc_status object_call(gcs_backend *b, gcs_call *c, const char *op, const char *key)
 {
-    char loc[2048];
-    bc_gcs_where(b, key, loc, sizeof loc);
     bc_http_client *hc;
     bc_status st = bc_http_client_acquire(b->pool, &hc);
     if (st != BC_OK)
         return st;
     st = bc_gcs_perform(b, hc, c);
     bc_http_client_release(b->pool, hc);
+    char loc[2048];
+    bc_gcs_where(b, key, loc, sizeof loc);
     if (st == BC_ERR_NOTFOUND || st == BC_ERR_NOBUCKET)
         st = bc_gcs_missing(b, st, op, loc);
     else if (st != BC_OK && !c->resp.sink_stopped)
@@ -130,15 +130,11 @@ static bc_status gcs_get(void *backend, const char *key, bc_sink_fn sink, void *
     gcs_param q[] = { { "alt", "media" } };
     gcs_call c;
     bc_status st = bc_gcs_call_init(&c, b, "GET", GCS_OBJECT, key, q, 1);
-    if (st != BC_OK)
-        return st;
-    c.req.sink = sink;
-    c.req.sink_ctx = ctx;
-    c.req.resumable = 1;
-    c.req.meta_prefix = "x-goog-meta-";
-    c.req.meta = meta;
-    st = object_call(b, &c, "get", key);
-    bc_gcs_call_free(&c);
+    if (st == BC_OK) {
+        bc_http_request_download(&c.req, sink, ctx, "x-goog-meta-", meta);
+        st = object_call(b, &c, "get", key);
+        bc_gcs_call_free(&c);
+    }
     return st;
 }
 

@@ -9,7 +9,6 @@
  * This file: open/close, the vtable, get, head, list and check; the rest is
  * in s3_request.c, s3_upload.c and s3_delete.c (see s3_internal.h). */
 #include <ctype.h>
-#include <curl/curl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,66 +137,54 @@ fail:
 
 /* ---- get / head ------------------------------------------------------- */
 
+/* One request on an object on a borrowed connection; on failure the
+ * message names op and the location (unless the sink refused the body:
+ * its message says it all). */
+static bc_status object_call(s3_backend *b, s3_call *c, const char *op, const char *key)
+{
+    bc_status st = bc_http_pool_perform(b->pool, &c->req, &c->resp);
+    if (st == BC_OK)
+        return st;
+    char loc[2048];
+    bc_s3_where(b, key, loc, sizeof loc);
+    if (st == BC_ERR_NOTFOUND || st == BC_ERR_NOBUCKET)
+        st = bc_s3_missing(b, st, op, loc);
+    else if (!c->resp.sink_stopped)
+        bc_error_context(st, "%s %s at %s", op, loc, b->endpoint);
+    return st;
+}
+
 static bc_status s3_get(void *backend, const char *key, bc_sink_fn sink, void *ctx,
                         bc_object_meta *meta)
 {
     s3_backend *b = backend;
-    char loc[2048];
-    bc_s3_where(b, key, loc, sizeof loc);
-    bc_http_client *hc;
-    bc_status st = bc_http_client_acquire(b->pool, &hc);
-    if (st != BC_OK)
-        return st;
     s3_call c;
-    st = bc_s3_call_init(&c, b, "GET", key, NULL, 0);
+    bc_status st = bc_s3_call_init(&c, b, "GET", key, NULL, 0);
     if (st == BC_OK) {
-        c.req.sink = sink;
-        c.req.sink_ctx = ctx;
-        c.req.resumable = 1;
-        c.req.meta_prefix = "x-amz-meta-";
-        c.req.meta = meta;
-        st = bc_http_perform(hc, &c.req, &c.resp);
-        if (st == BC_ERR_NOTFOUND || st == BC_ERR_NOBUCKET)
-            st = bc_s3_missing(b, st, "get", loc);
-        else if (st != BC_OK && !c.resp.sink_stopped)
-            bc_error_context(st, "get %s at %s", loc, b->endpoint);
+        bc_http_request_download(&c.req, sink, ctx, "x-amz-meta-", meta);
+        st = object_call(b, &c, "get", key);
         bc_s3_call_free(&c);
     }
-    bc_http_client_release(b->pool, hc);
     return st;
 }
 
 static bc_status s3_head(void *backend, const char *key, bc_object_info *info)
 {
     s3_backend *b = backend;
-    char loc[2048];
-    bc_s3_where(b, key, loc, sizeof loc);
-    bc_http_client *hc;
-    bc_status st = bc_http_client_acquire(b->pool, &hc);
-    if (st != BC_OK)
-        return st;
     s3_call c;
-    st = bc_s3_call_init(&c, b, "HEAD", key, NULL, 0);
+    bc_status st = bc_s3_call_init(&c, b, "HEAD", key, NULL, 0);
+    if (st == BC_OK)
+        st = object_call(b, &c, "head", key);
     if (st == BC_OK) {
-        st = bc_http_perform(hc, &c.req, &c.resp);
-        if (st == BC_OK) {
-            memset(info, 0, sizeof *info);
-            info->key = key;
-            info->size = c.resp.content_length;
-            info->mtime = *c.resp.last_modified ? curl_getdate(c.resp.last_modified, NULL) : 0;
-            if (info->mtime < 0)
-                info->mtime = 0;
-            if (info->size < 0)
-                st = bc_error(BC_ERR_DATA, "head %s at %s: no Content-Length in the reply",
-                              loc, b->endpoint);
-        } else if (st == BC_ERR_NOTFOUND || st == BC_ERR_NOBUCKET) {
-            st = bc_s3_missing(b, st, "head", loc);
-        } else {
-            bc_error_context(st, "head %s at %s", loc, b->endpoint);
+        bc_http_response_object_info(&c.resp, key, info);
+        if (info->size < 0) {
+            char loc[2048];
+            bc_s3_where(b, key, loc, sizeof loc);
+            st = bc_error(BC_ERR_DATA, "head %s at %s: no Content-Length in the reply",
+                          loc, b->endpoint);
         }
-        bc_s3_call_free(&c);
     }
-    bc_http_client_release(b->pool, hc);
+    bc_s3_call_free(&c);
     return st;
 }
 
@@ -316,18 +303,14 @@ static bc_status s3_check(void *backend)
     s3_backend *b = backend;
     char loc[2048];
     bc_s3_where(b, b->prefix, loc, sizeof loc);
-    bc_http_client *hc;
-    bc_status st = bc_http_client_acquire(b->pool, &hc);
-    if (st != BC_OK)
-        return st;
     /* A one-key listing needs what HeadBucket needs (s3:ListBucket) but,
      * unlike HEAD, gets an error body saying which check failed. */
     qparam q[] = { { "list-type", "2" }, { "max-keys", "1" },
                    { "prefix", *b->prefix ? b->prefix : NULL } };
     s3_call c;
-    st = bc_s3_call_init(&c, b, "GET", NULL, q, 3);
+    bc_status st = bc_s3_call_init(&c, b, "GET", NULL, q, 3);
     if (st == BC_OK) {
-        st = bc_http_perform(hc, &c.req, &c.resp);
+        st = bc_http_pool_perform(b->pool, &c.req, &c.resp);
         const char *code = c.resp.error_code;
         if (st == BC_OK) {
             bc_log_info("%s reachable at %s (credentials from %s)", loc, b->endpoint, b->creds.source);
@@ -356,7 +339,6 @@ static bc_status s3_check(void *backend)
         }
         bc_s3_call_free(&c);
     }
-    bc_http_client_release(b->pool, hc);
     return st;
 }
 
