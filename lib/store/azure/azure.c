@@ -371,55 +371,45 @@ bc_status bc_azure_list_page_parse(const bc_http_response *r, bc_list_page *p, c
     return BC_OK;
 }
 
+static bc_status fetch_page(bc_lister *l, const char *marker, bc_list_page *page, char **next)
+{
+    /* Pages of 1000 entries, as S3 and GCS give them: a page is held whole
+     * before the callbacks see it, so this bounds memory. */
+    static const char base[] = "restype=container&comp=list&maxresults=1000";
+    bc_buffer query = {0};
+    const bc_tag params[] = {
+        {"prefix", l->query_prefix},
+        {"delimiter", l->query_delimiter},
+        {"marker", marker && *marker ? marker : NULL},
+    };
+    bc_buffer_append(&query, base, sizeof base - 1);
+    bc_url_add_pairs(&query, '&', params, 3, 0);
+    int bad = query.failed != BC_OK;
+    azure_call c;
+    bc_status st = bad ? bc_oom()
+                       : bc_azure_call_init(&c, l->backend, "GET", NULL, (const char *)query.data);
+    bc_buffer_free(&query);
+    if (st != BC_OK)
+        return st;
+    st = bc_azure_perform(l->backend, &c, "list", l->prefix);
+    if (st == BC_OK)
+        st = bc_azure_list_page_parse(&c.resp, page, next);
+    bc_azure_call_free(&c);
+    return st;
+}
+
+/* Every request borrows its own connection (bc_azure_perform): the
+ * listing holds none. */
 static bc_status azure_list(void *backend, const char *prefix, const char *delimiter,
                             bc_list_fn fn, void *ctx)
 {
     azure_backend *b = backend;
-    bc_list_page page = {0};
-    bc_list_guard guard = {0};
-    char *marker = NULL;
-    bc_status st;
-    do {
-        /* Pages of 1000 entries, as S3 and GCS give them: a page is held
-         * whole before the callbacks see it, so this bounds memory. */
-        static const char base[] = "restype=container&comp=list&maxresults=1000";
-        bc_buffer query = {0};
-        const bc_tag params[] = {
-            {"prefix", prefix && *prefix ? prefix : NULL},
-            {"delimiter", delimiter && *delimiter ? delimiter : NULL},
-            {"marker", marker && *marker ? marker : NULL},
-        };
-        bc_buffer_append(&query, base, sizeof base - 1);
-        bc_url_add_pairs(&query, '&', params, 3, 0);
-        int bad = query.failed != BC_OK;
-        free(marker);
-        marker = NULL;
-        azure_call c;
-        st = bad ? bc_oom()
-                 : bc_azure_call_init(&c, b, "GET", NULL, (const char *)query.data);
-        bc_buffer_free(&query);
-        if (st != BC_OK)
-            break;
-        st = bc_azure_perform(b, &c, "list", prefix);
-        bc_list_page_clear(&page);
-        if (st == BC_OK)
-            st = bc_azure_list_page_parse(&c.resp, &page, &marker);
-        if (st == BC_OK &&
-            (st = bc_list_guard_page(&guard, "NextMarker", page.n ? page.items[0].key : NULL,
-                                     page.n ? page.items[page.n - 1].key : NULL, marker)) != BC_OK)
-            bc_error_context(st, "list %s/%s", b->location, prefix ? prefix : "");
-        bc_azure_call_free(&c);
-        for (size_t i = 0; st == BC_OK && i < page.n; i++) {
-            bc_object_info info = {page.items[i].key, page.items[i].size, page.items[i].mtime,
-                                   page.items[i].is_prefix};
-            int rc = fn(ctx, &info);
-            if (rc)
-                st = (bc_status)rc;
-        }
-    } while (st == BC_OK && marker);
-    free(marker);
-    bc_list_page_free(&page);
-    bc_list_guard_free(&guard);
+    bc_lister l = {.backend = b, .prefix = prefix, .delimiter = delimiter,
+                   .token_name = "NextMarker", .fetch = fetch_page};
+    bc_status st = bc_list_pages(&l, fn, ctx);
+    /* The requests' messages name the container already. */
+    if (l.end == BC_LIST_ENDLESS)
+        bc_error_context(st, "list %s/%s", b->location, prefix ? prefix : "");
     return st;
 }
 

@@ -239,61 +239,38 @@ static bc_status parse_list_page(const bc_http_response *r, bc_list_page *p, cha
     return BC_OK;
 }
 
+static bc_status fetch_page(bc_lister *l, const char *token, bc_list_page *page, char **next)
+{
+    qparam q[] = {
+        { "list-type", "2" },
+        { "prefix", l->query_prefix },
+        { "delimiter", l->query_delimiter },
+        { "continuation-token", token },
+    };
+    s3_call c;
+    bc_status st = bc_s3_call_init(&c, l->backend, "GET", NULL, q, 4);
+    if (st != BC_OK)
+        return st;
+    st = bc_http_perform(l->hc, &c.req, &c.resp);
+    if (st == BC_OK)
+        st = parse_list_page(&c.resp, page, next);
+    bc_s3_call_free(&c);
+    return st;
+}
+
 static bc_status s3_list(void *backend, const char *prefix, const char *delimiter,
                          bc_list_fn fn, void *ctx)
 {
     s3_backend *b = backend;
+    bc_lister l = { .backend = b, .prefix = prefix, .delimiter = delimiter,
+                    .token_name = "NextContinuationToken", .fetch = fetch_page, .pool = b->pool };
+    bc_status st = bc_list_pages(&l, fn, ctx);
+    if (l.end != BC_LIST_FAILED && l.end != BC_LIST_ENDLESS && st != BC_ERR_NOBUCKET)
+        return st;
     char loc[2048];
     bc_s3_where(b, prefix, loc, sizeof loc);
-    bc_http_client *hc;
-    bc_status st = bc_http_client_acquire(b->pool, &hc);
-    if (st != BC_OK)
-        return st;
-    bc_list_page page = { 0 };
-    bc_list_guard guard = { 0 };
-    char *token = NULL;
-    int stopped = 0;
-    do {
-        qparam q[] = {
-            { "list-type", "2" },
-            { "prefix", prefix && *prefix ? prefix : NULL },
-            { "delimiter", delimiter && *delimiter ? delimiter : NULL },
-            { "continuation-token", token },
-        };
-        s3_call c;
-        st = bc_s3_call_init(&c, b, "GET", NULL, q, 4);
-        if (st != BC_OK)
-            break;
-        st = bc_http_perform(hc, &c.req, &c.resp);
-        free(token);
-        token = NULL;
-        bc_list_page_clear(&page);
-        if (st == BC_OK)
-            st = parse_list_page(&c.resp, &page, &token);
-        if (st == BC_OK)
-            st = bc_list_guard_page(&guard, "NextContinuationToken",
-                                    page.n ? page.items[0].key : NULL,
-                                    page.n ? page.items[page.n - 1].key : NULL, token);
-        bc_s3_call_free(&c);
-        for (size_t i = 0; st == BC_OK && i < page.n; i++) {
-            bc_object_info info = { page.items[i].key, page.items[i].size, page.items[i].mtime,
-                                    page.items[i].is_prefix };
-            int rc = fn(ctx, &info);
-            if (rc) {
-                st = (bc_status)rc;
-                stopped = 1;
-            }
-        }
-    } while (st == BC_OK && token);
-    free(token);
-    bc_list_page_free(&page);
-    bc_list_guard_free(&guard);
-    bc_http_client_release(b->pool, hc);
-    if (st == BC_ERR_NOBUCKET)
-        return bc_error(st, "list %s at %s: bucket '%s' does not exist", loc, b->endpoint, b->bucket);
-    if (st != BC_OK && !stopped)
-        bc_error_context(st, "list %s at %s", loc, b->endpoint);
-    return st;
+    return st == BC_ERR_NOBUCKET ? bc_s3_missing(b, st, "list", loc)
+                                 : bc_error_context(st, "list %s at %s", loc, b->endpoint);
 }
 
 /* ---- check ------------------------------------------------------------ */
