@@ -278,15 +278,11 @@ static bc_status azure_open(const bc_store_config *cfg, const char *bucket, cons
         else
             st = bc_oom();
     }
-    b->threshold = cfg->multipart_threshold > 0 ? cfg->multipart_threshold : DEFAULT_THRESHOLD;
-    if (b->threshold > MAX_SINGLE_PUT)
-        b->threshold = MAX_SINGLE_PUT;
-    b->block_size = cfg->part_size > 0 ? cfg->part_size : DEFAULT_BLOCK_SIZE;
-    if (b->block_size > MAX_BLOCK_SIZE)
-        b->block_size = MAX_BLOCK_SIZE;
-    b->concurrency = cfg->concurrency > 0 ? cfg->concurrency : DEFAULT_CONCURRENCY;
-    if (b->concurrency > MAX_CONCURRENCY)
-        b->concurrency = MAX_CONCURRENCY;
+    b->threshold = bc_store_config_clamp(cfg->multipart_threshold, DEFAULT_THRESHOLD, 1,
+                                         MAX_SINGLE_PUT);
+    b->block_size = bc_store_config_clamp(cfg->part_size, DEFAULT_BLOCK_SIZE, 1, MAX_BLOCK_SIZE);
+    b->concurrency = (int)bc_store_config_clamp(cfg->concurrency, DEFAULT_CONCURRENCY, 1,
+                                                MAX_CONCURRENCY);
     bc_http_config hc = {.read_timeout = cfg->read_timeout, .max_retries = cfg->max_retries,
                          .ca_bundle = cfg->ca_bundle};
     if (st == BC_OK)

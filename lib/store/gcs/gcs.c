@@ -84,13 +84,11 @@ static bc_status gcs_open(const bc_store_config *cfg, const char *bucket, const 
     if (st != BC_OK)
         goto fail;
 
-    b->threshold = cfg->multipart_threshold > 0 ? cfg->multipart_threshold : DEFAULT_THRESHOLD;
-    if (b->threshold > MAX_SINGLE_PUT)
-        b->threshold = MAX_SINGLE_PUT;
-    int64_t chunk = cfg->part_size > 0 ? cfg->part_size : DEFAULT_CHUNK;
+    b->threshold = bc_store_config_clamp(cfg->multipart_threshold, DEFAULT_THRESHOLD, 1,
+                                         MAX_SINGLE_PUT);
+    /* Whole chunk units, at least one. */
+    int64_t chunk = bc_store_config_clamp(cfg->part_size, DEFAULT_CHUNK, GCS_CHUNK_UNIT, INT64_MAX);
     b->chunk_size = chunk / GCS_CHUNK_UNIT * GCS_CHUNK_UNIT;
-    if (b->chunk_size < GCS_CHUNK_UNIT)
-        b->chunk_size = GCS_CHUNK_UNIT;
     bc_log_debug("gs://%s at %s (credentials: %s)", b->bucket, b->base_url,
                  bc_google_credentials_source(b->creds));
     *out = b;

@@ -105,15 +105,12 @@ static bc_status s3_open(const bc_store_config *cfg, const char *bucket, const c
         st = bc_oom();
         goto fail;
     }
-    b->threshold = cfg->multipart_threshold > 0 ? cfg->multipart_threshold : DEFAULT_THRESHOLD;
-    if (b->threshold > MAX_SINGLE_PUT)
-        b->threshold = MAX_SINGLE_PUT;
-    b->part_size = cfg->part_size > 0 ? cfg->part_size : DEFAULT_PART_SIZE;
-    if (b->part_size < MIN_PART_SIZE)
-        b->part_size = MIN_PART_SIZE;
-    b->concurrency = cfg->concurrency > 0 ? cfg->concurrency : DEFAULT_CONCURRENCY;
-    if (b->concurrency > MAX_CONCURRENCY)
-        b->concurrency = MAX_CONCURRENCY;
+    b->threshold = bc_store_config_clamp(cfg->multipart_threshold, DEFAULT_THRESHOLD, 1,
+                                         MAX_SINGLE_PUT);
+    b->part_size = bc_store_config_clamp(cfg->part_size, DEFAULT_PART_SIZE, MIN_PART_SIZE,
+                                         INT64_MAX);
+    b->concurrency = (int)bc_store_config_clamp(cfg->concurrency, DEFAULT_CONCURRENCY, 1,
+                                                MAX_CONCURRENCY);
     b->max_retries = cfg->max_retries == 0 ? 5 : cfg->max_retries < 0 ? 0 : cfg->max_retries;
 
     bc_http_config hc = { 0 };
