@@ -237,6 +237,12 @@ void bc_put_opts_free(bc_put_opts *copy)
 
 /* ---- object operations ------------------------------------------------ */
 
+int64_t bc_store_config_clamp(int64_t value, int64_t dflt, int64_t lo, int64_t hi)
+{
+    int64_t v = value > 0 ? value : dflt;
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
 bc_status bc_store_put(bc_store *store, const char *key, const bc_source *src,
                        const bc_put_opts *opts)
 {

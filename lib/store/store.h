@@ -191,6 +191,10 @@ typedef struct bc_store_ops {
     void (*writer_abort)(void *state);       /* frees state */
 } bc_store_ops;
 
+/* For the backends: a size or count from the configuration (dflt when it
+ * is 0 or less), kept within [lo, hi]. */
+int64_t bc_store_config_clamp(int64_t value, int64_t dflt, int64_t lo, int64_t hi);
+
 extern const bc_store_ops bc_store_file_ops;
 extern const bc_store_ops bc_store_s3_ops;
 extern const bc_store_ops bc_store_azure_ops;

@@ -1,12 +1,13 @@
 /* libFuzzer target for the JSON replies the gs:// backend reads
  * (lib/store/gcs): the same input as
- *   - an objects.list page (bc_gcs_list_page): entries reach the caller
- *     in name order with sizes not negative, all of the page's items and
- *     prefixes or, when one has no name, none; a callback that stops the
- *     listing stops it at once; the same page again is refused by the
- *     listing guard unless it is empty and last; the entries written out
- *     as a page of our own (sizes as strings, times as RFC 3339) list the
- *     same again;
+ *   - an objects.list page (bc_gcs_list_page_parse, through the paged
+ *     listing bc_list_pages): entries reach the caller in name order with
+ *     sizes not negative, all of the page's items and prefixes or, when one
+ *     has no name, none; its nextPageToken is the one handed on; a callback
+ *     that stops the listing stops it at once; the same page again is
+ *     refused by the listing guard (a page with a token is handed out
+ *     twice); the entries written out as a page of our own (sizes as
+ *     strings, times as RFC 3339) list the same again;
  *   - an error reply (bc_gcs_json_failure): the status only ever becomes
  *     BC_ERR_NOBUCKET, on a 404 that says so, and the message is bounded;
  *   - a token endpoint's reply (bc_google_token_parse): a token, and an
@@ -105,47 +106,75 @@ static json_t *page_of(const seen *s, const char *token)
     return doc;
 }
 
+/* Hands the same reply out as every page of a listing. */
+typedef struct replay {
+    json_t *doc;
+    int calls;
+} replay;
+
+static bc_status replay_page(bc_lister *l, const char *token, bc_list_page *page, char **next)
+{
+    replay *r = l->backend;
+    (void)token;
+    if (++r->calls > 2) /* the guard refuses the second page at the latest */
+        abort();
+    return bc_gcs_list_page_parse(r->doc, page, next);
+}
+
+static bc_status list_doc(json_t *doc, seen *s, bc_list_end *end)
+{
+    replay r = {doc, 0};
+    bc_lister l = {.backend = &r, .token_name = "nextPageToken", .fetch = replay_page};
+    bc_status st = bc_list_pages(&l, collect, s);
+    *end = l.end;
+    return st;
+}
+
 static void list_page(json_t *doc)
 {
     static seen s, again;
     const char *next = json_string_value(json_object_get(doc, "nextPageToken"));
     const char *token = next && *next ? next : NULL;
-    bc_list_guard guard = {0};
-    int stopped = 0;
     size_t n = json_array_size(json_object_get(doc, "items")) +
                json_array_size(json_object_get(doc, "prefixes"));
+    bc_list_end end;
 
-    bc_status st = bc_gcs_list_page(doc, &guard, token, collect, &s, &stopped);
-    if (st == BC_OK ? s.n != n || !all_named(doc) || stopped
-                    : st != BC_ERR_DATA || s.n != 0 || all_named(doc))
+    /* The page alone, and the token it hands on. */
+    bc_list_page p = {0};
+    char *got = NULL;
+    bc_status st = bc_gcs_list_page_parse(doc, &p, &got);
+    if (st == BC_OK ? p.n != n || !all_named(doc) || (token ? !got || strcmp(got, token) : !!got)
+                    : st != BC_ERR_DATA || got || all_named(doc))
         abort();
-    if (st != BC_OK) {
-        bc_list_guard_free(&guard);
+    free(got);
+    bc_list_page_free(&p);
+
+    /* As a listing: a page with a token comes again, and makes no progress. */
+    st = list_doc(doc, &s, &end);
+    if (!all_named(doc) ? st != BC_ERR_DATA || end != BC_LIST_FAILED || s.n != 0
+        : token         ? st != BC_ERR_DATA || end != BC_LIST_ENDLESS || s.n != n
+                        : st != BC_OK || end != BC_LIST_DONE || s.n != n)
+        abort();
+    if (!all_named(doc)) {
+        forget(&s);
         return;
     }
-    /* The same page again makes no progress. */
-    st = bc_gcs_list_page(doc, &guard, token, collect, &again, &stopped);
-    if ((st == BC_OK) != (n == 0 && !token) || again.n != 0 || stopped)
-        abort();
-    bc_list_guard_free(&guard);
 
     /* Written out again, it lists the same. */
-    json_t *mine = page_of(&s, token);
-    st = bc_gcs_list_page(mine, &guard, token, collect, &again, &stopped);
+    json_t *mine = page_of(&s, NULL);
+    st = list_doc(mine, &again, &end);
     if (st != BC_OK || again.n != s.n || !fuzz_same_entries(s.e, again.e, s.n))
         abort();
     json_decref(mine);
-    bc_list_guard_free(&guard);
 
     /* A callback that stops the listing at the first entry. */
     if (n) {
         forget(&again);
         again.stop_after = 1;
-        st = bc_gcs_list_page(doc, &guard, token, collect, &again, &stopped);
-        if ((int)st != 42 || !stopped || again.n != 1)
+        st = list_doc(doc, &again, &end);
+        if ((int)st != 42 || end != BC_LIST_STOPPED || again.n != 1)
             abort();
         again.stop_after = 0;
-        bc_list_guard_free(&guard);
     }
     forget(&s);
     forget(&again);

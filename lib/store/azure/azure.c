@@ -193,12 +193,7 @@ static bc_status explain(azure_backend *b, const azure_call *c, bc_status st, co
 
 bc_status bc_azure_perform(azure_backend *b, azure_call *c, const char *op, const char *key)
 {
-    bc_http_client *hc;
-    bc_status st = bc_http_client_acquire(b->pool, &hc);
-    if (st != BC_OK)
-        return st;
-    st = bc_http_perform(hc, &c->req, &c->resp);
-    bc_http_client_release(b->pool, hc);
+    bc_status st = bc_http_pool_perform(b->pool, &c->req, &c->resp);
     /* A sink that refused bytes has said why. */
     return st == BC_OK || c->resp.sink_stopped ? st : explain(b, c, st, op, key);
 }
@@ -283,15 +278,11 @@ static bc_status azure_open(const bc_store_config *cfg, const char *bucket, cons
         else
             st = bc_oom();
     }
-    b->threshold = cfg->multipart_threshold > 0 ? cfg->multipart_threshold : DEFAULT_THRESHOLD;
-    if (b->threshold > MAX_SINGLE_PUT)
-        b->threshold = MAX_SINGLE_PUT;
-    b->block_size = cfg->part_size > 0 ? cfg->part_size : DEFAULT_BLOCK_SIZE;
-    if (b->block_size > MAX_BLOCK_SIZE)
-        b->block_size = MAX_BLOCK_SIZE;
-    b->concurrency = cfg->concurrency > 0 ? cfg->concurrency : DEFAULT_CONCURRENCY;
-    if (b->concurrency > MAX_CONCURRENCY)
-        b->concurrency = MAX_CONCURRENCY;
+    b->threshold = bc_store_config_clamp(cfg->multipart_threshold, DEFAULT_THRESHOLD, 1,
+                                         MAX_SINGLE_PUT);
+    b->block_size = bc_store_config_clamp(cfg->part_size, DEFAULT_BLOCK_SIZE, 1, MAX_BLOCK_SIZE);
+    b->concurrency = (int)bc_store_config_clamp(cfg->concurrency, DEFAULT_CONCURRENCY, 1,
+                                                MAX_CONCURRENCY);
     bc_http_config hc = {.read_timeout = cfg->read_timeout, .max_retries = cfg->max_retries,
                          .ca_bundle = cfg->ca_bundle};
     if (st == BC_OK)
@@ -312,15 +303,11 @@ static bc_status azure_get(void *backend, const char *key, bc_sink_fn sink, void
     azure_backend *b = backend;
     azure_call c;
     bc_status st = bc_azure_call_init(&c, b, "GET", key, NULL);
-    if (st != BC_OK)
-        return st;
-    c.req.sink = sink;
-    c.req.sink_ctx = ctx;
-    c.req.resumable = 1;
-    c.req.meta_prefix = "x-ms-meta-";
-    c.req.meta = meta;
-    st = bc_azure_perform(b, &c, "get", key);
-    bc_azure_call_free(&c);
+    if (st == BC_OK) {
+        bc_http_request_download(&c.req, sink, ctx, "x-ms-meta-", meta);
+        st = bc_azure_perform(b, &c, "get", key);
+        bc_azure_call_free(&c);
+    }
     return st;
 }
 
@@ -332,12 +319,7 @@ static bc_status azure_head(void *backend, const char *key, bc_object_info *info
     if (st == BC_OK)
         st = bc_azure_perform(b, &c, "head", key);
     if (st == BC_OK) {
-        memset(info, 0, sizeof *info);
-        info->key = key;
-        info->size = c.resp.content_length;
-        info->mtime = *c.resp.last_modified ? curl_getdate(c.resp.last_modified, NULL) : 0;
-        if (info->mtime < 0)
-            info->mtime = 0;
+        bc_http_response_object_info(&c.resp, key, info);
         if (info->size < 0)
             st = bc_error(BC_ERR_DATA, "head %s/%s: no Content-Length in the reply",
                           b->location, key);
@@ -385,55 +367,45 @@ bc_status bc_azure_list_page_parse(const bc_http_response *r, bc_list_page *p, c
     return BC_OK;
 }
 
+static bc_status fetch_page(bc_lister *l, const char *marker, bc_list_page *page, char **next)
+{
+    /* Pages of 1000 entries, as S3 and GCS give them: a page is held whole
+     * before the callbacks see it, so this bounds memory. */
+    static const char base[] = "restype=container&comp=list&maxresults=1000";
+    bc_buffer query = {0};
+    const bc_tag params[] = {
+        {"prefix", l->query_prefix},
+        {"delimiter", l->query_delimiter},
+        {"marker", marker && *marker ? marker : NULL},
+    };
+    bc_buffer_append(&query, base, sizeof base - 1);
+    bc_url_add_pairs(&query, '&', params, 3, 0);
+    int bad = query.failed != BC_OK;
+    azure_call c;
+    bc_status st = bad ? bc_oom()
+                       : bc_azure_call_init(&c, l->backend, "GET", NULL, (const char *)query.data);
+    bc_buffer_free(&query);
+    if (st != BC_OK)
+        return st;
+    st = bc_azure_perform(l->backend, &c, "list", l->prefix);
+    if (st == BC_OK)
+        st = bc_azure_list_page_parse(&c.resp, page, next);
+    bc_azure_call_free(&c);
+    return st;
+}
+
+/* Every request borrows its own connection (bc_azure_perform): the
+ * listing holds none. */
 static bc_status azure_list(void *backend, const char *prefix, const char *delimiter,
                             bc_list_fn fn, void *ctx)
 {
     azure_backend *b = backend;
-    bc_list_page page = {0};
-    bc_list_guard guard = {0};
-    char *marker = NULL;
-    bc_status st;
-    do {
-        /* Pages of 1000 entries, as S3 and GCS give them: a page is held
-         * whole before the callbacks see it, so this bounds memory. */
-        static const char base[] = "restype=container&comp=list&maxresults=1000";
-        bc_buffer query = {0};
-        const bc_tag params[] = {
-            {"prefix", prefix && *prefix ? prefix : NULL},
-            {"delimiter", delimiter && *delimiter ? delimiter : NULL},
-            {"marker", marker && *marker ? marker : NULL},
-        };
-        bc_buffer_append(&query, base, sizeof base - 1);
-        bc_url_add_pairs(&query, '&', params, 3, 0);
-        int bad = query.failed != BC_OK;
-        free(marker);
-        marker = NULL;
-        azure_call c;
-        st = bad ? bc_oom()
-                 : bc_azure_call_init(&c, b, "GET", NULL, (const char *)query.data);
-        bc_buffer_free(&query);
-        if (st != BC_OK)
-            break;
-        st = bc_azure_perform(b, &c, "list", prefix);
-        bc_list_page_clear(&page);
-        if (st == BC_OK)
-            st = bc_azure_list_page_parse(&c.resp, &page, &marker);
-        if (st == BC_OK &&
-            (st = bc_list_guard_page(&guard, "NextMarker", page.n ? page.items[0].key : NULL,
-                                     page.n ? page.items[page.n - 1].key : NULL, marker)) != BC_OK)
-            bc_error_context(st, "list %s/%s", b->location, prefix ? prefix : "");
-        bc_azure_call_free(&c);
-        for (size_t i = 0; st == BC_OK && i < page.n; i++) {
-            bc_object_info info = {page.items[i].key, page.items[i].size, page.items[i].mtime,
-                                   page.items[i].is_prefix};
-            int rc = fn(ctx, &info);
-            if (rc)
-                st = (bc_status)rc;
-        }
-    } while (st == BC_OK && marker);
-    free(marker);
-    bc_list_page_free(&page);
-    bc_list_guard_free(&guard);
+    bc_lister l = {.backend = b, .prefix = prefix, .delimiter = delimiter,
+                   .token_name = "NextMarker", .fetch = fetch_page};
+    bc_status st = bc_list_pages(&l, fn, ctx);
+    /* The requests' messages name the container already. */
+    if (l.end == BC_LIST_ENDLESS)
+        bc_error_context(st, "list %s/%s", b->location, prefix ? prefix : "");
     return st;
 }
 

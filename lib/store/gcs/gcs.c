@@ -84,13 +84,11 @@ static bc_status gcs_open(const bc_store_config *cfg, const char *bucket, const 
     if (st != BC_OK)
         goto fail;
 
-    b->threshold = cfg->multipart_threshold > 0 ? cfg->multipart_threshold : DEFAULT_THRESHOLD;
-    if (b->threshold > MAX_SINGLE_PUT)
-        b->threshold = MAX_SINGLE_PUT;
-    int64_t chunk = cfg->part_size > 0 ? cfg->part_size : DEFAULT_CHUNK;
+    b->threshold = bc_store_config_clamp(cfg->multipart_threshold, DEFAULT_THRESHOLD, 1,
+                                         MAX_SINGLE_PUT);
+    /* Whole chunk units, at least one. */
+    int64_t chunk = bc_store_config_clamp(cfg->part_size, DEFAULT_CHUNK, GCS_CHUNK_UNIT, INT64_MAX);
     b->chunk_size = chunk / GCS_CHUNK_UNIT * GCS_CHUNK_UNIT;
-    if (b->chunk_size < GCS_CHUNK_UNIT)
-        b->chunk_size = GCS_CHUNK_UNIT;
     bc_log_debug("gs://%s at %s (credentials: %s)", b->bucket, b->base_url,
                  bc_google_credentials_source(b->creds));
     *out = b;
@@ -107,14 +105,14 @@ fail:
  * its message says it all). */
 static bc_status object_call(gcs_backend *b, gcs_call *c, const char *op, const char *key)
 {
-    char loc[2048];
-    bc_gcs_where(b, key, loc, sizeof loc);
     bc_http_client *hc;
     bc_status st = bc_http_client_acquire(b->pool, &hc);
     if (st != BC_OK)
         return st;
     st = bc_gcs_perform(b, hc, c);
     bc_http_client_release(b->pool, hc);
+    char loc[2048];
+    bc_gcs_where(b, key, loc, sizeof loc);
     if (st == BC_ERR_NOTFOUND || st == BC_ERR_NOBUCKET)
         st = bc_gcs_missing(b, st, op, loc);
     else if (st != BC_OK && !c->resp.sink_stopped)
@@ -130,15 +128,11 @@ static bc_status gcs_get(void *backend, const char *key, bc_sink_fn sink, void *
     gcs_param q[] = { { "alt", "media" } };
     gcs_call c;
     bc_status st = bc_gcs_call_init(&c, b, "GET", GCS_OBJECT, key, q, 1);
-    if (st != BC_OK)
-        return st;
-    c.req.sink = sink;
-    c.req.sink_ctx = ctx;
-    c.req.resumable = 1;
-    c.req.meta_prefix = "x-goog-meta-";
-    c.req.meta = meta;
-    st = object_call(b, &c, "get", key);
-    bc_gcs_call_free(&c);
+    if (st == BC_OK) {
+        bc_http_request_download(&c.req, sink, ctx, "x-goog-meta-", meta);
+        st = object_call(b, &c, "get", key);
+        bc_gcs_call_free(&c);
+    }
     return st;
 }
 
@@ -167,58 +161,64 @@ static bc_status gcs_head(void *backend, const char *key, bc_object_info *info)
 
 /* ---- list ------------------------------------------------------------- */
 
-typedef struct list_entry {
-    const char *key;     /* inside the page's JSON document */
-    int64_t size;
-    time_t mtime;
-    int is_prefix;
-} list_entry;
-
-static int cmp_entry(const void *a, const void *b)
-{
-    return strcmp(((const list_entry *)a)->key, ((const list_entry *)b)->key);
-}
-
-bc_status bc_gcs_list_page(json_t *doc, bc_list_guard *guard, const char *next_token,
-                           bc_list_fn fn, void *ctx, int *stopped)
+bc_status bc_gcs_list_page_parse(json_t *doc, bc_list_page *p, char **next_token)
 {
     json_t *items = json_object_get(doc, "items"), *prefixes = json_object_get(doc, "prefixes");
-    size_t n = json_array_size(items) + json_array_size(prefixes), k = 0, i;
+    const char *next = json_string_value(json_object_get(doc, "nextPageToken"));
+    size_t i;
     json_t *v;
-    list_entry *e = calloc(n ? n : 1, sizeof *e);
-    if (!e)
-        return bc_oom();
+    int nameless = 0;
+    *next_token = NULL;
     json_array_foreach(items, i, v) {
-        e[k].key = json_string_value(json_object_get(v, "name"));
-        e[k].size = bc_gcs_json_int(json_object_get(v, "size"));
-        e[k].mtime = bc_time_from_iso8601(json_string_value(json_object_get(v, "updated")));
-        if (e[k].key)
-            k++;
-    }
-    json_array_foreach(prefixes, i, v) {
-        e[k].key = json_string_value(v);
-        e[k].is_prefix = 1;
-        if (e[k].key)
-            k++;
-    }
-    if (k != n) {
-        free(e);
-        return bc_error(BC_ERR_DATA, "malformed objects.list reply (an item without a name)");
-    }
-    /* Objects and prefixes come as two sorted lists: merge them. */
-    qsort(e, n, sizeof *e, cmp_entry);
-    bc_status st = bc_list_guard_page(guard, "nextPageToken", n ? e[0].key : NULL,
-                                      n ? e[n - 1].key : NULL, next_token);
-    for (i = 0; st == BC_OK && i < n; i++) {
-        bc_object_info info = { e[i].key, e[i].size < 0 ? 0 : e[i].size, e[i].mtime,
-                                e[i].is_prefix };
-        int rc = fn(ctx, &info);
-        if (rc) {
-            st = (bc_status)rc;
-            *stopped = 1;
+        const char *name = json_string_value(json_object_get(v, "name"));
+        int64_t size = bc_gcs_json_int(json_object_get(v, "size"));
+        bc_list_entry e = {.size = size < 0 ? 0 : size,
+                           .mtime = bc_time_from_iso8601(
+                               json_string_value(json_object_get(v, "updated")))};
+        nameless |= !name;
+        if (name && (!(e.key = strdup(name)) || bc_list_page_add(p, e) < 0)) {
+            free(e.key);
+            return bc_oom();
         }
     }
-    free(e);
+    json_array_foreach(prefixes, i, v) {
+        const char *name = json_string_value(v);
+        bc_list_entry e = {.is_prefix = 1};
+        nameless |= !name;
+        if (name && (!(e.key = strdup(name)) || bc_list_page_add(p, e) < 0)) {
+            free(e.key);
+            return bc_oom();
+        }
+    }
+    if (nameless)
+        return bc_error(BC_ERR_DATA, "malformed objects.list reply (an item without a name)");
+    /* Objects and prefixes come as two sorted lists: merge them. */
+    bc_list_page_sort(p);
+    if (next && *next && !(*next_token = strdup(next)))
+        return bc_oom();
+    return BC_OK;
+}
+
+static bc_status fetch_page(bc_lister *l, const char *token, bc_list_page *page, char **next)
+{
+    gcs_param q[] = {
+        { "prefix", l->query_prefix },
+        { "delimiter", l->query_delimiter },
+        { "pageToken", token },
+        { "fields", "items(name,size,updated),prefixes,nextPageToken" },
+    };
+    gcs_call c;
+    bc_status st = bc_gcs_call_init(&c, l->backend, "GET", GCS_OBJECTS, NULL, q, 4);
+    if (st != BC_OK)
+        return st;
+    st = bc_gcs_perform(l->backend, l->hc, &c);
+    json_t *doc = NULL;
+    if (st == BC_OK && !(doc = json_loadb(c.resp.body ? c.resp.body : "", c.resp.body_len, 0, NULL)))
+        st = bc_error(BC_ERR_DATA, "malformed objects.list reply (not JSON)");
+    bc_gcs_call_free(&c);
+    if (st == BC_OK)
+        st = bc_gcs_list_page_parse(doc, page, next);
+    json_decref(doc);
     return st;
 }
 
@@ -226,48 +226,16 @@ static bc_status gcs_list(void *backend, const char *prefix, const char *delimit
                           bc_list_fn fn, void *ctx)
 {
     gcs_backend *b = backend;
+    bc_lister l = { .backend = b, .prefix = prefix, .delimiter = delimiter,
+                    .token_name = "nextPageToken", .fetch = fetch_page, .pool = b->pool };
+    bc_status st = bc_list_pages(&l, fn, ctx);
+    int missing = st == BC_ERR_NOBUCKET || st == BC_ERR_NOTFOUND;
+    if (l.end != BC_LIST_FAILED && l.end != BC_LIST_ENDLESS && !missing)
+        return st;
     char loc[2048];
     bc_gcs_where(b, prefix, loc, sizeof loc);
-    bc_http_client *hc;
-    bc_status st = bc_http_client_acquire(b->pool, &hc);
-    if (st != BC_OK)
-        return st;
-    char *token = NULL;
-    bc_list_guard guard = { 0 };
-    int stopped = 0;
-    do {
-        gcs_param q[] = {
-            { "prefix", prefix && *prefix ? prefix : NULL },
-            { "delimiter", delimiter && *delimiter ? delimiter : NULL },
-            { "pageToken", token },
-            { "fields", "items(name,size,updated),prefixes,nextPageToken" },
-        };
-        gcs_call c;
-        st = bc_gcs_call_init(&c, b, "GET", GCS_OBJECTS, NULL, q, 4);
-        if (st != BC_OK)
-            break;
-        st = bc_gcs_perform(b, hc, &c);
-        free(token);
-        token = NULL;
-        json_t *doc = NULL;
-        if (st == BC_OK && !(doc = json_loadb(c.resp.body ? c.resp.body : "", c.resp.body_len, 0, NULL)))
-            st = bc_error(BC_ERR_DATA, "malformed objects.list reply (not JSON)");
-        bc_gcs_call_free(&c);
-        const char *next = json_string_value(json_object_get(doc, "nextPageToken"));
-        if (st == BC_OK && next && *next && !(token = strdup(next)))
-            st = bc_oom();
-        if (st == BC_OK)
-            st = bc_gcs_list_page(doc, &guard, token, fn, ctx, &stopped);
-        json_decref(doc);
-    } while (st == BC_OK && token);
-    free(token);
-    bc_list_guard_free(&guard);
-    bc_http_client_release(b->pool, hc);
-    if (st == BC_ERR_NOBUCKET || st == BC_ERR_NOTFOUND)
-        return bc_gcs_missing(b, BC_ERR_NOBUCKET, "list", loc);
-    if (st != BC_OK && !stopped)
-        bc_error_context(st, "list %s at %s", loc, b->base_url);
-    return st;
+    return missing ? bc_gcs_missing(b, BC_ERR_NOBUCKET, "list", loc)
+                   : bc_error_context(st, "list %s at %s", loc, b->base_url);
 }
 
 /* ---- delete ----------------------------------------------------------- */

@@ -89,12 +89,10 @@ int64_t bc_gcs_json_int(const void *json_value);
 
 /* ---- gcs.c -------------------------------------------------------------- */
 
-/* Hands one objects.list page's objects and prefixes (doc, a parsed JSON
- * reply) to fn in name order, once the guard has seen the page make
- * progress; sets *stopped when fn stops the listing. The fuzz target
- * fuzz_gcs_json calls it. */
-bc_status bc_gcs_list_page(struct json_t *doc, bc_list_guard *guard, const char *next_token,
-                           bc_list_fn fn, void *ctx, int *stopped);
+/* Reads one objects.list reply (doc, parsed JSON) into p, sorted by key;
+ * sets *next_token to its nextPageToken, NULL when it is the last page
+ * (and on failure). The fuzz target fuzz_gcs_json calls it. */
+bc_status bc_gcs_list_page_parse(struct json_t *doc, bc_list_page *p, char **next_token);
 
 /* ---- gcs_upload.c ------------------------------------------------------ */
 

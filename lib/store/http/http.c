@@ -220,6 +220,17 @@ void bc_http_client_release(bc_http_pool *pool, bc_http_client *client)
     client_free(client);
 }
 
+bc_status bc_http_pool_perform(bc_http_pool *pool, bc_http_request *req, bc_http_response *resp)
+{
+    bc_http_client *hc;
+    bc_status st = bc_http_client_acquire(pool, &hc);
+    if (st != BC_OK)
+        return st;
+    st = bc_http_perform(hc, req, resp);
+    bc_http_client_release(pool, hc);
+    return st;
+}
+
 /* ---- helpers ---------------------------------------------------------- */
 
 int bc_http_url_host(const char *url, char *out, size_t outlen)
@@ -879,4 +890,25 @@ void bc_http_response_free(bc_http_response *resp)
     free(resp->body);
     resp->body = NULL;
     resp->body_len = 0;
+}
+
+void bc_http_request_download(bc_http_request *req, bc_sink_fn sink, void *ctx,
+                              const char *meta_prefix, bc_object_meta *meta)
+{
+    req->sink = sink;
+    req->sink_ctx = ctx;
+    req->resumable = 1;
+    req->meta_prefix = meta_prefix;
+    req->meta = meta;
+}
+
+void bc_http_response_object_info(const bc_http_response *r, const char *key,
+                                  bc_object_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->key = key;
+    info->size = r->content_length;
+    info->mtime = *r->last_modified ? curl_getdate(r->last_modified, NULL) : 0;
+    if (info->mtime < 0)
+        info->mtime = 0;
 }

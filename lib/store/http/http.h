@@ -128,6 +128,19 @@ void bc_http_client_release(bc_http_pool *pool, bc_http_client *client);
 bc_status bc_http_perform(bc_http_client *client, bc_http_request *req,
                           bc_http_response *resp);
 void bc_http_response_free(bc_http_response *resp);
+/* bc_http_perform on a client borrowed from pool for this request alone. */
+bc_status bc_http_pool_perform(bc_http_pool *pool, bc_http_request *req, bc_http_response *resp);
+
+/* Makes req the download every backend's get is: the body streamed to
+ * sink and resumed after a failure, the object's size and its metadata
+ * (headers meta_prefix + NAME) reported in meta (may be NULL). */
+void bc_http_request_download(bc_http_request *req, bc_sink_fn sink, void *ctx,
+                              const char *meta_prefix, bc_object_meta *meta);
+/* What a reply to a HEAD says of key: its size (Content-Length; -1 when the
+ * reply has none, for the caller to refuse) and its modification time
+ * (Last-Modified; 0 when absent or unreadable). */
+void bc_http_response_object_info(const bc_http_response *r, const char *key,
+                                  bc_object_info *info);
 
 /* Maps a non-2xx reply to a status and sets the message
  * ("HTTP 403 AccessDenied: Access Denied (request id X)"):

@@ -114,3 +114,52 @@ void bc_list_guard_free(bc_list_guard *g)
     free(g->last_key);
     memset(g, 0, sizeof *g);
 }
+
+bc_status bc_list_pages(bc_lister *l, bc_list_fn fn, void *ctx)
+{
+    l->query_prefix = l->prefix && *l->prefix ? l->prefix : NULL;
+    l->query_delimiter = l->delimiter && *l->delimiter ? l->delimiter : NULL;
+    l->hc = NULL;
+    l->end = BC_LIST_DONE;
+    bc_status st = l->pool ? bc_http_client_acquire(l->pool, &l->hc) : BC_OK;
+    if (st != BC_OK) {
+        l->end = BC_LIST_NO_CLIENT;
+        return st;
+    }
+    bc_list_page page = {0};
+    bc_list_guard guard = {0};
+    char *token = NULL;
+    do {
+        char *next = NULL;
+        bc_list_page_clear(&page);
+        st = l->fetch(l, token, &page, &next);
+        free(token);
+        token = next;
+        if (st != BC_OK) {
+            l->end = BC_LIST_FAILED;
+            break;
+        }
+        st = bc_list_guard_page(&guard, l->token_name, page.n ? page.items[0].key : NULL,
+                                page.n ? page.items[page.n - 1].key : NULL, token);
+        if (st != BC_OK) {
+            l->end = BC_LIST_ENDLESS;
+            break;
+        }
+        for (size_t i = 0; st == BC_OK && i < page.n; i++) {
+            bc_object_info info = {page.items[i].key, page.items[i].size, page.items[i].mtime,
+                                   page.items[i].is_prefix};
+            int rc = fn(ctx, &info);
+            if (rc) {
+                st = (bc_status)rc;
+                l->end = BC_LIST_STOPPED;
+            }
+        }
+    } while (st == BC_OK && token);
+    free(token);
+    bc_list_page_free(&page);
+    bc_list_guard_free(&guard);
+    if (l->hc)
+        bc_http_client_release(l->pool, l->hc);
+    l->hc = NULL;
+    return st;
+}

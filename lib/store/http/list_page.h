@@ -1,5 +1,7 @@
 /* One page of a cloud listing, shared by the backends: entries collected
- * from a reply, sorted by key, handed to the caller's bc_list_fn. */
+ * from a reply, sorted by key, handed to the caller's bc_list_fn; and the
+ * loop every provider's list is, from page to page by the token the store
+ * hands back, guarded against a listing that would never end. */
 #ifndef BC_STORE_LIST_PAGE_H
 #define BC_STORE_LIST_PAGE_H
 
@@ -7,6 +9,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "store/http/http.h"
+#include "store/store.h"
 #include "util/status.h"
 #include "util/strv.h"
 
@@ -54,5 +58,43 @@ typedef struct bc_list_guard {
 bc_status bc_list_guard_page(bc_list_guard *g, const char *token_name, const char *first,
                              const char *last, const char *next_token);
 void bc_list_guard_free(bc_list_guard *g);
+
+typedef struct bc_lister bc_lister;
+
+/* Fetches one page of l's listing: the page token asks for (NULL: the
+ * first) into page (empty when called; left sorted by key), and the token
+ * of the following page into *next (malloc'd; NULL on the last page). On
+ * failure the message is the fetcher's; *next may be set, and is freed. */
+typedef bc_status (*bc_list_fetch_fn)(bc_lister *l, const char *token, bc_list_page *page,
+                                      char **next);
+
+/* How bc_list_pages() ended, for the caller's message. */
+typedef enum bc_list_end {
+    BC_LIST_DONE,      /* every page listed */
+    BC_LIST_NO_CLIENT, /* no connection could be borrowed from the pool */
+    BC_LIST_FAILED,    /* fetching or reading a page failed: fetch's message */
+    BC_LIST_ENDLESS,   /* the guard stopped a store that would never finish */
+    BC_LIST_STOPPED,   /* fn stopped it: its status, returned as is */
+} bc_list_end;
+
+/* One listing as a provider runs it. */
+struct bc_lister {
+    /* Set by the provider: */
+    void *backend;
+    const char *prefix, *delimiter;    /* as bc_store_list() got them (may be NULL) */
+    const char *token_name;            /* the store's name of its page token, for messages */
+    bc_list_fetch_fn fetch;
+    bc_http_pool *pool;                /* set: one client borrowed for the whole listing */
+    /* Set by bc_list_pages(): */
+    const char *query_prefix;          /* prefix and delimiter, NULL when empty */
+    const char *query_delimiter;       /* (a query leaves those out) */
+    bc_http_client *hc;                /* the borrowed client, NULL without pool */
+    bc_list_end end;
+};
+
+/* Lists every page: fetches the first, checks it with a bc_list_guard,
+ * hands its entries to fn in key order, and goes on with the token it gave
+ * until one comes without. l->end says where it stopped. */
+bc_status bc_list_pages(bc_lister *l, bc_list_fn fn, void *ctx);
 
 #endif

@@ -9,7 +9,6 @@
  * This file: open/close, the vtable, get, head, list and check; the rest is
  * in s3_request.c, s3_upload.c and s3_delete.c (see s3_internal.h). */
 #include <ctype.h>
-#include <curl/curl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,15 +105,12 @@ static bc_status s3_open(const bc_store_config *cfg, const char *bucket, const c
         st = bc_oom();
         goto fail;
     }
-    b->threshold = cfg->multipart_threshold > 0 ? cfg->multipart_threshold : DEFAULT_THRESHOLD;
-    if (b->threshold > MAX_SINGLE_PUT)
-        b->threshold = MAX_SINGLE_PUT;
-    b->part_size = cfg->part_size > 0 ? cfg->part_size : DEFAULT_PART_SIZE;
-    if (b->part_size < MIN_PART_SIZE)
-        b->part_size = MIN_PART_SIZE;
-    b->concurrency = cfg->concurrency > 0 ? cfg->concurrency : DEFAULT_CONCURRENCY;
-    if (b->concurrency > MAX_CONCURRENCY)
-        b->concurrency = MAX_CONCURRENCY;
+    b->threshold = bc_store_config_clamp(cfg->multipart_threshold, DEFAULT_THRESHOLD, 1,
+                                         MAX_SINGLE_PUT);
+    b->part_size = bc_store_config_clamp(cfg->part_size, DEFAULT_PART_SIZE, MIN_PART_SIZE,
+                                         INT64_MAX);
+    b->concurrency = (int)bc_store_config_clamp(cfg->concurrency, DEFAULT_CONCURRENCY, 1,
+                                                MAX_CONCURRENCY);
     b->max_retries = cfg->max_retries == 0 ? 5 : cfg->max_retries < 0 ? 0 : cfg->max_retries;
 
     bc_http_config hc = { 0 };
@@ -138,66 +134,54 @@ fail:
 
 /* ---- get / head ------------------------------------------------------- */
 
+/* One request on an object on a borrowed connection; on failure the
+ * message names op and the location (unless the sink refused the body:
+ * its message says it all). */
+static bc_status object_call(s3_backend *b, s3_call *c, const char *op, const char *key)
+{
+    bc_status st = bc_http_pool_perform(b->pool, &c->req, &c->resp);
+    if (st == BC_OK)
+        return st;
+    char loc[2048];
+    bc_s3_where(b, key, loc, sizeof loc);
+    if (st == BC_ERR_NOTFOUND || st == BC_ERR_NOBUCKET)
+        st = bc_s3_missing(b, st, op, loc);
+    else if (!c->resp.sink_stopped)
+        bc_error_context(st, "%s %s at %s", op, loc, b->endpoint);
+    return st;
+}
+
 static bc_status s3_get(void *backend, const char *key, bc_sink_fn sink, void *ctx,
                         bc_object_meta *meta)
 {
     s3_backend *b = backend;
-    char loc[2048];
-    bc_s3_where(b, key, loc, sizeof loc);
-    bc_http_client *hc;
-    bc_status st = bc_http_client_acquire(b->pool, &hc);
-    if (st != BC_OK)
-        return st;
     s3_call c;
-    st = bc_s3_call_init(&c, b, "GET", key, NULL, 0);
+    bc_status st = bc_s3_call_init(&c, b, "GET", key, NULL, 0);
     if (st == BC_OK) {
-        c.req.sink = sink;
-        c.req.sink_ctx = ctx;
-        c.req.resumable = 1;
-        c.req.meta_prefix = "x-amz-meta-";
-        c.req.meta = meta;
-        st = bc_http_perform(hc, &c.req, &c.resp);
-        if (st == BC_ERR_NOTFOUND || st == BC_ERR_NOBUCKET)
-            st = bc_s3_missing(b, st, "get", loc);
-        else if (st != BC_OK && !c.resp.sink_stopped)
-            bc_error_context(st, "get %s at %s", loc, b->endpoint);
+        bc_http_request_download(&c.req, sink, ctx, "x-amz-meta-", meta);
+        st = object_call(b, &c, "get", key);
         bc_s3_call_free(&c);
     }
-    bc_http_client_release(b->pool, hc);
     return st;
 }
 
 static bc_status s3_head(void *backend, const char *key, bc_object_info *info)
 {
     s3_backend *b = backend;
-    char loc[2048];
-    bc_s3_where(b, key, loc, sizeof loc);
-    bc_http_client *hc;
-    bc_status st = bc_http_client_acquire(b->pool, &hc);
-    if (st != BC_OK)
-        return st;
     s3_call c;
-    st = bc_s3_call_init(&c, b, "HEAD", key, NULL, 0);
+    bc_status st = bc_s3_call_init(&c, b, "HEAD", key, NULL, 0);
+    if (st == BC_OK)
+        st = object_call(b, &c, "head", key);
     if (st == BC_OK) {
-        st = bc_http_perform(hc, &c.req, &c.resp);
-        if (st == BC_OK) {
-            memset(info, 0, sizeof *info);
-            info->key = key;
-            info->size = c.resp.content_length;
-            info->mtime = *c.resp.last_modified ? curl_getdate(c.resp.last_modified, NULL) : 0;
-            if (info->mtime < 0)
-                info->mtime = 0;
-            if (info->size < 0)
-                st = bc_error(BC_ERR_DATA, "head %s at %s: no Content-Length in the reply",
-                              loc, b->endpoint);
-        } else if (st == BC_ERR_NOTFOUND || st == BC_ERR_NOBUCKET) {
-            st = bc_s3_missing(b, st, "head", loc);
-        } else {
-            bc_error_context(st, "head %s at %s", loc, b->endpoint);
+        bc_http_response_object_info(&c.resp, key, info);
+        if (info->size < 0) {
+            char loc[2048];
+            bc_s3_where(b, key, loc, sizeof loc);
+            st = bc_error(BC_ERR_DATA, "head %s at %s: no Content-Length in the reply",
+                          loc, b->endpoint);
         }
-        bc_s3_call_free(&c);
     }
-    bc_http_client_release(b->pool, hc);
+    bc_s3_call_free(&c);
     return st;
 }
 
@@ -252,61 +236,38 @@ static bc_status parse_list_page(const bc_http_response *r, bc_list_page *p, cha
     return BC_OK;
 }
 
+static bc_status fetch_page(bc_lister *l, const char *token, bc_list_page *page, char **next)
+{
+    qparam q[] = {
+        { "list-type", "2" },
+        { "prefix", l->query_prefix },
+        { "delimiter", l->query_delimiter },
+        { "continuation-token", token },
+    };
+    s3_call c;
+    bc_status st = bc_s3_call_init(&c, l->backend, "GET", NULL, q, 4);
+    if (st != BC_OK)
+        return st;
+    st = bc_http_perform(l->hc, &c.req, &c.resp);
+    if (st == BC_OK)
+        st = parse_list_page(&c.resp, page, next);
+    bc_s3_call_free(&c);
+    return st;
+}
+
 static bc_status s3_list(void *backend, const char *prefix, const char *delimiter,
                          bc_list_fn fn, void *ctx)
 {
     s3_backend *b = backend;
+    bc_lister l = { .backend = b, .prefix = prefix, .delimiter = delimiter,
+                    .token_name = "NextContinuationToken", .fetch = fetch_page, .pool = b->pool };
+    bc_status st = bc_list_pages(&l, fn, ctx);
+    if (l.end != BC_LIST_FAILED && l.end != BC_LIST_ENDLESS && st != BC_ERR_NOBUCKET)
+        return st;
     char loc[2048];
     bc_s3_where(b, prefix, loc, sizeof loc);
-    bc_http_client *hc;
-    bc_status st = bc_http_client_acquire(b->pool, &hc);
-    if (st != BC_OK)
-        return st;
-    bc_list_page page = { 0 };
-    bc_list_guard guard = { 0 };
-    char *token = NULL;
-    int stopped = 0;
-    do {
-        qparam q[] = {
-            { "list-type", "2" },
-            { "prefix", prefix && *prefix ? prefix : NULL },
-            { "delimiter", delimiter && *delimiter ? delimiter : NULL },
-            { "continuation-token", token },
-        };
-        s3_call c;
-        st = bc_s3_call_init(&c, b, "GET", NULL, q, 4);
-        if (st != BC_OK)
-            break;
-        st = bc_http_perform(hc, &c.req, &c.resp);
-        free(token);
-        token = NULL;
-        bc_list_page_clear(&page);
-        if (st == BC_OK)
-            st = parse_list_page(&c.resp, &page, &token);
-        if (st == BC_OK)
-            st = bc_list_guard_page(&guard, "NextContinuationToken",
-                                    page.n ? page.items[0].key : NULL,
-                                    page.n ? page.items[page.n - 1].key : NULL, token);
-        bc_s3_call_free(&c);
-        for (size_t i = 0; st == BC_OK && i < page.n; i++) {
-            bc_object_info info = { page.items[i].key, page.items[i].size, page.items[i].mtime,
-                                    page.items[i].is_prefix };
-            int rc = fn(ctx, &info);
-            if (rc) {
-                st = (bc_status)rc;
-                stopped = 1;
-            }
-        }
-    } while (st == BC_OK && token);
-    free(token);
-    bc_list_page_free(&page);
-    bc_list_guard_free(&guard);
-    bc_http_client_release(b->pool, hc);
-    if (st == BC_ERR_NOBUCKET)
-        return bc_error(st, "list %s at %s: bucket '%s' does not exist", loc, b->endpoint, b->bucket);
-    if (st != BC_OK && !stopped)
-        bc_error_context(st, "list %s at %s", loc, b->endpoint);
-    return st;
+    return st == BC_ERR_NOBUCKET ? bc_s3_missing(b, st, "list", loc)
+                                 : bc_error_context(st, "list %s at %s", loc, b->endpoint);
 }
 
 /* ---- check ------------------------------------------------------------ */
@@ -316,18 +277,14 @@ static bc_status s3_check(void *backend)
     s3_backend *b = backend;
     char loc[2048];
     bc_s3_where(b, b->prefix, loc, sizeof loc);
-    bc_http_client *hc;
-    bc_status st = bc_http_client_acquire(b->pool, &hc);
-    if (st != BC_OK)
-        return st;
     /* A one-key listing needs what HeadBucket needs (s3:ListBucket) but,
      * unlike HEAD, gets an error body saying which check failed. */
     qparam q[] = { { "list-type", "2" }, { "max-keys", "1" },
                    { "prefix", *b->prefix ? b->prefix : NULL } };
     s3_call c;
-    st = bc_s3_call_init(&c, b, "GET", NULL, q, 3);
+    bc_status st = bc_s3_call_init(&c, b, "GET", NULL, q, 3);
     if (st == BC_OK) {
-        st = bc_http_perform(hc, &c.req, &c.resp);
+        st = bc_http_pool_perform(b->pool, &c.req, &c.resp);
         const char *code = c.resp.error_code;
         if (st == BC_OK) {
             bc_log_info("%s reachable at %s (credentials from %s)", loc, b->endpoint, b->creds.source);
@@ -356,7 +313,6 @@ static bc_status s3_check(void *backend)
         }
         bc_s3_call_free(&c);
     }
-    bc_http_client_release(b->pool, hc);
     return st;
 }
 
