@@ -14,6 +14,16 @@ has_table() { # PORT NAME
     [ "$(psql_at "$1" "select count(*) from pg_class where relname = '$2'")" = 1 ]
 }
 
+# Starts the cluster restored in DIR, checks that in_ts came back whole
+# through the tablespace, and stops it.
+check_in_ts() { # DIR
+    local port
+    port=$(free_port)
+    start_restored "$1" "$port"
+    [ "$(psql_at "$port" "select count(*) from in_ts")" -eq 7000 ]
+    stop_pg "$1"
+}
+
 rows() { # PORT
     psql_at "$1" "select string_agg(v, ',' order by v) from marks"
 }
@@ -139,10 +149,7 @@ rows() { # PORT
     [ "$status" -eq 0 ]
     [ "$(readlink "$W/ts-moved/pg_tblspc/$oid")" = "$W/ts1-moved" ]
     chown -R postgres: "$W/ts1-moved"
-    port=$(free_port)
-    start_restored "$W/ts-moved" "$port"
-    [ "$(psql_at "$port" "select count(*) from in_ts")" -eq 7000 ]
-    stop_pg "$W/ts-moved"
+    check_in_ts "$W/ts-moved"
 
     # in place: the original location must be free, as after losing the server
     stop_pg "$W/primary"
@@ -152,10 +159,7 @@ rows() { # PORT
     [ "$status" -eq 0 ]
     [ "$(readlink "$W/ts-inplace/pg_tblspc/$oid")" = "$W/ts1" ]
     chown -R postgres: "$W/ts1"
-    port=$(free_port)
-    start_restored "$W/ts-inplace" "$port"
-    [ "$(psql_at "$port" "select count(*) from in_ts")" -eq 7000 ]
-    stop_pg "$W/ts-inplace"
+    check_in_ts "$W/ts-inplace"
     rm -rf "$W/ts1"
     mv "$W/ts1-old" "$W/ts1"
     start_pg "$W/primary"

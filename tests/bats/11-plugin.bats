@@ -31,7 +31,7 @@ teardown_file() {
 # the socket, stubs identity/wal/backup/metrics, CLUSTER (the Cluster JSON)
 # and status_of(method, raw bytes) / code_of(callable).
 client() {
-    PYTHONPATH="$P/stubs" /usr/bin/python3 -c "
+    PYTHONPATH="$P/stubs:$BC_TOP/tests/helpers" /usr/bin/python3 -c "
 import grpc, sys
 import identity_pb2 as I, identity_pb2_grpc as IG
 import wal_pb2 as W, wal_pb2_grpc as WG
@@ -42,18 +42,9 @@ channel = grpc.insecure_channel(SOCKET)
 identity = IG.IdentityStub(channel)
 wal = WG.WALStub(channel)
 metrics = MG.MetricsStub(channel)
+from rpc_outcome import code_of
 def status_of(method, payload, timeout=5):
-    try:
-        channel.unary_unary(method)(payload, timeout=timeout)
-        return 'OK'
-    except grpc.RpcError as e:
-        return '%s %s' % (e.code().name, e.details())
-def code_of(fn):
-    try:
-        fn()
-        return 'OK'
-    except grpc.RpcError as e:
-        return '%s %s' % (e.code().name, e.details())
+    return code_of(lambda: channel.unary_unary(method)(payload, timeout=timeout))
 $1"
 }
 
@@ -242,7 +233,7 @@ PY
 got = {m.fq_name: m.value for m in metrics.Collect(M.CollectMetricsRequest(cluster_definition=CLUSTER), timeout=5).metrics}
 print(int(got["barman_cloud_cloudnative_pg_io_first_recoverability_point"]), int(got["barman_cloud_cloudnative_pg_io_last_available_backup_timestamp"]), int(got["barman_cloud_cloudnative_pg_io_last_failed_backup_timestamp"]))'
     }
-    wait_for 20 sh -c "$(declare -f client collect); P=$P collect | grep -qx '1767323045 1767398400 1767225600'"
+    wait_for 20 sh -c "$(declare -f client collect); P=$P BC_TOP=$BC_TOP collect | grep -qx '1767323045 1767398400 1767225600'"
 }
 
 @test "credentials reach neither argv nor the log" {

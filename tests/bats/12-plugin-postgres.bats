@@ -36,19 +36,14 @@ teardown_file() {
 }
 
 client() { # DIR PYTHON
-    PYTHONPATH="$1/stubs" /usr/bin/python3 -c "
+    PYTHONPATH="$1/stubs:$BC_TOP/tests/helpers" /usr/bin/python3 -c "
 import grpc, json
 import backup_pb2 as B, backup_pb2_grpc as BG
 import metrics_pb2 as M, metrics_pb2_grpc as MG
 import restore_job_pb2 as R, restore_job_pb2_grpc as RG
 channel = grpc.insecure_channel('unix://$1/sock/barman-cloud.cloudnative-pg.io')
 CLUSTER = open('$P/cluster.json', 'rb').read()
-def code_of(fn):
-    try:
-        fn()
-        return 'OK'
-    except grpc.RpcError as e:
-        return '%s %s' % (e.code().name, e.details())
+from rpc_outcome import code_of
 $2"
 }
 

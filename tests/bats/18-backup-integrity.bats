@@ -82,6 +82,15 @@ copy_backup() { # ID NAME
 # The backup's manifest rewritten by python code on the parsed JSON
 # (`m`), with a correct Manifest-Checksum and bc_archives.json naming it,
 # so that only the file check can notice.
+# bc-restore from the file store refuses SERVER's backup ID into DEST with
+# exit 4 and a message holding TEXT.
+restore_refused() { # SERVER ID DEST TEXT
+    run bc-restore "$FS" "$1" "$2" "$3"
+    echo "$output"
+    [ "$status" -eq 4 ]
+    [[ "$output" == *"$4"* ]]
+}
+
 edit_manifest() { # DIR PYTHON
     python3 - "$1" "$2" <<'PY'
 import hashlib, json, sys
@@ -201,34 +210,22 @@ PY
     last=$(cd "$dir" && ls data_*.tar | sort | tail -n 1)
     [ "$last" != data_0001.tar ]
     mv "$dir/$last" "$W/$last"
-    run bc-restore "$FS" srv-split "$id" "$W/r-split1"
-    echo "$output"
-    [ "$status" -eq 4 ]
-    [[ "$output" == *"archive $last is missing"* ]]
+    restore_refused srv-split "$id" "$W/r-split1" "archive $last is missing"
     # without the list, a gap in the part numbers is what shows
     mv "$W/$last" "$dir/$last"
     mv "$dir/data_0001.tar" "$W/data_0001.tar"
     rm "$dir/backup_manifest" "$dir/bc_archives.json"
-    run bc-restore "$FS" srv-split "$id" "$W/r-split2"
-    echo "$output"
-    [ "$status" -eq 4 ]
-    [[ "$output" == *"data_0001.tar is missing"* ]]
+    restore_refused srv-split "$id" "$W/r-split2" "data_0001.tar is missing"
 }
 
 @test "a file extra to the manifest, or one no archive holds, fails the restore" {
     id=$(cat "$W/fs-id")
     copy_backup "$id" extra
     edit_manifest "$W/fstore/extra/base/$id" 'm["Files"] = [f for f in m["Files"] if f.get("Path") != "PG_VERSION"]'
-    run bc-restore "$FS" extra "$id" "$W/r-extra"
-    echo "$output"
-    [ "$status" -eq 4 ]
-    [[ "$output" == *"data.tar: PG_VERSION is in the archive but not in the backup manifest"* ]]
+    restore_refused extra "$id" "$W/r-extra" "data.tar: PG_VERSION is in the archive but not in the backup manifest"
     copy_backup "$id" missing
     edit_manifest "$W/fstore/missing/base/$id" 'm["Files"].append({"Path": "base/1/999999", "Size": 0, "Last-Modified": "2026-01-01 00:00:00 GMT", "Checksum-Algorithm": "CRC32C", "Checksum": "00000000"})'
-    run bc-restore "$FS" missing "$id" "$W/r-missing"
-    echo "$output"
-    [ "$status" -eq 4 ]
-    [[ "$output" == *"base/1/999999 is in the backup manifest but in no archive"* ]]
+    restore_refused missing "$id" "$W/r-missing" "base/1/999999 is in the backup manifest but in no archive"
     # a manifest damaged in the store is refused before anything is unpacked
     copy_backup "$id" badsum
     sed -i 's/"Size": 3,/"Size": 4,/' "$W/fstore/badsum/base/$id/backup_manifest"

@@ -253,10 +253,9 @@ static void test_new(void)
 static void test_build_like_barman(void)
 {
     bc_backup_info *info = bc_backup_info_new();
-    if (!info) {
-        CHECK(0);
+    CHECK(info != NULL);
+    if (!info)
         return;
-    }
     bc_tablespace ts[] = {{"tbs_fast", 16385, "/srv/pg/fast"},
                           {"archive", 16386, "/mnt/archive/pg_tbs"}};
     bc_backup_time begin = {1709644951, 482113, 3600}, end = {1709644955, 1207, 3600};
@@ -331,10 +330,9 @@ static void test_build_like_barman(void)
 static void test_typed_round_trips(void)
 {
     bc_backup_info *info = bc_backup_info_new();
-    if (!info) {
-        CHECK(0);
+    CHECK(info != NULL);
+    if (!info)
         return;
-    }
     const bc_backup_time times[] = {
         {0, 0, 0}, {1709644951, 1, 3600}, {1735702199, 999999, -12600},
         {-62135596800, 0, 0}, {253402300799, 0, 0}, {1700000000, 5, 14 * 3600 - 60},
@@ -681,6 +679,5 @@ int main(void)
     test_malformed();
     test_base_keys();
     test_base_parse();
-    printf("backup_info: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_report("backup_info");
 }

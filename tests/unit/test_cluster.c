@@ -130,6 +130,5 @@ int main(void)
     CHECK(strcmp(chosen(list, "{\"targetLSN\": \"2/0\"}"), "20260103T000000") == 0);
 
     json_decref(list);
-    printf("cluster: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_report("cluster");
 }

@@ -47,6 +47,5 @@ int main(void)
     CHECK(parse("not json", &token, &expires) == BC_ERR_AUTH && !token);
     CHECK(bc_google_token_parse(NULL, 0, uri, now, &token, &expires) == BC_ERR_AUTH && !token);
 
-    printf("google_token: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_report("google_token");
 }

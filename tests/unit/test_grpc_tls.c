@@ -839,10 +839,6 @@ int main(void)
     if (failed || getenv("BC_GRPC_TLS_LOG"))
         fputs(log, stdout);
 
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        failed++;
-    printf("grpc_tls: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    check_remove_tree(dir);
+    return check_report("grpc_tls");
 }

@@ -114,6 +114,5 @@ int main(void)
     char *taken = bc_buffer_take(&b); /* nothing added: an empty string */
     CHECK(taken && *taken == '\0');
     free(taken);
-    printf("http: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_report("http");
 }

@@ -199,6 +199,5 @@ int main(void)
     s3_errors();
 
     gcs_token_refresh();
-    printf("http_peer: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_report("http_peer");
 }

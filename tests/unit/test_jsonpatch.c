@@ -98,6 +98,5 @@ int main(void)
     CHECK(json_array_size(rules) == 0);
     json_decref(rules);
 
-    printf("test_jsonpatch: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_report("test_jsonpatch");
 }

@@ -208,6 +208,5 @@ int main(int argc, char **argv)
     unlink(path);
     rmdir(dir);
 
-    printf("kube_client: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_report("kube_client");
 }

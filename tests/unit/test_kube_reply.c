@@ -68,6 +68,5 @@ int main(void)
     CHECK(complete("HTTP/1.0 200 OK\r\n\r\n{}", 1, out, sizeof out) == 1);
     CHECK(strcmp(out, "{}") == 0);
 
-    printf("kube_reply: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_report("kube_reply");
 }

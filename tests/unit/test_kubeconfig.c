@@ -359,10 +359,6 @@ int main(void)
     test_server_urls();
     test_base64();
 
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        failed++;
-    printf("kubeconfig: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    check_remove_tree(dir);
+    return check_report("kubeconfig");
 }

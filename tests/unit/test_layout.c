@@ -69,6 +69,5 @@ int main(void)
     test_classify();
     test_keys();
     test_urls();
-    printf("layout: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_report("layout");
 }

@@ -76,6 +76,5 @@ int main(void)
     CHECK(strstr(bc_error_msg(), "never end") != NULL);
     bc_list_guard_free(&g);
 
-    printf("list_page: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_report("list_page");
 }

@@ -224,10 +224,6 @@ int main(void)
     test_manifest();
     test_archive_list();
     test_tar_end();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    if (system(cmd) != 0)
-        printf("could not remove %s\n", root);
-    printf("manifest: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    check_remove_tree(root);
+    return check_report("manifest");
 }

@@ -436,10 +436,6 @@ int main(void)
     test_wal();
     test_data();
     test_store();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", private_dir);
-    if (system(cmd) != 0)
-        printf("could not remove %s\n", private_dir);
-    printf("objectstore: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    check_remove_tree(private_dir);
+    return check_report("objectstore");
 }

@@ -136,6 +136,5 @@ int main(int argc, char **argv)
     check_rows();
     check_parser();
     check_words();
-    printf("test_options: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_report("test_options");
 }

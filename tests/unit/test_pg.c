@@ -77,6 +77,5 @@ int main(void)
 {
     test_lsn_text();
     test_wal_names();
-    printf("pg: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_report("pg");
 }

@@ -205,6 +205,5 @@ int main(void)
     test_window();
     test_abandoned();
     test_wal_plan();
-    printf("retention: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_report("retention");
 }

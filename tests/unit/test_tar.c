@@ -569,10 +569,7 @@ int main(void)
     test_pgdata();
     test_tablespace();
     test_errors();
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    if (getenv("KEEP") == NULL && system(cmd) != 0)
-        printf("could not remove %s\n", root);
-    printf("tar: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    if (getenv("KEEP") == NULL)
+        check_remove_tree(root);
+    return check_report("tar");
 }

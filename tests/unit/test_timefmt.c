@@ -34,6 +34,5 @@ int main(void)
     bc_time_to_rfc3339(t, out, sizeof out);
     CHECK(strcmp(out, "2009-10-12T17:50:30Z") == 0);
 
-    printf("timefmt: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_report("timefmt");
 }

@@ -127,6 +127,5 @@ int main(void)
     test_bad_meta();
     test_store_rules();
     test_segment_sizes();
-    printf("wal_integrity: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_report("wal_integrity");
 }

@@ -225,6 +225,5 @@ int main(void)
     abort_keeps_message();
     open_failure();
     parallel_loop();
-    printf("workqueue: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_report("workqueue");
 }
