@@ -12,26 +12,17 @@
 #include <unistd.h>
 
 #include "util/buffer.h"
+#include "util/hex.h"
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-
-static void to_hex(const unsigned char *d, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[d[i] >> 4];
-        out[2 * i + 1] = digits[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
 
 void bc_sigv4_sha256_hex(const void *data, size_t len, char hex[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-    to_hex(md, 32, hex);
+    bc_hex_encode(md, 32, hex);
 }
 
 bc_status bc_sigv4_payload_hash(const bc_source *src, int64_t offset, int64_t len, char hex[65])
@@ -77,7 +68,7 @@ bc_status bc_sigv4_payload_hash(const bc_source *src, int64_t offset, int64_t le
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     EVP_DigestFinal_ex(ctx, md, &n);
-    to_hex(md, 32, hex);
+    bc_hex_encode(md, 32, hex);
 done:
     EVP_MD_CTX_free(ctx);
     free(buf);
@@ -322,7 +313,7 @@ bc_status bc_sigv4_sign_at(const bc_sigv4_signer *s, bc_http_request *req,
     char sig_hex[65];
     hmac(k, 32, bc_buffer_str(&sts), sig);
     explicit_bzero(k, sizeof k);
-    to_hex(sig, 32, sig_hex);
+    bc_hex_encode(sig, 32, sig_hex);
 
     bc_buffer_adds(&auth, ALGORITHM " Credential=");
     bc_buffer_adds(&auth, cr->access_key);
