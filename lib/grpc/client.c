@@ -242,14 +242,25 @@ static bc_status ended(const call *c, const char *method)
                     c->io->name);
 }
 
+static bc_status not_http2(const call *c, const char *method)
+{
+    return bc_error(BC_ERR_NET, "%s on %s: not gRPC (the answer is not HTTP/2)", method,
+                    c->io->name);
+}
+
 /* Runs the session until the stream closes; BC_OK, or BC_ERR_NET. */
 static bc_status exchange(call *c, nghttp2_session *session, const char *method,
                           int64_t deadline)
 {
     const bc_grpc_io *io = c->io;
     for (;;) {
-        if (nghttp2_session_send(session) != 0 && !c->closed)
+        if (nghttp2_session_send(session) != 0 && !c->closed) {
+            /* A peer that is not HTTP/2 may answer and close before the
+             * request is out: what it already sent says why. */
+            if (pump_in(c, session) == -2)
+                return not_http2(c, method);
             return ended(c, method);
+        }
         if (c->closed)
             return BC_OK;
         if (!nghttp2_session_want_read(session) && !nghttp2_session_want_write(session))
@@ -272,8 +283,7 @@ static bc_status exchange(call *c, nghttp2_session *session, const char *method,
         }
         int in = pump_in(c, session);
         if (in == -2)
-            return bc_error(BC_ERR_NET, "%s on %s: not gRPC (the answer is not HTTP/2)", method,
-                            io->name);
+            return not_http2(c, method);
         if (in != 0 && !c->closed)
             return ended(c, method);
     }
