@@ -26,6 +26,13 @@
 #include "tar/tar.h"
 #include "util/log.h"
 
+/* What an archive can reach beyond -S: the tar writer starts the next
+ * archive before a file once -S is reached, so the last file added (a
+ * relation segment is at most 1 GiB) and a codec's framing (well under
+ * 1/64 on incompressible data) come on top. The store sizes upload parts
+ * from it, so that no archive ever needs more parts than the store takes. */
+#define ARCHIVE_OVERSHOOT(max) ((max) / 64 + ((int64_t)1 << 30))
+
 /* The checksum of backup_manifest's files and of the stored archives.
  * CRC-32C over SHA-256 by measurement (docs/design.md): bc-backup --zstd
  * of a 1.1 GB data directory on this machine's 2 cores. */
@@ -75,6 +82,8 @@ static bc_status open_part(archive *a)
         : bc_base_data_key(a->prefix, a->opts->server, a->opts->backup_id, a->part, suffix,
                            key, sizeof key);
     bc_put_opts put = {.tags = a->opts->tags, .ntags = a->opts->ntags};
+    if (a->opts->max_archive_size > 0)
+        put.size_limit = a->opts->max_archive_size + ARCHIVE_OVERSHOOT(a->opts->max_archive_size);
     const char *slash = strrchr(key, '/');
     snprintf(a->name, sizeof a->name, "%s", slash ? slash + 1 : key);
     if (st == BC_OK)

@@ -210,6 +210,7 @@ static int common_option(bc_cli_parser *p, const bc_cli_option *o, const char *a
             c->store.part_size = size;
         break;
     case BC_OPT_CONCURRENCY: c->store.concurrency = (int)p->value; break;
+    case BC_OPT_MAX_PARTS: c->store.max_parts = (int)p->value; break;
     case BC_OPT_RETRIES: c->store.max_retries = p->value ? (int)p->value : -1; break;
     case 'z':
     case 'j':

@@ -69,6 +69,9 @@ const bc_cli_option bc_cli_options[] = {
      .help = "the size of each part", UPLOAD_SETTING, .block = BC_CLI_IN_STORE, COMMON},
     {BC_OPT_CONCURRENCY, "--max-concurrency", NULL, required_argument, "N", NUMBER(1, 64),
      .help = "parts uploaded at once", UPLOAD_SETTING, .block = BC_CLI_IN_STORE, COMMON},
+    {BC_OPT_MAX_PARTS, "--max-parts", NULL, required_argument, "N", NUMBER(1, 10000),
+     .help = "most parts of one S3 upload (default 10000)", UPLOAD_SETTING,
+     .block = BC_CLI_IN_STORE, COMMON},
 
     /* Server-side encryption (the tools that write objects). */
     {'e', "--encryption", "-e", required_argument, "AES256|aws:kms", .choices = "AES256|aws:kms",

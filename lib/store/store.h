@@ -37,6 +37,8 @@ typedef struct bc_store_config {
     int64_t multipart_threshold;  /* 0 = default (64 MiB) */
     int64_t part_size;            /* 0 = default (16 MiB) */
     int concurrency;              /* parallel part uploads; 0 = default (4) */
+    int max_parts;                /* S3: most parts of one multipart upload;
+                                     0 = default (10000, S3's own cap) */
     const char *credential;       /* Azure: "default", "managed-identity", "azure-cli";
                                      NULL = from the environment, in barman's order */
     const char *encryption_scope; /* Azure: encryption scope of written blobs */
@@ -73,6 +75,11 @@ typedef struct bc_put_opts {
      * (S3 conditional write If-None-Match; file:// link()). Servers that do
      * not implement conditional writes simply store the object. */
     int if_absent;
+    /* The most bytes a streamed object can reach, when the writer's user
+     * knows it (0: unknown). S3 grows the part size so that such a stream
+     * fits in max_parts equal parts; every part but the last is the same
+     * size whatever the stream. */
+    int64_t size_limit;
 } bc_put_opts;
 
 typedef struct bc_object_info {

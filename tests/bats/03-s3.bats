@@ -64,6 +64,20 @@ setup() {
     [ "$(grep -c "^POST $key?uploadId=" "$S3RVER_DIR/journal.log")" -eq 1 ]
 }
 
+@test "--max-parts: a segment that needs more parts goes up in larger ones, all equal but the last" {
+    run bc-wal-archive --max-single-put-size 5MiB --max-block-size 5MiB --max-parts 3 \
+        --endpoint-url "$S3_ENDPOINT" "s3://test/$P-parts" srv "$T/000000010000000000000001"
+    [ "$status" -eq 0 ]
+    s3_get "$P-parts/srv/wals/0000000100000000/000000010000000000000001" "$T/got"
+    cmp "$T/got" "$T/000000010000000000000001"
+    # 16 MiB in at most 3 parts: 6 MiB, 6 MiB and the last 4 MiB
+    key="/test/$P-parts/srv/wals/0000000100000000/000000010000000000000001"
+    run sh -c "grep '^PUT $key?.*partNumber=' '$S3RVER_DIR/journal.log' | sed -n 's/.* content-length=\([0-9]*\).*/\1/p' | sort -n | tr '\n' ' '"
+    [ "$output" = "4194304 6291456 6291456 " ]
+    run bc-wal-archive --max-parts 10001 "s3://test/$P-parts" srv "$T/000000010000000000000001"
+    [ "$status" -eq 3 ]
+}
+
 @test "tags and history tags are set on the objects" {
     printf '1\t0/3000000\tno recovery target specified\n' >"$T/00000002.history"
     bc-wal-archive --tags "team,db" "env,prod" --history-tags "kind,history" \
@@ -81,13 +95,13 @@ setup() {
 
 @test "server-side encryption and conditional writes are requested" {
     bc-wal-archive -e AES256 --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv "$T/000000010000000000000001"
-    grep -q "^PUT /test/$P/srv/wals/0000000100000000/000000010000000000000001 if-none-match=\* x-amz-server-side-encryption=AES256$" \
+    grep -q "^PUT /test/$P/srv/wals/0000000100000000/000000010000000000000001 content-length=16777216 if-none-match=\* x-amz-server-side-encryption=AES256$" \
         "$S3RVER_DIR/journal.log"
     bc-wal-archive -e aws:kms --sse-kms-key-id alias/pg --max-single-put-size 5MiB --max-block-size 5MiB \
         --endpoint-url "$S3_ENDPOINT" "s3://test/$P-kms" srv "$T/000000010000000000000001"
     key="/test/$P-kms/srv/wals/0000000100000000/000000010000000000000001"
     # encryption goes on CreateMultipartUpload, the condition on the completion
-    grep -q "^POST $key?uploads=\{0,1\} x-amz-server-side-encryption=aws:kms x-amz-server-side-encryption-aws-kms-key-id=alias/pg$" \
+    grep -q "^POST $key?uploads=\{0,1\}\( content-length=0\)\{0,1\} x-amz-server-side-encryption=aws:kms x-amz-server-side-encryption-aws-kms-key-id=alias/pg$" \
         "$S3RVER_DIR/journal.log"
     grep -q "^POST $key?uploadId=.* if-none-match=\*$" "$S3RVER_DIR/journal.log"
     run bc-wal-archive -e DES "s3://test/$P" srv "$T/000000010000000000000001"
@@ -198,7 +212,7 @@ setup() {
         "s3://test/$P" srv "$T/000000010000000000000001"
     [ "$status" -eq 0 ]
     [[ "$output" != *SessionTokenValue123* ]]
-    grep -q "^PUT /test/$P/srv/wals/0000000100000000/000000010000000000000001 x-amz-security-token=SessionTokenValue123 " \
+    grep -q "^PUT /test/$P/srv/wals/0000000100000000/000000010000000000000001 content-length=[0-9]* x-amz-security-token=SessionTokenValue123 " \
         "$S3RVER_DIR/journal.log"
 }
 

@@ -47,7 +47,7 @@ AUTH_RE = re.compile(
     r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/s3/aws4_request,\s*"
     r"SignedHeaders=([^,]+),\s*Signature=([0-9a-f]{64})$")
 
-JOURNAL_HEADERS = ("x-amz-security-token", "if-none-match", "x-amz-server-side-encryption",
+JOURNAL_HEADERS = ("content-length", "x-amz-security-token", "if-none-match", "x-amz-server-side-encryption",
                    "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-tagging")
 
 parser = argparse.ArgumentParser()

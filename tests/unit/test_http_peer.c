@@ -4,6 +4,7 @@
  * revoked Google token replaced once. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "fake_http.c"
@@ -187,6 +188,57 @@ static void gcs_token_refresh(void)
     bc_buffer_free(&out);
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A throttled store says when to come back: Retry-After is honoured (in
+ * both forms, capped), and 429/503 back off from 1 s, not 100 ms. */
+static void retry_after(void)
+{
+    bc_http_response r = {.status = 503, .retry_after = -1};
+    for (int i = 0; i < 20; i++) {
+        long ms = bc_http_retry_delay_ms(&r, 1);
+        CHECK(ms >= 500 && ms <= 1000);
+    }
+    r.status = 500;
+    CHECK(bc_http_retry_delay_ms(&r, 1) <= 100);
+    r.retry_after = 3;
+    CHECK(bc_http_retry_delay_ms(&r, 1) == 3000);
+    r.retry_after = 86400;
+    CHECK(bc_http_retry_delay_ms(&r, 1) == BC_HTTP_RETRY_AFTER_MAX * 1000L);
+
+    bc_buffer out = {0};
+    bc_http_response resp;
+    fake_reply a[] = {{503, "Retry-After: 2\r\n",
+                       "<Error><Code>SlowDown</Code><Message>Please reduce your request rate."
+                       "</Message></Error>", -1},
+                      {200, NULL, "fine", -1}};
+    fake_http *f = serve(a, 2);
+    double t0 = now_s();
+    CHECK(get(5, &out, &resp, 0) == BC_OK);
+    double waited = now_s() - t0;
+    CHECK(waited >= 2.0);   /* what the server asked, not the 1 s throttle base */
+    CHECK(resp.attempts == 2 && out.len == 4);
+    fake_http_stop(f);
+    fake_http_free(f);
+    bc_http_response_free(&resp);
+    bc_buffer_free(&out);
+
+    /* the HTTP-date form, in the past: retry at once (the throttle base) */
+    fake_reply b[] = {{429, "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n", "", -1},
+                      {200, NULL, "ok", -1}};
+    f = serve(b, 2);
+    CHECK(get(5, &out, &resp, 0) == BC_OK && resp.attempts == 2);
+    fake_http_stop(f);
+    fake_http_free(f);
+    bc_http_response_free(&resp);
+    bc_buffer_free(&out);
+}
+
 int main(void)
 {
     setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
@@ -195,6 +247,7 @@ int main(void)
     unsetenv("AWS_SESSION_TOKEN");
     unsetenv("AWS_PROFILE");
     retries_and_resume();
+    retry_after();
 
     s3_errors();
 

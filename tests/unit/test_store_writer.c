@@ -33,9 +33,11 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store/s3/s3_internal.h"
 #include "util/buffer.h"
 #include "util/log.h"
 
+#undef MiB /* s3_internal.h has its own, as int64_t */
 #define MiB ((size_t)1 << 20)
 
 static int n_passed, n_failed, n_skipped;
@@ -287,9 +289,13 @@ static void test_file(void)
  * kinds, which shows what the writer sent (one PUT or a multipart upload of
  * so many parts, with or without If-None-Match). */
 
+#define FAKE_MAX_PART 64
+
 typedef struct fake_counts {
     int puts, creates, parts, completes, aborts;
     int conditional;          /* requests that carried If-None-Match: * */
+    long long part_len[FAKE_MAX_PART + 1];   /* by part number, up to 64 */
+    int last_part;            /* the highest part number seen */
 } fake_counts;
 
 typedef struct fake_s3 {
@@ -353,8 +359,15 @@ static void serve_one(fake_s3 *f, int fd)
     int fail_part = part && atoi(part + 11) == f->fail_part;
     if (post && strstr(head, "?uploads"))
         c->creates++;
-    else if (put && part)
+    else if (put && part) {
         c->parts++;
+        int number = atoi(part + 11);
+        const char *cl = strcasestr(head, "\r\ncontent-length:");
+        if (number > 0 && number <= FAKE_MAX_PART)
+            c->part_len[number] = cl ? atoll(cl + 17) : -1;
+        if (number > c->last_part)
+            c->last_part = number;
+    }
     else if (put)
         c->puts++;
     else if (post)
@@ -438,8 +451,8 @@ static void fake_s3_set(fake_s3 *f, int fail_part, int refuse_conditional)
     pthread_mutex_unlock(&f->lock);
 }
 
-static bc_store *open_s3(const char *endpoint, const char *url, int64_t threshold,
-                         int concurrency, int retries)
+static bc_store *open_s3_parts(const char *endpoint, const char *url, int64_t threshold,
+                               int concurrency, int retries, int max_parts)
 {
     bc_store_config cfg = {
         .url = url,
@@ -448,10 +461,17 @@ static bc_store *open_s3(const char *endpoint, const char *url, int64_t threshol
         .part_size = 5 * (int64_t)MiB,
         .concurrency = concurrency,
         .max_retries = retries,
+        .max_parts = max_parts,
     };
     bc_store *store = NULL;
     CHECK_OK(bc_store_open(&cfg, &store));
     return store;
+}
+
+static bc_store *open_s3(const char *endpoint, const char *url, int64_t threshold,
+                         int concurrency, int retries)
+{
+    return open_s3_parts(endpoint, url, threshold, concurrency, retries, 0);
 }
 
 #define CHECK_COUNTS(c, p, cr, pa, co, ab)                                                  \
@@ -575,6 +595,58 @@ static void test_part_failure(fake_s3 *f, const char *endpoint, const unsigned c
     bc_store_close(store);
 }
 
+/* Parts 1..n-1 all `size` bytes, part n at most that. */
+static int equal_parts(const fake_counts *c, int n, long long size)
+{
+    if (c->last_part != n)
+        return 0;
+    for (int i = 1; i < n; i++)
+        if (c->part_len[i] != size)
+            return 0;
+    return c->part_len[n] > 0 && c->part_len[n] <= size;
+}
+
+/* Every part but the last is the same size (Cloudflare R2 requires it),
+ * and the part size grows when a stream of known bound would pass
+ * --max-parts. */
+static void test_part_sizes(fake_s3 *f, const char *endpoint, const unsigned char *data)
+{
+    const int64_t M = MiB;
+    CHECK(bc_s3_part_size(16 * M, 0, 10000) == 16 * M, "unknown size keeps the part size");
+    CHECK(bc_s3_part_size(16 * M, 100 * 1024 * M, 10000) == 16 * M, "6400 parts fit");
+    CHECK(bc_s3_part_size(16 * M, 200 * 1024 * M, 10000) == 21 * M, "200 GiB in 10000 parts");
+    CHECK(bc_s3_part_size(5 * M, 20 * M, 4) == 5 * M, "exactly 4 parts");
+    CHECK(bc_s3_part_size(5 * M, 20 * M + 1, 4) == 6 * M, "one byte more: whole MiB up");
+    CHECK(bc_s3_part_size(5 * M, 38 * M, 4) == 10 * M, "38 MiB in 4 parts");
+
+    size_t len = 38 * MiB + 12345;
+    fake_counts c;
+    bc_store *store = open_s3(endpoint, "s3://fake/p", 5 * M, 3, -1);
+    if (!store)
+        return;
+    fake_s3_take(f);
+    CHECK_OK(stream_object(store, "equal", data, len, 777777, NULL));
+    c = fake_s3_take(f);
+    CHECK(equal_parts(&c, 8, 5 * M), "8 parts of 5 MiB but the last (saw %d)", c.last_part);
+    bc_store_close(store);
+
+    store = open_s3_parts(endpoint, "s3://fake/p", 5 * M, 3, -1, 4);
+    if (!store)
+        return;
+    bc_put_opts bounded = { .size_limit = 40 * M };
+    CHECK_OK(stream_object(store, "grown", data, len, 777777, &bounded));
+    c = fake_s3_take(f);
+    CHECK(equal_parts(&c, 4, 10 * M), "4 parts of 10 MiB (saw %d)", c.last_part);
+    /* No bound known: the part size cannot grow, and the fifth part is
+     * refused with a message naming both ways out; the upload is aborted. */
+    bc_status st = stream_object(store, "unbounded", data, len, 777777, NULL);
+    CHECK(st == BC_ERR_USAGE && strstr(bc_error_msg(), "--max-parts"), "unbounded: %s",
+          bc_error_msg());
+    c = fake_s3_take(f);
+    CHECK(c.aborts == 1 && c.completes == 0, "aborted, not completed");
+    bc_store_close(store);
+}
+
 static void test_fake_s3(void)
 {
     fake_s3 f = { 0 };
@@ -589,6 +661,7 @@ static void test_fake_s3(void)
     snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", f.port);
     test_request_shapes(&f, endpoint, data);
     test_part_failure(&f, endpoint, data, len);
+    test_part_sizes(&f, endpoint, data);
     fake_s3_stop(&f);
     free(data);
 }

@@ -23,6 +23,7 @@
 #define ERROR_BODY_MAX ((size_t)64 << 10)
 #define BACKOFF_BASE_MS 100
 #define BACKOFF_CAP_MS 5000
+#define THROTTLE_BASE_MS 1000   /* 429 and 503: the server asked for less */
 #define MAX_IDLE_CLIENTS 32
 
 struct bc_http_client {
@@ -255,25 +256,63 @@ int bc_http_url_host(const char *url, char *out, size_t outlen)
     return 0;
 }
 
-void bc_http_backoff(int attempt)
+/* Exponential from base_ms, capped, with "equal jitter": half the delay
+ * fixed, half random, so concurrent workers that failed together do not
+ * retry together. */
+static long jittered_ms(int attempt, long base_ms)
 {
-    long cap = BACKOFF_BASE_MS;
+    long cap = base_ms;
     for (int i = 1; i < attempt && cap < BACKOFF_CAP_MS; i++)
         cap *= 2;
     if (cap > BACKOFF_CAP_MS)
         cap = BACKOFF_CAP_MS;
-    /* "Equal jitter": half the delay fixed, half random, so concurrent
-     * workers that failed together do not retry together. */
     unsigned int r = 0;
     if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         r = (unsigned int)now.tv_nsec ^ (unsigned int)(uintptr_t)&now;
     }
-    long ms = cap / 2 + (long)(r % (unsigned int)(cap / 2 + 1));
+    return cap / 2 + (long)(r % (unsigned int)(cap / 2 + 1));
+}
+
+static void sleep_ms(long ms)
+{
     struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
+}
+
+void bc_http_backoff(int attempt)
+{
+    sleep_ms(jittered_ms(attempt, BACKOFF_BASE_MS));
+}
+
+long bc_http_retry_delay_ms(const bc_http_response *resp, int attempt)
+{
+    int throttled = resp->status == 429 || resp->status == 503;
+    long ms = jittered_ms(attempt, throttled ? THROTTLE_BASE_MS : BACKOFF_BASE_MS);
+    if (resp->retry_after >= 0) {
+        long asked = (resp->retry_after < BC_HTTP_RETRY_AFTER_MAX ? resp->retry_after
+                                                                   : BC_HTTP_RETRY_AFTER_MAX) * 1000;
+        if (asked > ms)
+            ms = asked;
+    }
+    return ms;
+}
+
+/* Retry-After: delta-seconds or an HTTP-date; -1 if neither. */
+static long parse_retry_after(const char *v)
+{
+    char *e;
+    long secs = strtol(v, &e, 10);
+    if (e != v && *e == '\0')
+        return secs >= 0 ? secs : -1;
+    struct tm tm = {0};
+    const char *end = strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (!end || *end)
+        return -1;
+    time_t at = timegm(&tm), now = time(NULL);
+    return at > now ? (long)(at - now) : 0;
 }
 
 static bc_status code_status(const bc_http_errors *errors, const char *code)
@@ -380,6 +419,7 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
         r->etag[0] = r->last_modified[0] = r->request_id[0] = r->bucket_region[0] = '\0';
         r->location[0] = '\0';
         r->content_length = -1;
+        r->retry_after = -1;
         t->range_start = t->range_total = -1;
         if (t->req->meta)
             t->req->meta->n = 0;
@@ -411,6 +451,9 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
         copy_field(r->location, sizeof r->location, v, vlen);
     } else if (IS("x-amz-bucket-region")) {
         copy_field(r->bucket_region, sizeof r->bucket_region, v, vlen);
+    } else if (IS("retry-after")) {
+        copy_field(tmp, sizeof tmp, v, vlen);
+        r->retry_after = parse_retry_after(tmp);
     } else if (IS("content-length")) {
         copy_field(tmp, sizeof tmp, v, vlen);
         char *e;
@@ -760,6 +803,7 @@ static void reset_attempt(bc_http_response *r)
     if (r->body)
         r->body[0] = '\0';
     r->content_length = -1;
+    r->retry_after = -1;
     r->etag[0] = r->last_modified[0] = r->request_id[0] = r->bucket_region[0] = '\0';
     r->location[0] = '\0';
     r->error_code[0] = r->error_message[0] = '\0';
@@ -877,9 +921,11 @@ bc_status bc_http_perform(bc_http_client *client, bc_http_request *req, bc_http_
         }
         if (!retryable || attempt >= max_attempts)
             return note_attempts(st, attempt);
-        bc_log_info("%s %s: %s; retrying (%d/%d)", req->method, host, bc_error_msg(),
-                    attempt, max_attempts - 1);
-        bc_http_backoff(attempt);
+        long pause = bc_http_retry_delay_ms(resp, attempt);
+        bc_log_info("%s %s: %s; retrying in %.1f s (%d/%d)%s", req->method, host, bc_error_msg(),
+                    (double)pause / 1000, attempt, max_attempts - 1,
+                    resp->retry_after >= 0 ? ", as Retry-After asks" : "");
+        sleep_ms(pause);
     }
 }
 

@@ -101,6 +101,7 @@ struct bc_http_response {
     char request_id[128];      /* x-amz-request-id (or x-ms-/x-goog- equivalent) */
     char location[2048];       /* Location header (GCS resumable session URI) */
     char bucket_region[64];    /* x-amz-bucket-region */
+    long retry_after;          /* Retry-After in seconds (either form), -1 if absent */
     char error_code[128];      /* the backend's error code (bc_http_errors) */
     char error_message[512];   /* and its message */
     int attempts;              /* attempts made */
@@ -152,6 +153,12 @@ bc_status bc_http_classify(const bc_http_response *resp, const bc_http_errors *e
 /* Sleeps before retry number `attempt` (1-based): exponential from 100 ms,
  * capped at 5 s, with jitter. */
 void bc_http_backoff(int attempt);
+/* The pause before retrying after resp: the server's Retry-After when it
+ * gave one (at most BC_HTTP_RETRY_AFTER_MAX seconds), else the backoff,
+ * which starts from 1 s for throttling (429, 503: S3's SlowDown, Azure's
+ * ServerBusy), so that a throttled store is not hammered. In ms. */
+#define BC_HTTP_RETRY_AFTER_MAX 60
+long bc_http_retry_delay_ms(const bc_http_response *resp, int attempt);
 
 /* Host header value of a URL ("host" or "host:port", default ports
  * dropped) into out; -1 if the URL has no scheme://host. */

@@ -27,6 +27,7 @@
 #define MAX_SINGLE_PUT ((int64_t)5 << 30) /* S3's limit for one PutObject */
 #define DEFAULT_CONCURRENCY 4
 #define MAX_CONCURRENCY 64
+#define MAX_PARTS 10000                /* S3's cap on the parts of an upload */
 
 /* ---- open / close ----------------------------------------------------- */
 
@@ -111,6 +112,7 @@ static bc_status s3_open(const bc_store_config *cfg, const char *bucket, const c
                                          INT64_MAX);
     b->concurrency = (int)bc_store_config_clamp(cfg->concurrency, DEFAULT_CONCURRENCY, 1,
                                                 MAX_CONCURRENCY);
+    b->max_parts = (int)bc_store_config_clamp(cfg->max_parts, MAX_PARTS, 1, MAX_PARTS);
     b->max_retries = cfg->max_retries == 0 ? 5 : cfg->max_retries < 0 ? 0 : cfg->max_retries;
 
     bc_http_config hc = { 0 };

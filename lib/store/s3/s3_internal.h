@@ -42,6 +42,7 @@ typedef struct s3_backend {
     int64_t threshold;
     int64_t part_size;
     int concurrency;
+    int max_parts;              /* of one multipart upload (--max-parts) */
     /* Set once a server answered NotImplemented to If-None-Match. */
     atomic_int no_conditional;
 } s3_backend;
@@ -101,6 +102,12 @@ bc_status bc_s3_put_single(s3_backend *b, bc_http_client *hc, const char *key,
                            const bc_source *src, const bc_put_opts *opts,
                            const bc_http_headers *create);
 
+/* The part size of a multipart upload of at most `size` bytes (0:
+ * unknown): part_size, grown to whole MiB only as far as needed for the
+ * object to fit in max_parts parts. Every part but the last has this
+ * size, which stores such as Cloudflare R2 require. */
+int64_t bc_s3_part_size(int64_t part_size, int64_t size, int max_parts);
+
 /* The final message of a failed put of key ("put s3://bucket/key at ..."). */
 bc_status bc_s3_put_failed(const s3_backend *b, const char *key, bc_status st);
 
@@ -122,10 +129,11 @@ typedef struct s3_part {
 typedef void (*s3_release_fn)(void *ctx, void *owner);
 
 /* CreateMultipartUpload and the workers; expected_parts (0: unknown) caps
- * the thread count and appears in messages. */
+ * the thread count and appears in messages, as part_size (the size of
+ * every part but the last) does. */
 bc_status bc_s3_multipart_start(s3_backend *b, const char *key, const bc_http_headers *create,
-                                int expected_parts, s3_release_fn release, void *release_ctx,
-                                s3_multipart **out);
+                                int expected_parts, int64_t part_size, s3_release_fn release,
+                                void *release_ctx, s3_multipart **out);
 /* Queues the next part, numbered in call order. The part is released even
  * when this fails; it fails with the first failure of any earlier part. */
 bc_status bc_s3_multipart_add(s3_multipart *u, const s3_part *part);

@@ -14,7 +14,6 @@
 #include "util/log.h"
 #include "util/workqueue.h"
 
-#define MAX_PARTS 10000
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -128,6 +127,7 @@ struct s3_multipart {
     char *key;
     char *upload_id;
     int expected_parts;       /* 0: a stream of unknown length */
+    int64_t part_size;        /* of every part but the last, for messages */
     s3_release_fn release;
     void *release_ctx;
     bc_http_client *control;  /* for create, complete and abort */
@@ -346,8 +346,8 @@ static void multipart_free(s3_multipart *u)
 }
 
 bc_status bc_s3_multipart_start(s3_backend *b, const char *key, const bc_http_headers *create,
-                                int expected_parts, s3_release_fn release, void *release_ctx,
-                                s3_multipart **out)
+                                int expected_parts, int64_t part_size, s3_release_fn release,
+                                void *release_ctx, s3_multipart **out)
 {
     *out = NULL;
     s3_multipart *u = calloc(1, sizeof *u);
@@ -355,12 +355,13 @@ bc_status bc_s3_multipart_start(s3_backend *b, const char *key, const bc_http_he
         return bc_oom();
     u->b = b;
     u->expected_parts = expected_parts;
+    u->part_size = part_size;
     u->release = release;
     u->release_ctx = release_ctx;
     int nworkers = expected_parts > 0 && expected_parts < b->concurrency ? expected_parts
                                                                            : b->concurrency;
     u->key = strdup(key);
-    u->max_parts = expected_parts > 0 ? expected_parts : MAX_PARTS;
+    u->max_parts = expected_parts > 0 ? expected_parts : b->max_parts;
     u->etags = calloc((size_t)u->max_parts, sizeof *u->etags);
     bc_status st = u->key && u->etags ? BC_OK : bc_oom();
     if (st == BC_OK)
@@ -384,7 +385,8 @@ bc_status bc_s3_multipart_add(s3_multipart *u, const s3_part *part)
     bc_status st = bc_workq_status(u->parts);
     if (st == BC_OK && u->nparts == u->max_parts)
         st = bc_error(BC_ERR_USAGE, "the object needs more than %d parts of %lld MiB: "
-                      "raise the part size", u->max_parts, (long long)(u->b->part_size / MiB));
+                      "raise the part size or --max-parts", u->max_parts,
+                      (long long)(u->part_size / MiB));
     if (st != BC_OK) {
         release_part(u, part);
         return st;
@@ -427,18 +429,22 @@ void bc_s3_multipart_abort(s3_multipart *u)
 
 /* ---- put -------------------------------------------------------------- */
 
+int64_t bc_s3_part_size(int64_t part_size, int64_t size, int max_parts)
+{
+    if (size <= 0 || max_parts < 1 || (size + part_size - 1) / part_size <= max_parts)
+        return part_size;
+    int64_t least = (size + max_parts - 1) / max_parts;
+    return (least + MiB - 1) / MiB * MiB;
+}
+
 static bc_status put_multipart(s3_backend *b, const char *key, const bc_source *src,
                                const bc_put_opts *opts, const bc_http_headers *create)
 {
-    int64_t part_size = b->part_size;
-    if ((src->size + part_size - 1) / part_size > MAX_PARTS) {
-        int64_t min = (src->size + MAX_PARTS - 1) / MAX_PARTS;
-        part_size = (min + MiB - 1) / MiB * MiB;
-    }
+    int64_t part_size = bc_s3_part_size(b->part_size, src->size, b->max_parts);
     int nparts = (int)((src->size + part_size - 1) / part_size);
 
     s3_multipart *u;
-    bc_status st = bc_s3_multipart_start(b, key, create, nparts, NULL, NULL, &u);
+    bc_status st = bc_s3_multipart_start(b, key, create, nparts, part_size, NULL, NULL, &u);
     for (int i = 0; st == BC_OK && i < nparts; i++) {
         int64_t off = (int64_t)i * part_size;
         s3_part part = { src, off, src->size - off < part_size ? src->size - off : part_size, NULL };

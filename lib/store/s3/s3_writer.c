@@ -137,7 +137,8 @@ static bc_status queue_fill(s3_writer *w)
 
 static bc_status start_multipart(s3_writer *w)
 {
-    return bc_s3_multipart_start(w->b, w->key, &w->create, 0, part_sent, w, &w->upload);
+    return bc_s3_multipart_start(w->b, w->key, &w->create, 0, (int64_t)w->part_size, part_sent, w,
+                                  &w->upload);
 }
 
 /* Takes what fits of data into the head, growing it; once the head is full
@@ -203,8 +204,9 @@ bc_status bc_s3_writer_open(void *backend, const char *key, const bc_put_opts *o
         return bc_oom();
     w->b = b;
     w->opts.if_absent = opts->if_absent;
-    w->part_size = (size_t)b->part_size;
-    size_t limit = (size_t)((b->threshold + b->part_size - 1) / b->part_size) * w->part_size;
+    w->part_size = (size_t)bc_s3_part_size(b->part_size, opts->size_limit, b->max_parts);
+    size_t limit = (size_t)((b->threshold + (int64_t)w->part_size - 1) / (int64_t)w->part_size) *
+                   w->part_size;
     size_t in_flight = (size_t)b->concurrency * w->part_size;
     w->head_limit = limit < in_flight ? limit : in_flight;
     pthread_mutex_init(&w->lock, NULL);
