@@ -187,7 +187,7 @@ journal_len() { wc -l <"$G/journal.log"; }
 
 rows() { psql_at "$1" "select string_agg(v, ',' order by v) from marks"; }
 
-@test "PostgreSQL archives to gs://, bc-backup streams a resumable upload, bc-restore -R recovers" {
+@test "PostgreSQL archives to gs://, bc-backup streams a resumable upload, bc-restore -R recovers, retention deletes in batches" {
     url=gs://test/pg
     dir="$G/pg-primary" port=$(free_port)
     init_pg "$dir" "$port" "archive_mode = on" \
@@ -233,8 +233,13 @@ rows() { psql_at "$1" "select string_agg(v, ',' order by v) from marks"; }
     [ "$id2" != "$id" ]
     archive_current_wal "$port"
     first_wal=$(gcs_keys pg/srv/wals/ | head -n 1)
+    mark=$(journal_len)
     run bc-retention -r "REDUNDANCY 1" "$url" srv
     [ "$status" -eq 0 ]
+    # the deletes went through the JSON batch endpoint, not one request each
+    journal_since "$mark" | grep -q "^POST /batch/storage/v1 auth=yes$"
+    journal_since "$mark" | grep -q "^BATCH DELETE /storage/v1/b/test/o/pg%2Fsrv%2Fbase%2F$id%2F"
+    ! journal_since "$mark" | grep -q "^DELETE /storage/v1/b/" || false
     [ -z "$(gcs_keys "pg/srv/base/$id/")" ]
     gcs_has "pg/srv/base/$id2/backup.info"
     ! gcs_has "$first_wal" || false

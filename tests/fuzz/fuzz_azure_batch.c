@@ -1,5 +1,7 @@
 /* libFuzzer target for the Azure Blob Batch reply check
- * (bc_azure_batch_check, lib/store/azure/azure_batch.c): the same reply
+ * (bc_azure_batch_check, lib/store/azure/azure_batch.c) and through it the
+ * batch reply reader Cloud Storage's deletes share (bc_http_batch_answers,
+ * lib/store/http/batch.c): the same reply
  * is checked as the answer to 0 to 4 deletes. It may be accepted for one
  * count at most, and then every other count is refused as a reply with
  * the wrong number of answers (BC_ERR_DATA); a refusal names the

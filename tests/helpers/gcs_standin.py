@@ -19,6 +19,11 @@ Endpoints (all on 127.0.0.1 only):
          (Range honoured), the custom metadata as X-Goog-Meta-KEY headers.
          OBJECT must be percent-encoded, '/' as %2F
   DELETE /storage/v1/b/BUCKET/o/OBJECT
+  POST   /batch/storage/v1                       a multipart/mixed body of at most
+         100 application/http parts; only DELETE of an object is implemented
+         (anything else answers 400 in its part); the reply is multipart/mixed,
+         one "HTTP/1.1 STATUS" part per call in order, each sub-request
+         journalled as "BATCH METHOD PATH"
   POST   /upload/storage/v1/b/BUCKET/o?uploadType=media&name=N    simple upload
          (no custom metadata: an object replaced this way loses it)
   POST   /upload/storage/v1/b/BUCKET/o?uploadType=multipart&name=N  a
@@ -46,6 +51,7 @@ import base64
 import datetime
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -147,6 +153,8 @@ class Handler(BaseHTTPRequestHandler):
         parts = path.split("/")
         if not self.authorized():
             return
+        if path == "/batch/storage/v1" and self.command == "POST":
+            return self.batch(data)
         # /storage/v1/b/B[/o[/OBJ]] or /upload/storage/v1/b/B/o
         upload = parts[1:2] == ["upload"]
         if upload:
@@ -252,14 +260,52 @@ class Handler(BaseHTTPRequestHandler):
             out["nextPageToken"] = base64.urlsafe_b64encode(page[-1][0].encode()).decode()
         self.reply(200, out)
 
+    def delete(self, bucket, name):
+        """204 when the object was there, else 404."""
+        path = self.object_path(bucket, name)
+        if not os.path.exists(path):
+            return 404
+        os.unlink(path)
+        if os.path.exists(self.meta_path(bucket, name)):
+            os.unlink(self.meta_path(bucket, name))
+        return 204
+
+    def batch(self, data):
+        m = re.search(r'boundary="?([^";]+)"?', self.headers.get("Content-Type", ""))
+        if not m or not self.headers.get("Content-Type", "").startswith("multipart/mixed"):
+            return self.error(400, "batch: the body must be multipart/mixed with a boundary")
+        sep = b"--" + m.group(1).encode()
+        calls = [c for c in data.split(sep)[1:] if not c.startswith(b"--")]
+        if len(calls) > 100:
+            return self.error(400, "batch: more than 100 calls")
+        out = []
+        for i, call in enumerate(calls):
+            head, _, inner = call.partition(b"\r\n\r\n")
+            if b"application/http" not in head:
+                return self.error(400, "batch: a part is not application/http")
+            line = inner.split(b"\r\n", 1)[0].decode()
+            method, target, _ = (line.split(" ") + ["", ""])[:3]
+            with LOCK, open(ARGS.journal, "a") as f:
+                f.write(f"BATCH {method} {target}\n")
+            p = target.split("?")[0].split("/")
+            status = 400
+            if method == "DELETE" and p[1:4] == ["storage", "v1", "b"] and len(p) == 7 \
+                    and p[5] == "o":
+                bucket = urllib.parse.unquote(p[4])
+                status = self.delete(bucket, urllib.parse.unquote(p[6])) \
+                    if os.path.isdir(self.bucket_dir(bucket)) else 404
+            reason = {204: "No Content", 404: "Not Found", 400: "Bad Request"}[status]
+            out.append(f"--batch_reply\r\nContent-Type: application/http\r\n"
+                       f"Content-ID: <response-{i}>\r\n\r\nHTTP/1.1 {status} {reason}\r\n"
+                       f"Content-Length: 0\r\n\r\n")
+        body = ("".join(out) + "--batch_reply--\r\n").encode()
+        return self.reply(200, body, ctype="multipart/mixed; boundary=batch_reply")
+
     def object(self, bucket, name):
         path = self.object_path(bucket, name)
         if self.command == "DELETE":
-            if not os.path.exists(path):
+            if self.delete(bucket, name) == 404:
                 return self.error(404, f"No such object: {bucket}/{name}", "notFound")
-            os.unlink(path)
-            if os.path.exists(self.meta_path(bucket, name)):
-                os.unlink(self.meta_path(bucket, name))
             return self.reply(204)
         if self.command != "GET":
             return self.error(405, "Method not allowed")

@@ -1,12 +1,14 @@
 /* The provider-neutral HTTP layer: replies classified by status, with the
  * backend's error table (here S3's) reading its error body and saying what
- * its codes mean; and the one encoder of query strings and tag headers. */
+ * its codes mean; the one encoder of query strings and tag headers; and the
+ * multipart/mixed framing of batch requests (Azure, Cloud Storage). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
 
 #include "check.h"
+#include "store/http/batch.h"
 #include "store/http/http.h"
 #include "store/http/token.h"
 #include "store/http/url.h"
@@ -64,9 +66,48 @@ static void token_cache(void)
     bc_token_cache_free(&c);
 }
 
+static void batch(void)
+{
+    bc_http_batch b;
+    bc_http_batch_init(&b);
+    bc_http_headers h = {0};
+    CHECK(bc_http_headers_set(&h, "x-ms-date", "Tue, 01 Dec 2026 00:00:00 GMT") == BC_OK);
+    bc_http_batch_add(&b, "DELETE", "/c/pg/a?x=1", &h);
+    bc_http_batch_add(&b, "DELETE", "/storage/v1/b/t/o/pg%2Fb", NULL);
+    CHECK(bc_http_batch_finish(&b) == BC_OK && b.n == 2);
+    const char *body = (const char *)b.body.data;
+    char want[512];
+    snprintf(want, sizeof want,
+             "--%s\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n"
+             "Content-ID: 0\r\n\r\nDELETE /c/pg/a?x=1 HTTP/1.1\r\nx-ms-date: Tue, 01 Dec 2026 "
+             "00:00:00 GMT\r\nContent-Length: 0\r\n\r\n--%s\r\n",
+             b.boundary, b.boundary);
+    CHECK(strncmp(body, want, strlen(want)) == 0);
+    CHECK(strstr(body, "Content-ID: 1\r\n\r\nDELETE /storage/v1/b/t/o/pg%2Fb HTTP/1.1\r\n"
+                       "Content-Length: 0\r\n\r\n") != NULL);
+    snprintf(want, sizeof want, "--%s--\r\n", b.boundary);
+    CHECK(strlen(body) > strlen(want) && strcmp(body + strlen(body) - strlen(want), want) == 0);
+    CHECK(strstr(b.content_type, b.boundary) && strncmp(b.content_type, "multipart/mixed; "
+                                                        "boundary=batch_", 31) == 0);
+    bc_http_headers_free(&h);
+    bc_http_batch_free(&b);
+
+    const char reply[] = "--r\r\nContent-Type: application/http\r\n\r\nHTTP/1.1 202 Accepted\r\n"
+                         "x-ms-error-code: none\r\n\r\n--r\r\n\r\nHTTP/1.1 403 Forbidden\r\n"
+                         "X-MS-Error-Code: AuthorizationFailure\r\n\r\n--r\r\n\r\n"
+                         "HTTP/1.1 404 Not Found\r\n\r\n--r--\r\n";
+    bc_http_batch_answer a[2];
+    CHECK(bc_http_batch_answers(reply, strlen(reply), "x-ms-error-code", a, 2) == 3);
+    CHECK(a[0].status == 202 && strcmp(a[0].code, "none") == 0);
+    CHECK(a[1].status == 403 && strcmp(a[1].code, "AuthorizationFailure") == 0);
+    CHECK(bc_http_batch_answers(NULL, 0, NULL, a, 2) == 0);
+    CHECK(bc_http_batch_answers("HTTP/1.1 2", 10, NULL, a, 2) == 1 && a[0].status == 2);
+}
+
 int main(void)
 {
     token_cache();
+    batch();
     const bc_http_errors *s3 = &bc_s3_errors;
     /* statuses alone */
     CHECK(classify(403, NULL, NULL) == BC_ERR_AUTH);

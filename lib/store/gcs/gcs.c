@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "store/gcs/gcs_internal.h"
+#include "store/http/batch.h"
 #include "store/http/list_page.h"
 #include "util/timefmt.h"
 #include "util/log.h"
@@ -240,27 +241,81 @@ static bc_status gcs_list(void *backend, const char *prefix, const char *delimit
 
 /* ---- delete ----------------------------------------------------------- */
 
+/* Cloud Storage's JSON batch endpoint takes at most 100 calls a request. */
+#define BATCH_MAX 100
+
+/* The answers to one batch of deletes: 204 or 404 (already gone) is done. */
+static bc_status batch_verdict(gcs_backend *b, const gcs_call *c, const char *const *keys,
+                               size_t n)
+{
+    bc_http_batch_answer answers[BATCH_MAX];
+    size_t seen = bc_http_batch_answers(c->resp.body, c->resp.body ? c->resp.body_len : 0,
+                                        NULL, answers, BATCH_MAX);
+    for (size_t i = 0; i < seen && i < n; i++) {
+        int status = answers[i].status;
+        if (status == 204 || status == 200 || status == 404)
+            continue;
+        char loc[2048];
+        bc_gcs_where(b, keys[i], loc, sizeof loc);
+        return bc_error(status == 401 || status == 403 ? BC_ERR_AUTH
+                        : status >= 500 || status == 429 ? BC_ERR_NET : BC_ERR_INTERNAL,
+                        "delete %s at %s: HTTP %d in the batch reply", loc, b->base_url, status);
+    }
+    if (seen != n)
+        return bc_error(BC_ERR_DATA, "delete in gs://%s at %s: the batch reply holds %zu "
+                        "answers for %zu deletes", b->bucket, b->base_url, seen, n);
+    return BC_OK;
+}
+
+static bc_status delete_batch(gcs_backend *b, bc_http_client *hc, const char *const *keys,
+                              size_t n)
+{
+    bc_http_batch batch;
+    bc_http_batch_init(&batch);
+    bc_status st = BC_OK;
+    size_t base = strlen(b->base_url);
+    for (size_t i = 0; st == BC_OK && i < n; i++) {
+        gcs_call sub;
+        st = bc_gcs_call_init(&sub, b, "DELETE", GCS_OBJECT, keys[i], NULL, 0);
+        if (st == BC_OK)
+            bc_http_batch_add(&batch, "DELETE", sub.url + base, NULL);
+        bc_gcs_call_free(&sub);
+    }
+    if (st == BC_OK)
+        st = bc_http_batch_finish(&batch);
+    gcs_call c;
+    bc_buffer url = {0};
+    bc_buffer_addf(&url, "%s/batch/storage/v1", b->base_url);
+    bc_source src = {.fd = -1, .mem = batch.body.data, .size = (int64_t)batch.body.len};
+    if (st == BC_OK)
+        st = url.failed ? bc_oom() : bc_gcs_call_init_url(&c, b, "POST", (char *)url.data);
+    if (st == BC_OK) {
+        c.req.body = &src;
+        c.req.body_length = src.size;
+        st = bc_http_headers_set(&c.req.headers, "Content-Type", batch.content_type);
+        if (st == BC_OK)
+            st = bc_gcs_perform(b, hc, &c);
+        if (st == BC_OK)
+            st = batch_verdict(b, &c, keys, n);
+        else
+            st = st == BC_ERR_NOBUCKET ? bc_gcs_missing(b, st, "delete", b->bucket)
+                                       : bc_error_context(st, "delete in gs://%s at %s",
+                                                          b->bucket, b->base_url);
+        bc_gcs_call_free(&c);
+    }
+    bc_buffer_free(&url);
+    bc_http_batch_free(&batch);
+    return st;
+}
+
+/* Deletes go in batches of 100 calls, one request each. */
 static bc_status gcs_delete(void *backend, const char *const *keys, size_t nkeys)
 {
     gcs_backend *b = backend;
     bc_http_client *hc = NULL;
     bc_status st = bc_http_client_acquire(b->pool, &hc);
-    for (size_t i = 0; st == BC_OK && i < nkeys; i++) {
-        gcs_call c;
-        st = bc_gcs_call_init(&c, b, "DELETE", GCS_OBJECT, keys[i], NULL, 0);
-        if (st != BC_OK)
-            break;
-        st = bc_gcs_perform(b, hc, &c);
-        if (st == BC_ERR_NOTFOUND)   /* already gone */
-            st = BC_OK;
-        if (st != BC_OK) {
-            char loc[2048];
-            bc_gcs_where(b, keys[i], loc, sizeof loc);
-            st = st == BC_ERR_NOBUCKET ? bc_gcs_missing(b, st, "delete", loc)
-                                       : bc_error_context(st, "delete %s at %s", loc, b->base_url);
-        }
-        bc_gcs_call_free(&c);
-    }
+    for (size_t i = 0; st == BC_OK && i < nkeys; i += BATCH_MAX)
+        st = delete_batch(b, hc, keys + i, nkeys - i < BATCH_MAX ? nkeys - i : BATCH_MAX);
     if (hc)
         bc_http_client_release(b->pool, hc);
     return st;
