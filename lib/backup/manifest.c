@@ -6,7 +6,6 @@
 
 #include <jansson.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -44,17 +43,10 @@ static int algo_from_name(const char *name, bc_checksum_algo *algo)
 
 bc_status bc_checksum_init(bc_checksum *c, bc_checksum_algo algo)
 {
-    if (c->md && algo != BC_CHECKSUM_SHA256)
-        bc_checksum_free(c);
+    bc_checksum_free(c);
     c->algo = algo;
     c->crc = 0;
-    if (algo != BC_CHECKSUM_SHA256)
-        return BC_OK;
-    if (!c->md && !(c->md = EVP_MD_CTX_new()))
-        return bc_oom();
-    if (EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1)
-        return bc_error(BC_ERR_INTERNAL, "cannot start a SHA-256 digest");
-    return BC_OK;
+    return algo == BC_CHECKSUM_SHA256 ? bc_sha256_begin(&c->sha) : BC_OK;
 }
 
 void bc_checksum_update(bc_checksum *c, const void *data, size_t len)
@@ -62,7 +54,7 @@ void bc_checksum_update(bc_checksum *c, const void *data, size_t len)
     if (c->algo == BC_CHECKSUM_CRC32C)
         c->crc = bc_crc32c(c->crc, data, len);
     else if (c->algo == BC_CHECKSUM_SHA256)
-        EVP_DigestUpdate(c->md, data, len); /* cannot fail once initialised */
+        bc_sha256_update(&c->sha, data, len);
 }
 
 void bc_checksum_final_hex(bc_checksum *c, char hex[65])
@@ -76,18 +68,13 @@ void bc_checksum_final_hex(bc_checksum *c, char hex[65])
         bc_hex_encode(b, 4, hex);
         c->crc = 0;
     } else if (c->algo == BC_CHECKSUM_SHA256) {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int n = 0;
-        EVP_DigestFinal_ex(c->md, md, &n);
-        bc_hex_encode(md, n > 32 ? 32 : n, hex);
-        EVP_DigestInit_ex(c->md, EVP_sha256(), NULL);
+        bc_sha256_hex(&c->sha, hex);
     }
 }
 
 void bc_checksum_free(bc_checksum *c)
 {
-    EVP_MD_CTX_free(c->md);
-    c->md = NULL;
+    bc_sha256_free(&c->sha);
 }
 
 void bc_manifest_sha256_hex(const void *text, size_t len, char hex[65])

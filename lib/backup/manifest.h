@@ -25,6 +25,7 @@
 
 #include "tar/extract.h"
 #include "tar/tar.h"
+#include "util/sha256.h"
 #include "util/status.h"
 
 #define BC_MANIFEST_NAME "backup_manifest"
@@ -43,7 +44,7 @@ const char *bc_checksum_name(bc_checksum_algo algo);
 typedef struct bc_checksum {
     bc_checksum_algo algo;
     uint32_t crc;
-    void *md; /* EVP_MD_CTX for SHA-256 */
+    bc_sha256 sha;
 } bc_checksum;
 
 bc_status bc_checksum_init(bc_checksum *c, bc_checksum_algo algo);

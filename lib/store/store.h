@@ -50,6 +50,10 @@ typedef struct bc_source {
     int fd;
     const unsigned char *mem;
     int64_t size;
+    /* The SHA-256 of all of it as hex, when whoever read it hashed it on
+     * the way (the WAL archiver's one pass); NULL otherwise. S3 signs the
+     * payload with it instead of reading the source once more. */
+    const char *sha256;
 } bc_source;
 
 typedef struct bc_tag {

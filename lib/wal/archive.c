@@ -27,6 +27,7 @@
 #include "util/buffer.h"
 #include "util/fileio.h"
 #include "util/log.h"
+#include "util/sha256.h"
 #include "util/workqueue.h"
 
 #define READ_CHUNK (256 * 1024)
@@ -105,11 +106,14 @@ static bc_status same_content(bc_store *store, const bc_wal_object *obj, int fd,
 /* --- one file --- */
 
 /* Reads the file once: digests it and, with a codec, compresses it into
- * out. The checksum is of these bytes, so the object's metadata describes
- * exactly what was uploaded. */
+ * out; without one, also hashes it with SHA-256 into sha256 (what S3 signs
+ * the upload with), so the upload does not read it a second time. The
+ * checksum is of these bytes, so the object's metadata describes exactly
+ * what was uploaded. */
 static bc_status read_file(int fd, int64_t size, const bc_wal_archive_opts *o,
-                           bc_wal_digest *digest, bc_buffer *out)
+                           bc_wal_digest *digest, bc_buffer *out, char sha256[65])
 {
+    bc_sha256 sha = {0};
     bc_codec_stream *enc = NULL;
     bc_status st = o->codec != BC_CODEC_NONE
         ? bc_codec_encoder(o->codec, o->level, bc_buffer_sink, out, &enc) : BC_OK;
@@ -118,6 +122,8 @@ static bc_status read_file(int fd, int64_t size, const bc_wal_archive_opts *o,
     unsigned char *buf = malloc(READ_CHUNK);
     if (!buf)
         st = bc_oom();
+    if (st == BC_OK && !enc)
+        st = bc_sha256_begin(&sha);
     for (int64_t off = 0; st == BC_OK && off < size;) {
         ssize_t n = pread(fd, buf, READ_CHUNK, off);
         if (n < 0 && errno == EINTR)
@@ -130,10 +136,15 @@ static bc_status read_file(int fd, int64_t size, const bc_wal_archive_opts *o,
         bc_wal_digest_update(digest, buf, (size_t)n);
         if (enc)
             st = bc_codec_write(enc, buf, (size_t)n);
+        else
+            bc_sha256_update(&sha, buf, (size_t)n);
         off += n;
     }
     if (st == BC_OK && enc)
         st = bc_codec_finish(enc);
+    if (st == BC_OK && !enc)
+        bc_sha256_hex(&sha, sha256);
+    bc_sha256_free(&sha);
     free(buf);
     bc_codec_free(enc);
     return st;
@@ -201,10 +212,11 @@ static bc_status archive_one(bc_store *store, const char *wal_path,
     if (st != BC_OK || exists)
         goto out;
 
-    st = read_file(fd, sb.st_size, o, &digest, &compressed);
+    char sha256[65];
+    st = read_file(fd, sb.st_size, o, &digest, &compressed, sha256);
     if (st != BC_OK)
         goto out;
-    bc_source src = {.fd = fd, .size = sb.st_size};
+    bc_source src = {.fd = fd, .size = sb.st_size, .sha256 = sha256};
     if (o->codec != BC_CODEC_NONE)
         src = (bc_source){.fd = -1, .mem = compressed.data, .size = (int64_t)compressed.len};
     char key[1024], sum[BC_WAL_SUM_HEX + 1], size_text[24];

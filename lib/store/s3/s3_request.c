@@ -11,6 +11,7 @@
 #include "store/s3/s3_internal.h"
 #include "store/http/url.h"
 #include "store/http/xml.h"
+#include "util/sha256.h"
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -125,7 +126,7 @@ bc_status bc_s3_call_set_xml_body(s3_call *c, bc_source *holder, const char *xml
     c->req.body = holder;
     c->req.body_offset = 0;
     c->req.body_length = holder->size;
-    bc_sigv4_sha256_hex(xml, strlen(xml), hash);
+    bc_sha256_of(xml, strlen(xml), hash);
     bc_status st = bc_http_headers_set(&c->req.headers, "Content-Type", "application/xml");
     if (st == BC_OK)
         st = bc_http_headers_set(&c->req.headers, "X-Amz-Content-Sha256", hash);

@@ -13,17 +13,10 @@
 
 #include "util/buffer.h"
 #include "util/hex.h"
+#include "util/sha256.h"
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-
-void bc_sigv4_sha256_hex(const void *data, size_t len, char hex[65])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-    bc_hex_encode(md, 32, hex);
-}
 
 bc_status bc_sigv4_payload_hash(const bc_source *src, int64_t offset, int64_t len, char hex[65])
 {
@@ -31,46 +24,40 @@ bc_status bc_sigv4_payload_hash(const bc_source *src, int64_t offset, int64_t le
         memcpy(hex, EMPTY_SHA256, 65);
         return BC_OK;
     }
+    if (src->sha256 && offset == 0 && len == src->size) {
+        memcpy(hex, src->sha256, 65);   /* hashed by whoever read it */
+        return BC_OK;
+    }
     if (src->fd < 0) {
         if (offset < 0 || len < 0 || offset + len > src->size)
             return bc_error(BC_ERR_INTERNAL, "payload range outside its source");
-        bc_sigv4_sha256_hex(src->mem + offset, (size_t)len, hex);
+        bc_sha256_of(src->mem + offset, (size_t)len, hex);
         return BC_OK;
     }
 
     /* A file: a first pass with pread, before the upload reads it again. */
     enum { CHUNK = 1 << 20 };
-    bc_status st = BC_OK;
+    bc_sha256 sha = {0};
     unsigned char *buf = malloc(CHUNK);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!buf || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-        st = bc_oom();
-        goto done;
-    }
-    for (int64_t done = 0; done < len;) {
+    bc_status st = buf ? bc_sha256_begin(&sha) : bc_oom();
+    for (int64_t done = 0; st == BC_OK && done < len;) {
         size_t want = len - done < CHUNK ? (size_t)(len - done) : CHUNK;
         ssize_t got = pread(src->fd, buf, want, (off_t)(offset + done));
         if (got < 0 && errno == EINTR)
             continue;
-        if (got < 0) {
+        if (got < 0)
             st = bc_error(BC_ERR_IO, "reading the upload source at offset %lld: %s",
                           (long long)(offset + done), strerror(errno));
-            goto done;
-        }
-        if (got == 0) {
+        else if (got == 0)
             st = bc_error(BC_ERR_IO, "upload source ended at offset %lld, expected %lld bytes",
                           (long long)(offset + done), (long long)(offset + len));
-            goto done;
-        }
-        EVP_DigestUpdate(ctx, buf, (size_t)got);
-        done += got;
+        else
+            bc_sha256_update(&sha, buf, (size_t)got);
+        done += got > 0 ? got : 0;
     }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(ctx, md, &n);
-    bc_hex_encode(md, 32, hex);
-done:
-    EVP_MD_CTX_free(ctx);
+    if (st == BC_OK)
+        bc_sha256_hex(&sha, hex);
+    bc_sha256_free(&sha);
     free(buf);
     return st;
 }
@@ -282,7 +269,7 @@ bc_status bc_sigv4_sign_at(const bc_sigv4_signer *s, bc_http_request *req,
     date[8] = '\0';
     snprintf(scope, sizeof scope, "%s/%s/%s/aws4_request", date, s->region, s->service);
     if (!cr_buf.failed)
-        bc_sigv4_sha256_hex(cr_buf.data, cr_buf.len, cr_hash);
+        bc_sha256_of(cr_buf.data, cr_buf.len, cr_hash);
     bc_buffer_adds(&sts, ALGORITHM "\n");
     bc_buffer_adds(&sts, amz_date);
     bc_buffer_adds(&sts, "\n");

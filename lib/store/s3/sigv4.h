@@ -33,11 +33,11 @@ bc_status bc_sigv4_sign(void *signer, bc_http_request *req);
 bc_status bc_sigv4_sign_at(const bc_sigv4_signer *signer, bc_http_request *req,
                            const char *amz_date, char **canonical);
 
-/* Lowercase hex SHA-256 of len bytes of src at offset (pread for a file). */
+/* Lowercase hex SHA-256 of len bytes of src at offset: src->sha256 when it
+ * is all of src and the producer hashed it already, else read (pread for
+ * a file). */
 bc_status bc_sigv4_payload_hash(const bc_source *src, int64_t offset, int64_t len,
                                 char hex[65]);
-/* Lowercase hex SHA-256 of a buffer. */
-void bc_sigv4_sha256_hex(const void *data, size_t len, char hex[65]);
 
 
 #endif
