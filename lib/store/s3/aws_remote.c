@@ -133,8 +133,10 @@ bc_status bc_aws_json_parse(const char *body, size_t len, bc_aws_keys *out)
     }
     const char *code = json_string_value(json_object_get(o, "Code"));
     if (code && strcmp(code, "Success") != 0) {
-        char shown[64];
-        snprintf(shown, sizeof shown, "%s", code);
+        char shown[64]; /* a code is a word: nothing else of the reply is shown */
+        snprintf(shown, sizeof shown, "%.*s",
+                 (int)strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
+                 code);
         json_decref(o);
         return bc_error(BC_ERR_AUTH, "the credentials reply says Code %s", shown);
     }
