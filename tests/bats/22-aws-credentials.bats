@@ -9,8 +9,9 @@
 # and is accepted by the gate the same way.
 # Not tested here: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, whose host
 # 169.254.170.2 cannot be bound on a test machine (the unit tests check the
-# URL it makes); the refresh of expiring keys is a unit test (test_sigv4.c)
-# driven by the fake HTTP peer, which needs no waiting.
+# URL it makes). The refresh rule itself is a unit test
+# (test_aws_credentials.c) at chosen times; here a multipart upload through
+# a gate that holds each part outlasts keys that live 2 seconds.
 
 load helpers
 
@@ -46,7 +47,10 @@ setup() {
 }
 
 teardown() {
-    if [ -f "$T/standin.pid" ]; then kill "$(cat "$T/standin.pid")" 2>/dev/null || true; fi
+    local pid
+    for pid in "$T/standin.pid" "$T/gate.pid"; do
+        if [ -f "$pid" ]; then kill "$(cat "$pid")" 2>/dev/null || true; fi
+    done
 }
 
 # standin [ARGS...]: starts the stand-in, exports STANDIN (its URL).
@@ -189,7 +193,7 @@ for l in open(sys.argv[1]):
     [ "$status" -eq 2 ]
     [ $((SECONDS - start)) -le 5 ]
     [[ "$output" == *"EC2 instance metadata (IMDS) at $AWS_EC2_METADATA_SERVICE_ENDPOINT"* ]]
-    [[ "$output" == *"no AWS credentials in the environment"* ]]
+    [[ "$output" == *"no AWS credentials (set AWS_ACCESS_KEY_ID"* ]]
     [ "$(printf '%s\n' "$output" | grep -c .)" -eq 1 ]
 }
 
@@ -237,4 +241,27 @@ for l in open(sys.argv[1]):
     echo "$output"
     [ "$status" -eq 2 ]
     [[ "$output" == *InvalidToken* ]]
+}
+
+@test "keys that expire during a multipart upload are renewed: every part is signed with live keys" {
+    standin --expiry 2
+    web_identity_env "$T/token"
+    # a second gate in front of the same s3rver, holding each part a second
+    port=$(free_port)
+    /usr/bin/python3 "$BC_TOP/tests/helpers/sigv4_gate.py" --port "$port" \
+        --upstream "${S3RVER_ENDPOINT#http://}" --log "$T/rejected.log" \
+        --issued "$S3RVER_DIR/issued.jsonl" --part-delay 1 >"$T/gate.log" 2>&1 &
+    echo $! >"$T/gate.pid"
+    wait_for 30 port_open "$port"
+    run bc-wal-archive -v -v --max-single-put-size 5MB --max-block-size 5MB --max-concurrency 1 \
+        --endpoint-url "http://127.0.0.1:$port" "s3://test/$P" srv "$T/000000010000000000000001"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # four parts held a second each: the first keys (2 s) could not have lasted
+    [ "$(grep -c "POST /" "$T/standin.log")" -ge 2 ]
+    [[ "$output" == *"refreshed"* ]]
+    [ ! -s "$T/rejected.log" ]
+    run bc-wal-restore --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv 000000010000000000000001 "$T/back"
+    [ "$status" -eq 0 ]
+    cmp "$T/back" "$T/000000010000000000000001"
 }

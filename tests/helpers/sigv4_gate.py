@@ -28,7 +28,8 @@ Credentials: S3RVER / S3RVER, and the temporary keys the AWS credential
 stand-in (aws_standin.py) issued, read from its --issued file (one JSON
 object per line): those require their x-amz-security-token, signed, and
 are refused with ExpiredToken past their expiry, as S3 does; s3rver, which
-knows its own key only, gets them as S3RVER. Listens on 127.0.0.1 only; runs until killed.
+knows its own key only, gets them as S3RVER. --part-delay holds part
+uploads, so that an upload outlasts keys that expire within seconds. Listens on 127.0.0.1 only; runs until killed.
 """
 import argparse
 import datetime
@@ -62,6 +63,9 @@ parser.add_argument("--upstream", required=True, help="host:port of s3rver")
 parser.add_argument("--log", help="append one line per rejected request here")
 parser.add_argument("--journal", help="append one line per verified request here")
 parser.add_argument("--issued", help="temporary keys issued by aws_standin.py (JSON lines)")
+parser.add_argument("--part-delay", type=float, default=0,
+                    help="hold each verified part upload this many seconds before "
+                         "forwarding it, so an upload outlasts short-lived keys")
 parser.add_argument("--cert", help="serve HTTPS with this PEM certificate")
 parser.add_argument("--key", help="private key of --cert")
 args = parser.parse_args()
@@ -166,6 +170,8 @@ class Gate(http.server.BaseHTTPRequestHandler):
                             for h in JOURNAL_HEADERS if self.headers.get(h) is not None)
             with open(args.journal, "a") as f:
                 f.write("%s %s%s\n" % (self.command, self.path, extra))
+        if args.part_delay and self.command == "PUT" and "partNumber=" in self.path:
+            time.sleep(args.part_delay)
         host, port = args.upstream.split(":")
         headers = {k: v for k, v in self.headers.items() if k.lower() != "expect"}
         key_id = AUTH_RE.match(self.headers["Authorization"]).group(1)

@@ -336,8 +336,9 @@ bc_status bc_aws_credentials_load(const char *profile_opt, const char *ca_bundle
             st = bc_aws_imds(out, imds ? imds : "http://169.254.169.254",
                              env_true("AWS_EC2_METADATA_V1_DISABLED"));
         if (st != BC_OK)
-            bc_error_context(st, "no AWS credentials in the environment, profile '%s' of %s or "
-                             "container variables, so tried", profile,
+            bc_error_context(st, "no AWS credentials (set AWS_ACCESS_KEY_ID and "
+                             "AWS_SECRET_ACCESS_KEY, keys in profile '%s' of %s, web identity "
+                             "or container variables: see bc-store(7)), and none from", profile,
                              cred_path ? cred_path : "~/.aws/credentials");
     } else {
         st = bc_error(BC_ERR_AUTH,
