@@ -193,6 +193,16 @@ static void test_web_identity_and_refresh(void)
           !strchr(bc_error_msg(), '\n'), "message: %s", bc_error_msg());
     peer_done(f);
 
+    /* Keys already expired when they arrive (a clock far off): refused, not
+     * fetched again for every request. */
+    char *old = sts_reply("ASIAOLD", now - 60);
+    fake_reply stale[] = { { 200, NULL, old, -1 } };
+    f = peer(stale, 1, "AWS_ENDPOINT_URL_STS", "");
+    CHECK_MSG(bc_aws_credentials_load(NULL, NULL, &c) == BC_ERR_AUTH &&
+              strstr(bc_error_msg(), "already expired"), "stale keys: %s", bc_error_msg());
+    peer_done(f);
+    free(old);
+
     write_token("");
     CHECK_MSG(bc_aws_credentials_load(NULL, NULL, &c) == BC_ERR_AUTH && strstr(bc_error_msg(), "is empty"),
           "empty token file: %s", bc_error_msg());
@@ -222,6 +232,12 @@ static void test_container(void)
     CHECK(strcmp(fake_http_request(f, 0)->target, "/v1/credentials") == 0);
     bc_aws_credentials_free(&c);
     peer_done(f);
+
+    /* A token that would add a header line is refused before any request. */
+    write_token("file-token\r\nX-Injected: 1");
+    CHECK_MSG(bc_aws_credentials_load(NULL, NULL, &c) == BC_ERR_AUTH &&
+              strstr(bc_error_msg(), "line break") && !strstr(bc_error_msg(), "file-token"),
+              "token with a line break: %s", bc_error_msg());
 
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://example.com/creds", 1);
     CHECK_MSG(bc_aws_credentials_load(NULL, NULL, &c) == BC_ERR_AUTH && strstr(bc_error_msg(), "not allowed"),

@@ -216,8 +216,8 @@ static bc_status container(bc_aws_credentials *out, const char *ca_bundle)
         snprintf(url, sizeof url, "http://169.254.170.2%s%s", rel[0] == '/' ? "" : "/", rel);
     else
         snprintf(url, sizeof url, "%s", full);
-    return bc_aws_container(out, url, rel ? NULL : env("AWS_CONTAINER_AUTHORIZATION_TOKEN"),
-                            rel ? NULL : env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"), ca_bundle);
+    return bc_aws_container(out, url, env("AWS_CONTAINER_AUTHORIZATION_TOKEN"),
+                            env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"), ca_bundle);
 }
 
 static int env_true(const char *name)

@@ -314,8 +314,12 @@ static bc_status fetch_container(const bc_aws_refresh *r, bc_aws_keys *out)
         st = read_token_file(r->auth_token_file, what, &token);
     else if (r->auth_token && !(token = strdup(r->auth_token)))
         st = bc_oom();
-    if (st != BC_OK)
+    if (st == BC_OK && token && strpbrk(token, "\r\n"))
+        st = bc_error(BC_ERR_AUTH, "%s: the authorization token holds a line break", what);
+    if (st != BC_OK) {
+        wipe_free(token);
         return st;
+    }
     bc_http_request req = { 0 };
     bc_http_response resp = { 0 };
     req.method = "GET";
@@ -336,8 +340,10 @@ static bc_status fetch_container(const bc_aws_refresh *r, bc_aws_keys *out)
         if (st != BC_OK)
             bc_error_context(st, "%s", what);
     }
-    for (size_t i = 0; i < req.headers.n; i++)
-        wipe_free(req.headers.items[i].value), req.headers.items[i].value = NULL;
+    for (size_t i = 0; i < req.headers.n; i++) {
+        char *value = req.headers.items[i].value;
+        explicit_bzero(value, strlen(value));
+    }
     bc_http_headers_free(&req.headers);
     bc_http_response_free(&resp);
     return st;
@@ -433,13 +439,19 @@ static bc_status fetch_imds(const bc_aws_refresh *r, bc_aws_keys *out)
     return st;
 }
 
-static bc_status fetch(const bc_aws_refresh *r, bc_aws_keys *out)
+/* New keys from r's source, refused when already expired at now (a
+ * clock far off would otherwise have them fetched for every request). */
+static bc_status fetch(const bc_aws_refresh *r, time_t now, bc_aws_keys *out)
 {
-    switch (r->kind) {
-    case WEB_IDENTITY: return fetch_web_identity(r, out);
-    case CONTAINER: return fetch_container(r, out);
-    default: return fetch_imds(r, out);
+    bc_status st = r->kind == WEB_IDENTITY ? fetch_web_identity(r, out)
+                   : r->kind == CONTAINER  ? fetch_container(r, out)
+                                           : fetch_imds(r, out);
+    if (st == BC_OK && out->expires_at <= now) {
+        bc_aws_keys_free(out);
+        st = bc_error(BC_ERR_AUTH, "%s issued keys that have already expired: is the clock "
+                      "of this machine right?", r->source);
     }
+    return st;
 }
 
 /* ---- setting up and refreshing ---------------------------------------- */
@@ -455,15 +467,15 @@ bc_status bc_aws_dup(char **dst, const char *src)
 /* Fetches r's first keys into c, which then owns r. */
 static bc_status start(bc_aws_credentials *c, bc_aws_refresh *r, bc_status st)
 {
+    time_t now = time(NULL);
+    r->source = c->source;
     if (st == BC_OK)
-        st = fetch(r, &r->cur);
+        st = fetch(r, now, &r->cur);
     if (st != BC_OK) {
         bc_aws_refresh_free(r);
         return st;
     }
-    time_t now = time(NULL);
     r->refresh_at = bc_token_refresh_time(now, r->cur.expires_at);
-    r->source = c->source;
     st = bc_aws_dup(&c->access_key, r->cur.access_key);
     if (st == BC_OK)
         st = bc_aws_dup(&c->secret_key, r->cur.secret_key);
@@ -554,7 +566,7 @@ bc_status bc_aws_credentials_keys_at(const bc_aws_credentials *c, time_t now, bc
     pthread_mutex_lock(&r->lock);
     if (now >= r->refresh_at) {
         bc_aws_keys next = { 0 };
-        st = fetch(r, &next);
+        st = fetch(r, now, &next);
         if (st == BC_OK) {
             bc_aws_keys_free(&r->cur);
             r->cur = next;
