@@ -197,9 +197,9 @@ static bc_status read_token_file(const char *path, const char *what, char **out)
     bc_buffer b = { 0 };
     char chunk[4096];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < (1 << 20))
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= (1 << 20))
         bc_buffer_append(&b, chunk, n);
-    int bad = ferror(f);
+    int bad = ferror(f), huge = b.len > (1 << 20);
     fclose(f);
     explicit_bzero(chunk, sizeof chunk);
     bc_buffer_addc(&b, '\0');
@@ -211,10 +211,10 @@ static bc_status read_token_file(const char *path, const char *what, char **out)
     size_t len = strlen(s);
     while (len && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' '))
         s[--len] = '\0';
-    if (bad || !len) {
+    if (bad || huge || !len) {
         wipe_free(s);
         return bc_error(BC_ERR_AUTH, "%s: the token file %s is %s", what, path,
-                        bad ? "unreadable" : "empty");
+                        bad ? "unreadable" : huge ? "larger than 1 MiB" : "empty");
     }
     bc_log_add_secret(s);
     *out = s;
