@@ -4,6 +4,7 @@
  * at chosen times (no waiting). */
 #include "store/s3/aws_credentials.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,14 @@ static void write_token(const char *text)
     }
 }
 
+/* IRSA's variables, with token in the token file. */
+static void web_identity_env(const char *token)
+{
+    setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/r", 1);
+    setenv("AWS_WEB_IDENTITY_TOKEN_FILE", token_path, 1);
+    write_token(token);
+}
+
 static void test_web_identity_and_refresh(void)
 {
     clean_env();
@@ -146,9 +155,7 @@ static void test_web_identity_and_refresh(void)
                             { 400, NULL, refused, -1 } };
     fake_http *f = peer(script, 5, "AWS_ENDPOINT_URL_STS", "");
     setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9", 1); /* the STS one wins */
-    setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/r", 1);
-    setenv("AWS_WEB_IDENTITY_TOKEN_FILE", token_path, 1);
-    write_token("jwt.token-value.sig\n");
+    web_identity_env("jwt.token-value.sig\n");
 
     bc_aws_credentials c;
     CHECK_MSG(bc_aws_credentials_load(NULL, NULL, &c) == BC_OK, "web identity: %s", bc_error_msg());
@@ -214,6 +221,54 @@ static void test_web_identity_and_refresh(void)
 static const char container_json[] =
     "{\"AccessKeyId\":\"ASIACONT\",\"SecretAccessKey\":\"sc\",\"Token\":\"tc\","
     "\"Expiration\":\"2099-01-01T00:00:00Z\"}";
+
+/* Part workers signing at once when the keys are due: one fetch, and
+ * every worker gets the same new keys. */
+typedef struct signer_thread {
+    const bc_aws_credentials *c;
+    time_t at;
+    char key[64];
+    bc_status st;
+} signer_thread;
+
+static void *sign_now(void *arg)
+{
+    signer_thread *t = arg;
+    bc_aws_keys k;
+    t->st = bc_aws_credentials_keys_at(t->c, t->at, &k);
+    if (t->st == BC_OK)
+        snprintf(t->key, sizeof t->key, "%s", k.access_key);
+    bc_aws_keys_free(&k);
+    return NULL;
+}
+
+static void test_concurrent_refresh(void)
+{
+    clean_env();
+    time_t now = time(NULL);
+    char *a = sts_reply("ASIAFIRST", now + 3600), *b = sts_reply("ASIASECOND", now + 7200);
+    fake_reply script[] = { { 200, NULL, a, -1 }, { 200, NULL, b, -1 } };
+    fake_http *f = peer(script, 2, "AWS_ENDPOINT_URL_STS", "");
+    web_identity_env("jwt.token-value.sig");
+    bc_aws_credentials c;
+    CHECK_MSG(bc_aws_credentials_load(NULL, NULL, &c) == BC_OK, "load: %s", bc_error_msg());
+    signer_thread t[6];
+    pthread_t id[6];
+    for (int i = 0; i < 6; i++) {
+        t[i] = (signer_thread){ .c = &c, .at = now + 3400 };
+        pthread_create(&id[i], NULL, sign_now, &t[i]);
+    }
+    for (int i = 0; i < 6; i++) {
+        pthread_join(id[i], NULL);
+        CHECK_MSG(t[i].st == BC_OK && strcmp(t[i].key, "ASIASECOND") == 0, "thread %d: %s", i, t[i].key);
+    }
+    CHECK_MSG(fake_http_count(f) == 2, "one refresh for all: %zu requests", fake_http_count(f));
+    bc_aws_credentials_free(&c);
+    peer_done(f);
+    free(a);
+    free(b);
+    clean_env();
+}
 
 static void test_container(void)
 {
@@ -299,6 +354,7 @@ int main(void)
     snprintf(token_path, sizeof token_path, "%s/token", dir);
     test_parsers();
     test_web_identity_and_refresh();
+    test_concurrent_refresh();
     test_container();
     test_imds();
     remove(token_path);
