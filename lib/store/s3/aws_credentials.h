@@ -30,7 +30,8 @@
  *     not at all, and AWS_EC2_METADATA_V1_DISABLED unset), at
  *     AWS_EC2_METADATA_SERVICE_ENDPOINT, else http://169.254.169.254;
  *     skipped when AWS_EC2_METADATA_DISABLED=true. One attempt, 1 s
- *     timeouts, so a machine without IMDS fails at once.
+ *     timeouts, so a machine without IMDS fails within about 2 s (the
+ *     token PUT, then botocore's IMDSv1 try).
  *
  * region: AWS_REGION, AWS_DEFAULT_REGION, else the profile's `region` in the
  * config file, else "us-east-1".
