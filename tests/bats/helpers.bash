@@ -13,6 +13,7 @@ export PATH BC_BIN PG_BIN
 # Credential chains fall back to cloud metadata endpoints: in the suite they
 # point at a closed local port, so nothing ever leaves this machine.
 export AZURE_POD_IDENTITY_AUTHORITY_HOST=http://127.0.0.1:9 GCE_METADATA_HOST=127.0.0.1:9
+export AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:9
 
 # A directory the postgres user can use too.
 scratch_dir() {
@@ -57,7 +58,7 @@ start_s3rver() {
     echo $! >"$dir/pid"
     /usr/bin/python3 "$BC_TOP/tests/helpers/sigv4_gate.py" --port "$gate" \
         --upstream "127.0.0.1:$port" --log "$dir/rejected.log" \
-        --journal "$dir/journal.log" >"$dir/gate.log" 2>&1 &
+        --journal "$dir/journal.log" --issued "$dir/issued.jsonl" >"$dir/gate.log" 2>&1 &
     echo $! >"$dir/gate.pid"
     export S3RVER_DIR=$dir S3_ENDPOINT="http://127.0.0.1:$gate" S3RVER_ENDPOINT="http://127.0.0.1:$port"
     export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1

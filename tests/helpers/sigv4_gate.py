@@ -24,7 +24,12 @@ writes, and is otherwise answered 412 PreconditionFailed as S3 does. Two
 clients racing to create one key thus see exactly one success, which is
 what bc-backup's backup id reservation relies on.
 With --cert/--key it serves HTTPS (for CA bundle and TLS failure tests).
-Credentials: S3RVER / S3RVER. Listens on 127.0.0.1 only; runs until killed.
+Credentials: S3RVER / S3RVER, and the temporary keys the AWS credential
+stand-in (aws_standin.py) issued, read from its --issued file (one JSON
+object per line): those require their x-amz-security-token, signed, and
+are refused with ExpiredToken past their expiry, as S3 does; s3rver, which
+knows its own key only, gets them as S3RVER. --part-delay holds part
+uploads, so that an upload outlasts keys that expire within seconds. Listens on 127.0.0.1 only; runs until killed.
 """
 import argparse
 import datetime
@@ -32,10 +37,12 @@ import hashlib
 import hmac
 import http.client
 import http.server
+import json
 import re
 import socketserver
 import sys
 import threading
+import time
 
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -55,9 +62,28 @@ parser.add_argument("--port", type=int, required=True)
 parser.add_argument("--upstream", required=True, help="host:port of s3rver")
 parser.add_argument("--log", help="append one line per rejected request here")
 parser.add_argument("--journal", help="append one line per verified request here")
+parser.add_argument("--issued", help="temporary keys issued by aws_standin.py (JSON lines)")
+parser.add_argument("--part-delay", type=float, default=0,
+                    help="hold each verified part upload this many seconds before "
+                         "forwarding it, so an upload outlasts short-lived keys")
 parser.add_argument("--cert", help="serve HTTPS with this PEM certificate")
 parser.add_argument("--key", help="private key of --cert")
 args = parser.parse_args()
+
+
+def issued(key_id):
+    """The temporary credentials issued under key_id, or None."""
+    if not args.issued:
+        return None
+    try:
+        with open(args.issued) as f:
+            for line in f:
+                entry = json.loads(line)
+                if entry["AccessKeyId"] == key_id:
+                    return entry
+    except FileNotFoundError:
+        pass
+    return None
 
 
 def verify(method, raw_path, headers, body):
@@ -67,7 +93,15 @@ def verify(method, raw_path, headers, body):
     if not m:
         return ("AccessDenied", "missing or malformed SigV4 Authorization header")
     key_id, scope_date, region, signed, signature = m.groups()
-    if key_id not in SECRETS:
+    secret = SECRETS.get(key_id)
+    temporary = None if secret else issued(key_id)
+    if temporary:
+        secret = temporary["SecretAccessKey"]
+        if headers.get("x-amz-security-token") != temporary["Token"]:
+            return ("InvalidToken", "temporary key without its x-amz-security-token")
+        if time.time() >= temporary["ExpiresAt"]:
+            return ("ExpiredToken", "the provided token has expired")
+    if not secret:
         return ("InvalidAccessKeyId", "unknown access key")
     amz_date = headers.get("x-amz-date", "")
     if not amz_date.startswith(scope_date):
@@ -94,7 +128,7 @@ def verify(method, raw_path, headers, body):
     request = AWSRequest(method=method, url="http://%s%s" % (headers["host"], raw_path),
                          headers=req_headers, data=body)
     request.context["timestamp"] = amz_date
-    signer = S3SigV4Auth(Credentials(key_id, SECRETS[key_id]), "s3", region)
+    signer = S3SigV4Auth(Credentials(key_id, secret), "s3", region)
     canonical = signer.canonical_request(request)
     expected = signer.signature(signer.string_to_sign(request, canonical), request)
     if not hmac.compare_digest(expected, signature):
@@ -136,8 +170,16 @@ class Gate(http.server.BaseHTTPRequestHandler):
                             for h in JOURNAL_HEADERS if self.headers.get(h) is not None)
             with open(args.journal, "a") as f:
                 f.write("%s %s%s\n" % (self.command, self.path, extra))
+        if args.part_delay and self.command == "PUT" and "partNumber=" in self.path:
+            time.sleep(args.part_delay)
         host, port = args.upstream.split(":")
         headers = {k: v for k, v in self.headers.items() if k.lower() != "expect"}
+        key_id = AUTH_RE.match(self.headers["Authorization"]).group(1)
+        if key_id not in SECRETS:
+            # s3rver knows its own key only (and checks no signature): a
+            # temporary key, verified above, goes on under that name.
+            headers = {k: (v.replace(key_id, "S3RVER", 1) if k.lower() == "authorization" else v)
+                       for k, v in headers.items() if k.lower() != "x-amz-security-token"}
         query = self.path.partition("?")[2]
         conditional = self.headers.get("if-none-match") == "*" and (
             (self.command == "PUT" and "uploadId=" not in query)

@@ -18,6 +18,19 @@ static int passed, failed;
         }                                                                       \
     } while (0)
 
+/* CHECK with a printf-style note of what was seen, for a failure to say. */
+#define CHECK_MSG(cond, ...)                                                    \
+    do {                                                                        \
+        if (cond)                                                               \
+            passed++;                                                           \
+        else {                                                                  \
+            failed++;                                                           \
+            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);              \
+            printf(__VA_ARGS__);                                                \
+            printf("\n");                                                       \
+        }                                                                       \
+    } while (0)
+
 /* Removes a test's scratch tree (a path without quotes); a failure to is
  * a failed check, so a test never leaves litter unnoticed. */
 static inline void check_remove_tree(const char *dir)

@@ -47,7 +47,7 @@ static const char *shown(const char *s)
 #define DATE "20130524T000000Z"
 
 static bc_aws_credentials example_creds = {
-    "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", NULL, "us-east-1", "test",
+    "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", NULL, "us-east-1", "test", NULL,
 };
 static const bc_sigv4_signer example_signer = { &example_creds, "us-east-1", "s3" };
 
@@ -485,16 +485,17 @@ static void test_credentials(void)
         unsetenv(vars[i]);
     setenv("AWS_SHARED_CREDENTIALS_FILE", cred, 1);
     setenv("AWS_CONFIG_FILE", conf, 1);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1); /* never 169.254.169.254 */
 
     bc_aws_credentials c;
-    CHECK(bc_aws_credentials_load(NULL, &c) == BC_OK, "default profile: %s", bc_error_msg());
+    CHECK(bc_aws_credentials_load(NULL, NULL, &c) == BC_OK, "default profile: %s", bc_error_msg());
     CHECK_STR(c.access_key, "AKIDDEFAULT");
     CHECK_STR(c.secret_key, "secret-default");
     CHECK(c.session_token == NULL, "no token");
     CHECK_STR(c.region, "eu-west-3");
     bc_aws_credentials_free(&c);
 
-    CHECK(bc_aws_credentials_load("prod", &c) == BC_OK, "prod profile");
+    CHECK(bc_aws_credentials_load("prod", NULL, &c) == BC_OK, "prod profile");
     CHECK_STR(c.access_key, "AKIDPROD");
     CHECK_STR(c.session_token, "token-prod");
     CHECK_STR(c.region, "ap-south-1");
@@ -506,7 +507,7 @@ static void test_credentials(void)
     CHECK_STR(red, "key *** and ***");
 
     setenv("AWS_PROFILE", "cfgonly", 1);
-    CHECK(bc_aws_credentials_load(NULL, &c) == BC_OK, "keys from the config file");
+    CHECK(bc_aws_credentials_load(NULL, NULL, &c) == BC_OK, "keys from the config file");
     CHECK_STR(c.access_key, "AKIDCFG");
     CHECK_STR(c.region, "us-east-1");
     bc_aws_credentials_free(&c);
@@ -517,36 +518,36 @@ static void test_credentials(void)
     setenv("AWS_SECRET_ACCESS_KEY", "secret-env", 1);
     setenv("AWS_SESSION_TOKEN", "token-env", 1);
     setenv("AWS_DEFAULT_REGION", "us-west-2", 1);
-    CHECK(bc_aws_credentials_load(NULL, &c) == BC_OK, "env");
+    CHECK(bc_aws_credentials_load(NULL, NULL, &c) == BC_OK, "env");
     CHECK_STR(c.access_key, "AKIDENV");
     CHECK_STR(c.session_token, "token-env");
     CHECK_STR(c.region, "us-west-2");
     CHECK_STR(c.source, "environment variables");
     bc_aws_credentials_free(&c);
     setenv("AWS_REGION", "sa-east-1", 1);
-    CHECK(bc_aws_credentials_load(NULL, &c) == BC_OK, "env");
+    CHECK(bc_aws_credentials_load(NULL, NULL, &c) == BC_OK, "env");
     CHECK_STR(c.region, "sa-east-1");
     bc_aws_credentials_free(&c);
 
     /* An explicit profile (-P) beats environment keys, as in botocore. */
-    CHECK(bc_aws_credentials_load("prod", &c) == BC_OK, "explicit profile");
+    CHECK(bc_aws_credentials_load("prod", NULL, &c) == BC_OK, "explicit profile");
     CHECK_STR(c.access_key, "AKIDPROD");
     bc_aws_credentials_free(&c);
 
     unsetenv("AWS_SECRET_ACCESS_KEY");
-    CHECK(bc_aws_credentials_load(NULL, &c) == BC_ERR_AUTH && strstr(bc_error_msg(), "AWS_SECRET_ACCESS_KEY"),
+    CHECK(bc_aws_credentials_load(NULL, NULL, &c) == BC_ERR_AUTH && strstr(bc_error_msg(), "AWS_SECRET_ACCESS_KEY"),
           "partial env: %s", bc_error_msg());
     unsetenv("AWS_ACCESS_KEY_ID");
     unsetenv("AWS_SESSION_TOKEN");
 
-    CHECK(bc_aws_credentials_load("nosuch", &c) == BC_ERR_AUTH && strstr(bc_error_msg(), "'nosuch' not found"),
+    CHECK(bc_aws_credentials_load("nosuch", NULL, &c) == BC_ERR_AUTH && strstr(bc_error_msg(), "'nosuch' not found"),
           "unknown profile: %s", bc_error_msg());
-    CHECK(bc_aws_credentials_load("half", &c) == BC_ERR_AUTH &&
+    CHECK(bc_aws_credentials_load("half", NULL, &c) == BC_ERR_AUTH &&
               strstr(bc_error_msg(), "no aws_secret_access_key"),
           "half profile: %s", bc_error_msg());
     setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
     setenv("AWS_CONFIG_FILE", "/nonexistent/config", 1);
-    CHECK(bc_aws_credentials_load(NULL, &c) == BC_ERR_AUTH && strstr(bc_error_msg(), "AWS_ACCESS_KEY_ID"),
+    CHECK(bc_aws_credentials_load(NULL, NULL, &c) == BC_ERR_AUTH && strstr(bc_error_msg(), "AWS_ACCESS_KEY_ID"),
           "no credentials: %s", bc_error_msg());
 
     unlink(cred);

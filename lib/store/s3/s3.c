@@ -87,7 +87,8 @@ static bc_status s3_open(const bc_store_config *cfg, const char *bucket, const c
         st = bc_oom();
         goto fail;
     }
-    st = bc_aws_credentials_load(cfg->profile, &b->creds);
+    const char *ca_bundle = cfg->ca_bundle && *cfg->ca_bundle ? cfg->ca_bundle : getenv("AWS_CA_BUNDLE");
+    st = bc_aws_credentials_load(cfg->profile, ca_bundle, &b->creds);
     if (st != BC_OK)
         goto fail;
     if (!valid_region(b->creds.region)) {
@@ -118,7 +119,7 @@ static bc_status s3_open(const bc_store_config *cfg, const char *bucket, const c
     bc_http_config hc = { 0 };
     hc.read_timeout = cfg->read_timeout;
     hc.max_retries = cfg->max_retries;
-    hc.ca_bundle = cfg->ca_bundle && *cfg->ca_bundle ? cfg->ca_bundle : getenv("AWS_CA_BUNDLE");
+    hc.ca_bundle = ca_bundle;
     st = bc_http_pool_new(&hc, &b->pool);
     if (st != BC_OK)
         goto fail;

@@ -170,12 +170,13 @@ static void hmac(const void *key, size_t keylen, const char *msg, unsigned char 
     HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg, strlen(msg), out, &n);
 }
 
-bc_status bc_sigv4_sign_at(const bc_sigv4_signer *s, bc_http_request *req,
+/* Signs with the keys cr (one consistent set, however the credentials
+ * are refreshed meanwhile). */
+static bc_status sign_with(const bc_sigv4_signer *s, const bc_aws_keys *cr, bc_http_request *req,
                            const char *amz_date, char **canonical)
 {
     bc_status st;
     char host[512];
-    const bc_aws_credentials *cr = s->creds;
 
     if (strlen(amz_date) != 16)
         return bc_error(BC_ERR_INTERNAL, "bad signing date %s", amz_date);
@@ -328,6 +329,18 @@ done:
     bc_buffer_free(&signed_headers);
     bc_buffer_free(&sts);
     bc_buffer_free(&auth);
+    return st;
+}
+
+bc_status bc_sigv4_sign_at(const bc_sigv4_signer *s, bc_http_request *req,
+                           const char *amz_date, char **canonical)
+{
+    bc_aws_keys keys;
+    bc_status st = bc_aws_credentials_keys(s->creds, &keys);
+    if (st != BC_OK)
+        return st;
+    st = sign_with(s, &keys, req, amz_date, canonical);
+    bc_aws_keys_free(&keys);
     return st;
 }
 
