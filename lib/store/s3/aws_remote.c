@@ -274,7 +274,7 @@ static bc_status fetch_web_identity(const bc_aws_refresh *r, bc_aws_keys *out)
         bc_buffer_free(&body);
         return bc_oom();
     }
-    bc_source src = { -1, body.data, (int64_t)body.len - 1 };
+    bc_source src = { .fd = -1, .mem = body.data, .size = (int64_t)body.len - 1 };
     bc_http_request req = { 0 };
     bc_http_response resp = { 0 };
     req.method = "POST";
