@@ -265,3 +265,39 @@ for l in open(sys.argv[1]):
     [ "$status" -eq 0 ]
     cmp "$T/back" "$T/000000010000000000000001"
 }
+
+@test "bc-plugin with inheritFromIAMRole passes no keys: the sidecar's IRSA variables reach the tool" {
+    standin
+    K=$T/kube
+    cnpg_objects "$K" iam "s3://test/$P"
+    # as upstream's ObjectStore says it: no Secret, the role from the pod
+    python3 - "$K/objects/iam.json" <<'PY'
+import json, sys
+objs = [o for o in json.load(open(sys.argv[1])) if o["kind"] == "ObjectStore"]
+objs[0]["spec"]["configuration"]["s3Credentials"] = {"inheritFromIAMRole": True}
+json.dump(objs, open(sys.argv[1], "w"))
+PY
+    cnpg_cluster "$T/cluster.json" pg iam
+    start_kube "$K"
+    mkdir -p "$T/pgdata/pg_wal"
+    make_segment "$T/pgdata/pg_wal/000000010000000000000001" 1
+    start_plugin instance "$T" CLUSTER_NAME=pg POD_NAME=pg-1 PGDATA="$T/pgdata" \
+        SPOOL_DIRECTORY="$T/spool" AWS_ROLE_ARN=arn:aws:iam::123456789012:role/bc \
+        AWS_WEB_IDENTITY_TOKEN_FILE="$T/token" AWS_ENDPOINT_URL_STS="$STANDIN" \
+        AWS_EC2_METADATA_DISABLED=true
+    run "$BC_TOP/tests/helpers/cnpgi_wal.py" --socket "$T/sock/barman-cloud.cloudnative-pg.io" \
+        --stubs "$T/stubs" --cluster "$T/cluster.json" archive pg_wal/000000010000000000000001
+    echo "$output"
+    stop_plugin "$T"
+    kill "$(cat "$K/standin.pid")" 2>/dev/null || true
+    [ "$status" -eq 0 ]
+    # STS was asked with the pod's token, and the upload was signed with
+    # the temporary keys it issued (the gate checks them, token included)
+    grep -q "POST /" "$T/standin.log"
+    token=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlines()[-1])["Token"])' \
+        "$S3RVER_DIR/issued.jsonl")
+    grep -qF "PUT /test/$P/pg/wals/0000000100000000/000000010000000000000001.gz " "$S3RVER_DIR/journal.log"
+    grep -F "PUT /test/$P/pg/wals/0000000100000000/000000010000000000000001.gz " \
+        "$S3RVER_DIR/journal.log" | grep -qF "x-amz-security-token=$token"
+    no_secret_in "$T/plugin.log"
+}
