@@ -234,3 +234,38 @@ setup() {
     run bc-wal-archive -t --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv
     [ "$status" -eq 0 ]
 }
+
+@test "credentials scoped to a prefix are enough: no bucket-level call to archive, restore, list, check or apply retention" {
+    # a gate that refuses what an IAM policy for s3://test/$P/ only would
+    port=$(free_port)
+    /usr/bin/python3 "$BC_TOP/tests/helpers/sigv4_gate.py" --port "$port" \
+        --upstream "${S3RVER_ENDPOINT#http://}" --log "$T/rejected.log" --journal "$T/journal" \
+        --prefix-only "test/$P/" >"$T/gate.log" 2>&1 &
+    echo $! >"$T/gate.pid"
+    wait_for 30 port_open "$port"
+    E=(--endpoint-url "http://127.0.0.1:$port")
+    # the gate does refuse a bucket-level call and a key outside the prefix
+    run bc-ls wals "${E[@]}" "s3://test/other" srv
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"AccessDenied"* || "$output" == *"access denied"* ]]
+    bc-wal-archive -t "${E[@]}" "s3://test/$P" srv
+    bc-wal-archive "${E[@]}" "s3://test/$P" srv "$T/000000010000000000000001"
+    make_segment "$T/000000010000000000000002" 2
+    bc-wal-archive --zstd "${E[@]}" "s3://test/$P" srv "$T/000000010000000000000002"
+    # archiving the same file again: the overwrite check lists inside the prefix
+    bc-wal-archive "${E[@]}" "s3://test/$P" srv "$T/000000010000000000000001"
+    bc-wal-restore "${E[@]}" "s3://test/$P" srv 000000010000000000000002 "$T/back"
+    cmp "$T/back" "$T/000000010000000000000002"
+    run bc-ls wals "${E[@]}" "s3://test/$P" srv
+    [ "$status" -eq 0 ]
+    [[ "$output" == *000000010000000000000002* ]]
+    bc-ls backups "${E[@]}" "s3://test/$P" srv
+    bc-retention "${E[@]}" -r "REDUNDANCY 1" "s3://test/$P" srv
+    kill "$(cat "$T/gate.pid")"
+    # only the refused probe above was refused
+    [ "$(grep -c . "$T/rejected.log")" -eq 1 ]
+    grep -q "^GET /test?.*prefix=other" "$T/rejected.log"
+    # and everything that went through was inside the prefix
+    ! grep -v "^[A-Z]* /test/$P/" "$T/journal" | grep -v "^POST /test?delete" |
+        grep -qv "^GET /test?list-type=2&\(max-keys=1&\)\{0,1\}prefix=$P%2F" || false
+}

@@ -24,6 +24,11 @@ writes, and is otherwise answered 412 PreconditionFailed as S3 does. Two
 clients racing to create one key thus see exactly one success, which is
 what bc-backup's backup id reservation relies on.
 With --cert/--key it serves HTTPS (for CA bundle and TLS failure tests).
+With --prefix-only BUCKET/PREFIX it refuses, with AccessDenied, what an IAM
+policy scoped to the prefix refuses: every bucket-level call but a
+ListObjectsV2 whose prefix is inside PREFIX and a DeleteObjects of keys
+inside it, and every object outside it (HeadBucket, GetBucketLocation, a
+listing of the whole bucket all fail).
 Credentials: S3RVER / S3RVER, and the temporary keys the AWS credential
 stand-in (aws_standin.py) issued, read from its --issued file (one JSON
 object per line): those require their x-amz-security-token, signed, and
@@ -35,6 +40,7 @@ import argparse
 import datetime
 import hashlib
 import hmac
+import html
 import http.client
 import http.server
 import json
@@ -43,6 +49,7 @@ import socketserver
 import sys
 import threading
 import time
+import urllib.parse
 
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -63,6 +70,10 @@ parser.add_argument("--upstream", required=True, help="host:port of s3rver")
 parser.add_argument("--log", help="append one line per rejected request here")
 parser.add_argument("--journal", help="append one line per verified request here")
 parser.add_argument("--issued", help="temporary keys issued by aws_standin.py (JSON lines)")
+parser.add_argument("--prefix-only", metavar="BUCKET/PREFIX",
+                    help="answer AccessDenied, as an IAM policy scoped to the prefix would, to "
+                         "any bucket-level call but a listing inside PREFIX and a DeleteObjects "
+                         "of keys inside it, and to any object outside it")
 parser.add_argument("--part-delay", type=float, default=0,
                     help="hold each verified part upload this many seconds before "
                          "forwarding it, so an upload outlasts short-lived keys")
@@ -84,6 +95,31 @@ def issued(key_id):
     except FileNotFoundError:
         pass
     return None
+
+
+def outside_prefix(method, raw_path, body):
+    """What a policy granting s3:ListBucket with an s3:prefix condition and
+    the object verbs on BUCKET/PREFIX* only would refuse; None if allowed."""
+    bucket, _, prefix = args.prefix_only.partition("/")
+    path, _, query = raw_path.partition("?")
+    q = urllib.parse.parse_qs(query, keep_blank_values=True)
+    parts = path.lstrip("/").split("/", 1)
+    denied = ("AccessDenied", "Access Denied (the policy grants %s only)" % args.prefix_only)
+    if parts[0] != bucket:
+        return denied
+    key = urllib.parse.unquote(parts[1]) if len(parts) > 1 else ""
+    if key:
+        return None if key.startswith(prefix) else denied
+    if method == "GET" and q.get("list-type") == ["2"] and \
+            q.get("prefix", [""])[0].startswith(prefix) and \
+            not set(q) - {"list-type", "prefix", "delimiter", "continuation-token",
+                          "max-keys", "start-after", "encoding-type"}:
+        return None
+    if method == "POST" and "delete" in q:
+        keys = re.findall(rb"<Key>(.*?)</Key>", body)
+        if keys and all(html.unescape(k.decode()).startswith(prefix) for k in keys):
+            return None
+    return denied
 
 
 def verify(method, raw_path, headers, body):
@@ -154,7 +190,8 @@ class Gate(http.server.BaseHTTPRequestHandler):
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        problem = verify(self.command, self.path, self.headers, body)
+        problem = verify(self.command, self.path, self.headers, body) or \
+            (args.prefix_only and outside_prefix(self.command, self.path, body))
         if problem:
             code, message = problem
             if args.log:

@@ -281,9 +281,14 @@ static bc_status s3_check(void *backend)
     char loc[2048];
     bc_s3_where(b, b->prefix, loc, sizeof loc);
     /* A one-key listing needs what HeadBucket needs (s3:ListBucket) but,
-     * unlike HEAD, gets an error body saying which check failed. */
+     * unlike HEAD, gets an error body saying which check failed; inside
+     * "prefix/", so credentials scoped to the prefix pass it too. */
+    char inside[1024];
+    size_t plen = strlen(b->prefix);
+    snprintf(inside, sizeof inside, "%s%s", b->prefix,
+             plen && b->prefix[plen - 1] != '/' ? "/" : "");
     qparam q[] = { { "list-type", "2" }, { "max-keys", "1" },
-                   { "prefix", *b->prefix ? b->prefix : NULL } };
+                   { "prefix", *inside ? inside : NULL } };
     s3_call c;
     bc_status st = bc_s3_call_init(&c, b, "GET", NULL, q, 3);
     if (st == BC_OK) {
