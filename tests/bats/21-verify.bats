@@ -23,6 +23,7 @@ setup_file() {
 
 teardown_file() {
     for d in "$W"/*/; do stop_pg "$d"; done
+    stop_gate "$W"
     stop_s3rver
 }
 
@@ -166,4 +167,25 @@ PY
     run bc-verify --help
     [ "$status" -eq 0 ]
     [[ "$output" == *"--wal-to-latest"* ]]
+}
+
+@test "credentials scoped to the prefix are enough to back up, verify, list and restore" {
+    # a gate refusing what an IAM policy for s3://test/verify/ only would
+    start_gate "$W" --prefix-only test/verify/
+    E=(--endpoint-url "$GATE")
+    id=$(bc-backup "${E[@]}" --immediate-checkpoint -S 2MiB --gzip $(PGC) "$URL" srv)
+    run bc-verify "${E[@]}" "$URL" srv "$id"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"backup $id: verified"* ]]
+    run bc-ls backups "${E[@]}" "$URL" srv
+    [[ "$output" == *"$id"* ]]
+    bc-restore "${E[@]}" "$URL" srv "$id" "$W/scoped-restore" >/dev/null
+    "$PG_BIN/pg_verifybackup" -n "$W/scoped-restore"
+    stop_gate "$W"
+    # nothing was refused, and every request stayed inside the prefix
+    [ ! -s "$W/rejected.log" ]
+    [ -s "$W/journal" ]
+    ! grep -v "^[A-Z]* /test/verify/" "$W/journal" |
+        grep -qv "^GET /test?list-type=2&\(max-keys=1&\)\{0,1\}prefix=verify%2F" || false
 }

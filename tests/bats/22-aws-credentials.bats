@@ -11,7 +11,9 @@
 # 169.254.170.2 cannot be bound on a test machine (the unit tests check the
 # URL it makes). The refresh rule itself is a unit test
 # (test_aws_credentials.c) at chosen times; here a multipart upload through
-# a gate that holds each part outlasts keys that live 2 seconds.
+# a gate that holds each part outlasts keys that live 2 seconds, and keys
+# the gate stops taking long before their stated expiry are renewed when
+# it answers ExpiredToken.
 
 load helpers
 
@@ -247,14 +249,9 @@ for l in open(sys.argv[1]):
     standin --expiry 2
     web_identity_env "$T/token"
     # a second gate in front of the same s3rver, holding each part a second
-    port=$(free_port)
-    /usr/bin/python3 "$BC_TOP/tests/helpers/sigv4_gate.py" --port "$port" \
-        --upstream "${S3RVER_ENDPOINT#http://}" --log "$T/rejected.log" \
-        --issued "$S3RVER_DIR/issued.jsonl" --part-delay 1 >"$T/gate.log" 2>&1 &
-    echo $! >"$T/gate.pid"
-    wait_for 30 port_open "$port"
+    start_gate "$T" --part-delay 1
     run bc-wal-archive -v -v --max-single-put-size 5MB --max-block-size 5MB --max-concurrency 1 \
-        --endpoint-url "http://127.0.0.1:$port" "s3://test/$P" srv "$T/000000010000000000000001"
+        --endpoint-url "$GATE" "s3://test/$P" srv "$T/000000010000000000000001"
     echo "$output"
     [ "$status" -eq 0 ]
     # four parts held a second each: the first keys (2 s) could not have lasted
@@ -264,6 +261,39 @@ for l in open(sys.argv[1]):
     run bc-wal-restore --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv 000000010000000000000001 "$T/back"
     [ "$status" -eq 0 ]
     cmp "$T/back" "$T/000000010000000000000001"
+}
+
+@test "keys the store refuses as expired before their time are renewed at once, and the request sent again" {
+    # the stand-in says the keys last an hour; the gate takes them for 2 s
+    standin --revoke-after 2
+    web_identity_env "$T/token"
+    start_gate "$T" --part-delay 1
+    run bc-wal-archive -v --max-single-put-size 5MB --max-block-size 5MB --max-concurrency 1 \
+        --endpoint-url "$GATE" "s3://test/$P" srv "$T/000000010000000000000001"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # refused once, renewed, sent again: no proactive refresh was due
+    grep -q "ExpiredToken" "$T/rejected.log"
+    [[ "$output" == *"refused as expired"*"fetching new keys"* ]]
+    [[ "$output" == *"refreshed"* ]]
+    [ "$(grep -c "POST /" "$T/standin.log")" -ge 2 ]
+    [ "$(issued_keys | sort -u | wc -l)" -ge 2 ]
+    no_secret_in <(echo "$output") "$T/gate.log"
+    run bc-wal-restore --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv 000000010000000000000001 "$T/back"
+    [ "$status" -eq 0 ]
+    cmp "$T/back" "$T/000000010000000000000001"
+}
+
+@test "fixed keys refused as expired fail at once: exit 2, naming the cause" {
+    export AWS_ACCESS_KEY_ID=ASIASTALE AWS_SECRET_ACCESS_KEY=stale AWS_SESSION_TOKEN=stale-token
+    echo '{"AccessKeyId": "ASIASTALE", "SecretAccessKey": "stale", "Token": "stale-token", "ExpiresAt": 0}' \
+        >>"$S3RVER_DIR/issued.jsonl"
+    run bc-wal-archive --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv "$T/000000010000000000000001"
+    echo "$output"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"ExpiredToken"* ]]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" != *stale-token* ]]
 }
 
 @test "bc-plugin with inheritFromIAMRole passes no keys: the sidecar's IRSA variables reach the tool" {

@@ -119,6 +119,28 @@ stop_s3rver() {
     true
 }
 
+# start_gate DIR [GATE OPTIONS...]: one more SigV4 gate in front of
+# start_s3rver's s3rver, for a test that needs the gate to behave
+# differently (--prefix-only, --bucket-region, --part-delay). Refusals go
+# to DIR/rejected.log, verified requests to DIR/journal, its pid to
+# DIR/gate.pid (stop it with stop_gate DIR); exports GATE, its URL.
+start_gate() {
+    local dir=$1 port
+    shift
+    port=$(free_port)
+    /usr/bin/python3 "$BC_TOP/tests/helpers/sigv4_gate.py" --port "$port" \
+        --upstream "${S3RVER_ENDPOINT#http://}" --log "$dir/rejected.log" --journal "$dir/journal" \
+        --issued "$S3RVER_DIR/issued.jsonl" "$@" >"$dir/gate.log" 2>&1 &
+    echo $! >"$dir/gate.pid"
+    export GATE="http://127.0.0.1:$port"
+    wait_for 30 port_open "$port"
+}
+
+stop_gate() { # DIR
+    [ -f "$1/gate.pid" ] && kill "$(cat "$1/gate.pid")" 2>/dev/null
+    rm -f "$1/gate.pid"
+}
+
 # A WAL-like test file: 16 MiB of mostly zeros with varied records.
 make_segment() { # path [seed]
     python3 - "$1" "${2:-1}" <<'PY'

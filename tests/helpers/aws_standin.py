@@ -18,7 +18,7 @@ credentials, on one 127.0.0.1 port (it is none of them):
     is off, as on instances that enforce IMDSv2).
 
 It hands out one set of keys until it expires, --expiry seconds after it
-was issued (so two clients asking in that time get the same access key, as
+was issued (or the store stops taking it, --revoke-after) (so two clients asking in that time get the same access key, as
 from IMDS), then a new one; each set is appended to --issued (one JSON object per line) for sigv4_gate.py to verify
 signatures with. Each request is logged to --log as "METHOD PATH" (tokens
 are not logged). Runs until killed.
@@ -39,6 +39,10 @@ parser.add_argument("--expiry", type=int, default=3600, help="seconds the keys l
 parser.add_argument("--issued", required=True)
 parser.add_argument("--log", required=True)
 parser.add_argument("--web-token", default="", help="the only WebIdentityToken STS accepts")
+parser.add_argument("--revoke-after", type=int,
+                    help="the store (sigv4_gate.py, through --issued) takes the keys for "
+                         "expired this many seconds after issuing them, however long "
+                         "their Expiration says they last (a clock off, revoked keys)")
 parser.add_argument("--refuse", help="STS refuses every call with this error code")
 parser.add_argument("--container-path", default="/v1/credentials")
 parser.add_argument("--auth-token", help="the Authorization the container endpoint requires")
@@ -56,12 +60,13 @@ def issue():
         if CURRENT[0] and time.time() < CURRENT[0]["ExpiresAt"]:
             return CURRENT[0]
         COUNT[0] += 1
-        expires = int(time.time()) + args.expiry
+        now = int(time.time())
+        expires = now + args.expiry
         entry = {
             "AccessKeyId": "ASIASTANDIN%05d%s" % (COUNT[0], secrets.token_hex(2).upper()),
             "SecretAccessKey": secrets.token_urlsafe(30),
             "Token": "IQoJstandin" + secrets.token_urlsafe(60),
-            "ExpiresAt": expires,
+            "ExpiresAt": now + args.revoke_after if args.revoke_after else expires,
             "Expiration": datetime.datetime.fromtimestamp(expires, datetime.timezone.utc)
             .strftime("%Y-%m-%dT%H:%M:%SZ"),
         }

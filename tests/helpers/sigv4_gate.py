@@ -23,6 +23,10 @@ of the key finds nothing, both under one lock shared by all conditional
 writes, and is otherwise answered 412 PreconditionFailed as S3 does. Two
 clients racing to create one key thus see exactly one success, which is
 what bc-backup's backup id reservation relies on.
+With --bucket-region the buckets live in that region: a request signed for
+another one gets S3's answer (301 PermanentRedirect with x-amz-bucket-region
+for HEAD and bucket-level calls, 400 AuthorizationHeaderMalformed with the
+region in the body's <Region> for object calls), so a client can follow it.
 With --cert/--key it serves HTTPS (for CA bundle and TLS failure tests).
 With --prefix-only BUCKET/PREFIX it refuses, with AccessDenied, what an IAM
 policy scoped to the prefix refuses: every bucket-level call but a
@@ -77,6 +81,11 @@ parser.add_argument("--prefix-only", metavar="BUCKET/PREFIX",
 parser.add_argument("--part-delay", type=float, default=0,
                     help="hold each verified part upload this many seconds before "
                          "forwarding it, so an upload outlasts short-lived keys")
+parser.add_argument("--bucket-region", metavar="REGION",
+                    help="the buckets are in REGION: a request signed for another region is "
+                         "answered as S3 does, 301 PermanentRedirect for HEAD and bucket-level "
+                         "calls (x-amz-bucket-region), 400 AuthorizationHeaderMalformed "
+                         "naming the region in its body for the others")
 parser.add_argument("--cert", help="serve HTTPS with this PEM certificate")
 parser.add_argument("--key", help="private key of --cert")
 args = parser.parse_args()
@@ -187,9 +196,36 @@ class Gate(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def wrong_region(self):
+        """Answers as S3 does a request signed for a region other than
+        --bucket-region; False if it was signed for that one."""
+        m = AUTH_RE.match(self.headers.get("Authorization", ""))
+        if not args.bucket_region or not m or m.group(3) == args.bucket_region:
+            return False
+        path = self.path.partition("?")[0].strip("/")
+        if args.log:
+            with open(args.log, "a") as f:
+                f.write("%s %s WrongRegion: signed for %s\n" % (self.command, self.path, m.group(3)))
+        if self.command == "HEAD" or "/" not in path:
+            xml = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>PermanentRedirect"
+                   "</Code><Message>The bucket you are attempting to access must be addressed "
+                   "using the specified endpoint.</Message><Bucket>%s</Bucket></Error>"
+                   % path.split("/")[0]).encode()
+            self.reply(301, xml, [("Content-Type", "application/xml"),
+                                  ("x-amz-bucket-region", args.bucket_region)])
+        else:
+            xml = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>"
+                   "AuthorizationHeaderMalformed</Code><Message>The authorization header is "
+                   "malformed; the region '%s' is wrong; expecting '%s'</Message><Region>%s"
+                   "</Region></Error>" % (m.group(3), args.bucket_region, args.bucket_region)).encode()
+            self.reply(400, xml, [("Content-Type", "application/xml")])
+        return True
+
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if self.wrong_region():
+            return
         problem = verify(self.command, self.path, self.headers, body) or \
             (args.prefix_only and outside_prefix(self.command, self.path, body))
         if problem:

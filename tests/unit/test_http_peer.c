@@ -1,7 +1,8 @@
 /* The HTTP layer and the backends against a scripted peer (fake_http.c):
  * retries, resume after a cut body, a changed object refused on resume, no
- * retry where none is due, S3's error replies mapped to statuses, and a
- * revoked Google token replaced once. */
+ * retry where none is due, S3's error replies mapped to statuses, S3's
+ * answers that the bucket is in another region followed, and a revoked
+ * Google token replaced once. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -9,6 +10,7 @@
 #include "check.h"
 #include "fake_http.c"
 #include "store/http/http.h"
+#include "store/s3/s3_internal.h"
 #include "store/store.h"
 #include "util/buffer.h"
 
@@ -147,6 +149,103 @@ static void s3_errors(void)
     CHECK(s3_get(slow, 2, &n) == BC_OK && n == 2);
 }
 
+/* The credential scope's region of request i ("" when unsigned). */
+static const char *signed_region(const fake_http *f, size_t i, char *out, size_t outlen)
+{
+    char auth[1024];
+    fake_http_header(f, i, "Authorization", auth, sizeof auth);
+    /* Credential=KEY/DATE/REGION/s3/aws4_request */
+    const char *p = strstr(auth, "Credential=");
+    *out = '\0';
+    for (int slash = 0; p && *p && slash < 2; p++)
+        slash += *p == '/';
+    if (p)
+        snprintf(out, outlen, "%.*s", (int)strcspn(p, "/"), p);
+    return out;
+}
+
+/* Wrong region: the answer's region (header or body) is followed once per
+ * request, and kept for the backend's next requests; an answer naming the
+ * region already signed for is the failure it is. */
+static void s3_region(void)
+{
+    const char *malformed = "<?xml version=\"1.0\"?><Error><Code>AuthorizationHeaderMalformed"
+                            "</Code><Message>the region 'us-east-1' is wrong; expecting "
+                            "'eu-west-1'</Message><Region>eu-west-1</Region></Error>";
+    fake_reply script[] = {
+        {400, NULL, malformed, -1},
+        {200, NULL, "one", -1},
+        {200, NULL, "two", -1},          /* the next get: signed for eu-west-1 at once */
+        {301, "x-amz-bucket-region: ap-south-1\r\n", "", -1},
+        {200, NULL, "three", -1},
+        {400, "x-amz-bucket-region: ap-south-1\r\n", malformed, -1},  /* the region signed
+                                                                         for: a failure */
+    };
+    int port = 0;
+    fake_http *f = fake_http_start(script, 6, &port);
+    char endpoint[64], region[64];
+    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", port);
+    bc_store_config cfg = {.url = "s3://bucket/prefix", .endpoint_url = endpoint, .max_retries = 2};
+    bc_store *store = NULL;
+    bc_buffer out = {0};
+    CHECK(bc_store_open(&cfg, &store) == BC_OK);
+    CHECK(bc_store_get(store, "prefix/key", bc_buffer_sink, &out) == BC_OK);
+    CHECK(out.len == 3 && memcmp(out.data, "one", 3) == 0);
+    CHECK(bc_store_get(store, "prefix/key", bc_buffer_sink, &out) == BC_OK);
+    CHECK(bc_store_get(store, "prefix/key", bc_buffer_sink, &out) == BC_OK);
+    CHECK(bc_store_get(store, "prefix/key", bc_buffer_sink, &out) == BC_ERR_AUTH);
+    CHECK(strstr(bc_error_msg(), "AuthorizationHeaderMalformed") != NULL);
+    bc_store_close(store);
+    fake_http_stop(f);
+    CHECK(fake_http_count(f) == 6);
+    CHECK(strcmp(signed_region(f, 0, region, sizeof region), "us-east-1") == 0);
+    CHECK(strcmp(signed_region(f, 1, region, sizeof region), "eu-west-1") == 0);
+    CHECK(strcmp(signed_region(f, 2, region, sizeof region), "eu-west-1") == 0);
+    CHECK(strcmp(signed_region(f, 4, region, sizeof region), "ap-south-1") == 0);
+    CHECK(strcmp(signed_region(f, 5, region, sizeof region), "ap-south-1") == 0);
+    /* the retry went to the same key */
+    CHECK(strcmp(fake_http_request(f, 0)->target, fake_http_request(f, 1)->target) == 0);
+    fake_http_free(f);
+    bc_buffer_free(&out);
+
+    /* Without an endpoint URL the backend's endpoint moves to the region's,
+     * path and query kept; a call made before that follows it too. */
+    s3_backend b = {.bucket = "my-bucket"};
+    pthread_mutex_init(&b.where_lock, NULL);
+    snprintf(b.region, sizeof b.region, "us-east-1");
+    bc_store_config none = {0};
+    CHECK(bc_s3_setup_endpoint(&b, &none) == BC_OK && b.aws_endpoint);
+    CHECK(strcmp(b.base_url, "https://my-bucket.s3.us-east-1.amazonaws.com") == 0);
+    qparam q[] = { { "list-type", "2" }, { "prefix", "a b/" } };
+    s3_call early, c;
+    CHECK(bc_s3_call_init(&early, &b, "GET", NULL, q, 2) == BC_OK);
+    CHECK(bc_s3_call_init(&c, &b, "GET", "dir/k ey", NULL, 0) == BC_OK);
+    CHECK(bc_s3_follow_region(&c, "eu-central-1") == 1);
+    CHECK(strcmp(c.url, "https://my-bucket.s3.eu-central-1.amazonaws.com/dir/k%20ey") == 0);
+    CHECK(strcmp(c.req.url, c.url) == 0 && strcmp(c.region, "eu-central-1") == 0);
+    CHECK(strcmp(b.region, "eu-central-1") == 0);
+    CHECK(bc_s3_follow_region(&c, "eu-central-1") == 0);   /* nothing left to change */
+    /* the early call, told the same, adopts the backend's move */
+    CHECK(bc_s3_follow_region(&early, "eu-central-1") == 1);
+    CHECK(strcmp(early.url, "https://my-bucket.s3.eu-central-1.amazonaws.com/?list-type=2&prefix=a%20b%2F") == 0);
+    bc_s3_call_free(&early);
+    bc_s3_call_free(&c);
+    /* China's partition, path style */
+    free(b.base_url);
+    free(b.endpoint);
+    b.base_url = b.endpoint = NULL;
+    snprintf(b.region, sizeof b.region, "cn-north-1");
+    bc_store_config path = {.addressing = "path"};
+    CHECK(bc_s3_setup_endpoint(&b, &path) == BC_OK);
+    CHECK(bc_s3_call_init(&c, &b, "HEAD", "k", NULL, 0) == BC_OK);
+    CHECK(bc_s3_follow_region(&c, "cn-northwest-1") == 1);
+    CHECK(strcmp(c.url, "https://s3.cn-northwest-1.amazonaws.com.cn/my-bucket/k") == 0);
+    bc_s3_call_free(&c);
+    free(b.base_url);
+    free(b.endpoint);
+    pthread_mutex_destroy(&b.where_lock);
+}
+
 /* GCS with the metadata server's token: a token the server revokes (401)
  * is dropped and a new one fetched, once, for the same request. */
 static void gcs_token_refresh(void)
@@ -250,6 +349,7 @@ int main(void)
     retry_after();
 
     s3_errors();
+    s3_region();
 
     gcs_token_refresh();
     return check_report("http_peer");

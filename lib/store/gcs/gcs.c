@@ -110,7 +110,7 @@ static bc_status object_call(gcs_backend *b, gcs_call *c, const char *op, const 
     bc_status st = bc_http_client_acquire(b->pool, &hc);
     if (st != BC_OK)
         return st;
-    st = bc_gcs_perform(b, hc, c);
+    st = bc_gcs_perform(hc, c);
     bc_http_client_release(b->pool, hc);
     char loc[2048];
     bc_gcs_where(b, key, loc, sizeof loc);
@@ -212,7 +212,7 @@ static bc_status fetch_page(bc_lister *l, const char *token, bc_list_page *page,
     bc_status st = bc_gcs_call_init(&c, l->backend, "GET", GCS_OBJECTS, NULL, q, 4);
     if (st != BC_OK)
         return st;
-    st = bc_gcs_perform(l->backend, l->hc, &c);
+    st = bc_gcs_perform(l->hc, &c);
     json_t *doc = NULL;
     if (st == BC_OK && !(doc = json_loadb(c.resp.body ? c.resp.body : "", c.resp.body_len, 0, NULL)))
         st = bc_error(BC_ERR_DATA, "malformed objects.list reply (not JSON)");
@@ -294,7 +294,7 @@ static bc_status delete_batch(gcs_backend *b, bc_http_client *hc, const char *co
         c.req.body_length = src.size;
         st = bc_http_headers_set(&c.req.headers, "Content-Type", batch.content_type);
         if (st == BC_OK)
-            st = bc_gcs_perform(b, hc, &c);
+            st = bc_gcs_perform(hc, &c);
         if (st == BC_OK)
             st = batch_verdict(b, &c, keys, n);
         else
@@ -349,7 +349,7 @@ static bc_status gcs_check(void *backend)
         bc_gcs_call_free(&c);
         return st;
     }
-    st = bc_gcs_perform(b, hc, &c);
+    st = bc_gcs_perform(hc, &c);
     long status = c.resp.status;
     bc_gcs_call_free(&c);
     if (st == BC_ERR_AUTH && status == 403) {
@@ -359,7 +359,7 @@ static bc_status gcs_check(void *backend)
         gcs_param q[] = { { "maxResults", "1" }, { "prefix", *b->prefix ? b->prefix : NULL } };
         st = bc_gcs_call_init(&c, b, "GET", GCS_OBJECTS, NULL, q, 2);
         if (st == BC_OK) {
-            st = bc_gcs_perform(b, hc, &c);
+            st = bc_gcs_perform(hc, &c);
             status = c.resp.status;
             bc_gcs_call_free(&c);
         }

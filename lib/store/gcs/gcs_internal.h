@@ -71,9 +71,10 @@ bc_status bc_gcs_call_init_url(gcs_call *c, const gcs_backend *b, const char *me
                                const char *url);
 void bc_gcs_call_free(gcs_call *c);
 
-/* bc_http_perform with a retry on a refused cached token; on failure the
- * message carries the JSON error reply's message. */
-bc_status bc_gcs_perform(const gcs_backend *b, bc_http_client *hc, gcs_call *c);
+/* bc_http_perform (a refused cached token is replaced once, by the call's
+ * recover hook); on failure the message carries the JSON error reply's
+ * message. */
+bc_status bc_gcs_perform(bc_http_client *hc, gcs_call *c);
 
 /* Rewrites the failure's message with the JSON error reply's message
  * ({"error": {"code": 404, "message": "..."}}); a 404 that says the bucket

@@ -73,6 +73,17 @@ static char *make_url(const gcs_backend *b, gcs_target target, const char *key,
     return bc_buffer_take(&url);
 }
 
+/* The request's recover hook (see bc_http_request): the cached token may
+ * have been revoked; one more try with a new one. */
+static int gcs_recover(void *creds, bc_http_request *req, const bc_http_response *resp)
+{
+    const char *auth = bc_http_headers_get(&req->headers, "Authorization");
+    if (resp->status != 401 || !auth || strncmp(auth, "Bearer ", 7) != 0)
+        return 0;
+    bc_google_credentials_invalidate(creds, auth + 7);
+    return 1;
+}
+
 static bc_status call_setup(gcs_call *c, const gcs_backend *b, const char *method)
 {
     if (!c->url)
@@ -81,6 +92,8 @@ static bc_status call_setup(gcs_call *c, const gcs_backend *b, const char *metho
     c->req.url = c->url;
     c->req.sign = bc_google_sign;
     c->req.sign_ctx = b->creds;
+    c->req.recover = gcs_recover;
+    c->req.recover_ctx = b->creds;
     return BC_OK;
 }
 
@@ -128,17 +141,9 @@ bc_status bc_gcs_json_failure(const gcs_call *c, bc_status st)
     return st;
 }
 
-bc_status bc_gcs_perform(const gcs_backend *b, bc_http_client *hc, gcs_call *c)
+bc_status bc_gcs_perform(bc_http_client *hc, gcs_call *c)
 {
     bc_status st = bc_http_perform(hc, &c->req, &c->resp);
-    const char *auth = bc_http_headers_get(&c->req.headers, "Authorization");
-    if (st == BC_ERR_AUTH && c->resp.status == 401 && auth && strncmp(auth, "Bearer ", 7) == 0) {
-        /* The cached token may have been revoked: one more try with a new one. */
-        bc_google_credentials_invalidate(b->creds, auth + 7);
-        bc_http_response_free(&c->resp);
-        memset(&c->resp, 0, sizeof c->resp);
-        st = bc_http_perform(hc, &c->req, &c->resp);
-    }
     if (st != BC_OK && c->resp.status >= 400)
         st = bc_gcs_json_failure(c, st);
     return st;

@@ -89,7 +89,7 @@ static bc_status put_simple(gcs_backend *b, bc_http_client *hc, const char *key,
     bc_status st = upload_init(&c, b, key, opts, "media", src, "application/octet-stream");
     if (st != BC_OK)
         return st;
-    st = bc_gcs_perform(b, hc, &c);
+    st = bc_gcs_perform(hc, &c);
     st = st == BC_OK ? check_size(b, key, &c, src->size) : upload_failed(b, key, &c, st);
     bc_gcs_call_free(&c);
     return st;
@@ -150,7 +150,7 @@ static bc_status put_related(gcs_backend *b, bc_http_client *hc, const char *key
     if (st == BC_OK)
         st = upload_init(&c, b, key, opts, "multipart", &whole, ctype);
     if (st == BC_OK) {
-        st = bc_gcs_perform(b, hc, &c);
+        st = bc_gcs_perform(hc, &c);
         st = st == BC_OK ? check_size(b, key, &c, src->size) : upload_failed(b, key, &c, st);
         bc_gcs_call_free(&c);
     }
@@ -198,7 +198,7 @@ static bc_status session_start(gcs_backend *b, bc_http_client *hc, const char *k
     if (st == BC_OK && total >= 0)
         st = bc_http_headers_set(&c.req.headers, "X-Upload-Content-Length", len);
     if (st == BC_OK)
-        st = bc_gcs_perform(b, hc, &c);
+        st = bc_gcs_perform(hc, &c);
     char *id = NULL;
     if (st == BC_OK && *c.resp.location) {
         if (!(*uri = strdup(c.resp.location)))
@@ -244,7 +244,7 @@ static bc_status session_send(gcs_backend *b, bc_http_client *hc, const char *ke
     }
     st = bc_http_headers_set(&c.req.headers, "Content-Range", range);
     if (st == BC_OK)
-        st = bc_gcs_perform(b, hc, &c);
+        st = bc_gcs_perform(hc, &c);
     if (c.resp.status == 308) {
         /* Resume Incomplete: what a chunk before the last gets. */
         bc_error_clear();
@@ -274,7 +274,7 @@ static void session_cancel(gcs_backend *b, const char *uri)
     if (bc_http_client_acquire(b->pool, &hc) == BC_OK) {
         if (bc_gcs_call_init_url(&c, b, "DELETE", uri) == BC_OK) {
             /* GCS answers 499 once the session is cancelled. */
-            if (bc_gcs_perform(b, hc, &c) != BC_OK && c.resp.status != 499)
+            if (bc_gcs_perform(hc, &c) != BC_OK && c.resp.status != 499)
                 bc_log_warning("cancelling an upload session failed: %s", bc_error_msg());
             bc_gcs_call_free(&c);
         }

@@ -282,9 +282,9 @@ static void sleep_ms(long ms)
         ;
 }
 
-void bc_http_backoff(int attempt)
+void bc_http_backoff(int attempt, int throttled)
 {
-    sleep_ms(jittered_ms(attempt, BACKOFF_BASE_MS));
+    sleep_ms(jittered_ms(attempt, throttled ? THROTTLE_BASE_MS : BACKOFF_BASE_MS));
 }
 
 long bc_http_retry_delay_ms(const bc_http_response *resp, int attempt)
@@ -829,6 +829,7 @@ bc_status bc_http_perform(bc_http_client *client, bc_http_request *req, bc_http_
     int64_t first_total = -1;
     int resumed = 0;
     size_t collect_cap = 0;
+    int recoveries = 0;
     bc_status st;
 
     if (bc_http_url_host(req->url, host, sizeof host) < 0)
@@ -918,6 +919,15 @@ bc_status bc_http_perform(bc_http_client *client, bc_http_request *req, bc_http_
         } else {
             retryable = curl_retryable(rc);
             st = curl_failure(client, rc, host);
+        }
+        if (rc == CURLE_OK && req->recover && recoveries < BC_HTTP_MAX_RECOVERIES &&
+            (!retryable || attempt >= max_attempts) && !(req->sink && resp->delivered > 0) &&
+            req->recover(req->recover_ctx, req, resp)) {
+            recoveries++;
+            attempt--;
+            if (bc_http_url_host(req->url, host, sizeof host) < 0)
+                return bc_error(BC_ERR_USAGE, "bad URL %s", req->url);
+            continue;
         }
         if (!retryable || attempt >= max_attempts)
             return note_attempts(st, attempt);

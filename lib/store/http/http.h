@@ -89,7 +89,16 @@ struct bc_http_request {
      * sees a byte: a GET reports the object's user metadata itself. */
     const char *meta_prefix;
     bc_object_meta *meta;
+    /* Called after a reply that would fail the request (not retried, or
+     * out of retries) with a status; returns 1 when it changed what the
+     * next attempt sends (the URL, the signing region, the keys), so the
+     * request is sent again at once, without counting as a retry. At most
+     * BC_HTTP_MAX_RECOVERIES times per perform. NULL: never. */
+    int (*recover)(void *ctx, bc_http_request *req, const bc_http_response *resp);
+    void *recover_ctx;
 };
+
+#define BC_HTTP_MAX_RECOVERIES 2
 
 struct bc_http_response {
     long status;               /* final HTTP status, 0 if none was received */
@@ -150,9 +159,11 @@ void bc_http_response_object_info(const bc_http_response *r, const char *key,
  * backend's retryable codes -> NET, others -> INTERNAL. errors may be NULL. */
 bc_status bc_http_classify(const bc_http_response *resp, const bc_http_errors *errors);
 
-/* Sleeps before retry number `attempt` (1-based): exponential from 100 ms,
- * capped at 5 s, with jitter. */
-void bc_http_backoff(int attempt);
+/* Sleeps before retry number `attempt` (1-based): exponential from 100 ms
+ * (from 1 s when throttled: the store said SlowDown or ServerBusy),
+ * capped at 5 s, with jitter. For retries a backend makes itself, of
+ * errors inside a reply that bc_http_perform took for a success. */
+void bc_http_backoff(int attempt, int throttled);
 /* The pause before retrying after resp: the server's Retry-After when it
  * gave one (at most BC_HTTP_RETRY_AFTER_MAX seconds), else the backoff,
  * which starts from 1 s for throttling (429, 503: S3's SlowDown, Azure's

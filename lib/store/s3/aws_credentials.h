@@ -89,6 +89,12 @@ void bc_aws_credentials_free(bc_aws_credentials *c);
 /* Copies of the keys to sign with now, fetched anew first when due. On
  * failure *out is zeroed. Free with bc_aws_keys_free(). */
 bc_status bc_aws_credentials_keys(const bc_aws_credentials *c, bc_aws_keys *out);
+/* The store refused access_key as expired while its own expiry said
+ * otherwise (a clock off, keys revoked): when the keys are temporary, the
+ * next bc_aws_credentials_keys() fetches new ones (unless that already
+ * happened since access_key was handed out). 1 when signing again may
+ * help, 0 for fixed keys. Thread-safe. */
+int bc_aws_credentials_renew(const bc_aws_credentials *c, const char *access_key);
 /* The same at a given time (tests). */
 bc_status bc_aws_credentials_keys_at(const bc_aws_credentials *c, time_t now, bc_aws_keys *out);
 /* Wipes and frees; accepts a zeroed struct. */

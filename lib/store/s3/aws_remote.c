@@ -590,6 +590,21 @@ bc_status bc_aws_credentials_keys_at(const bc_aws_credentials *c, time_t now, bc
     return st;
 }
 
+int bc_aws_credentials_renew(const bc_aws_credentials *c, const char *access_key)
+{
+    bc_aws_refresh *r = c->refresh;
+    if (!r)
+        return 0;
+    pthread_mutex_lock(&r->lock);
+    if (r->cur.access_key && strcmp(r->cur.access_key, access_key) == 0) {
+        bc_log_info("access key %s from %s refused as expired %lds before its expiry: fetching "
+                    "new keys", access_key, r->source, (long)(r->cur.expires_at - time(NULL)));
+        r->refresh_at = 0;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return 1;
+}
+
 bc_status bc_aws_credentials_keys(const bc_aws_credentials *c, bc_aws_keys *out)
 {
     return bc_aws_credentials_keys_at(c, time(NULL), out);

@@ -44,16 +44,6 @@ static int valid_bucket(const char *bucket)
     return 1;
 }
 
-static int valid_region(const char *region)
-{
-    if (!*region || strlen(region) > 64)
-        return 0;
-    for (const char *p = region; *p; p++)
-        if (!(isalnum((unsigned char)*p) || *p == '-'))
-            return 0;
-    return 1;
-}
-
 static void s3_close(void *backend)
 {
     s3_backend *b = backend;
@@ -67,6 +57,7 @@ static void s3_close(void *backend)
     free(b->endpoint);
     free(b->sse);
     free(b->sse_kms_key_id);
+    pthread_mutex_destroy(&b->where_lock);
     free(b);
 }
 
@@ -81,6 +72,7 @@ static bc_status s3_open(const bc_store_config *cfg, const char *bucket, const c
     s3_backend *b = calloc(1, sizeof *b);
     if (!b)
         return bc_oom();
+    pthread_mutex_init(&b->where_lock, NULL);
     b->bucket = strdup(bucket);
     b->prefix = strdup(prefix ? prefix : "");
     if (!b->bucket || !b->prefix) {
@@ -91,16 +83,14 @@ static bc_status s3_open(const bc_store_config *cfg, const char *bucket, const c
     st = bc_aws_credentials_load(cfg->profile, ca_bundle, &b->creds);
     if (st != BC_OK)
         goto fail;
-    if (!valid_region(b->creds.region)) {
+    if (!bc_s3_valid_region(b->creds.region)) {
         st = bc_error(BC_ERR_USAGE, "invalid AWS region '%s'", b->creds.region);
         goto fail;
     }
+    snprintf(b->region, sizeof b->region, "%s", b->creds.region);
     st = bc_s3_setup_endpoint(b, cfg);
     if (st != BC_OK)
         goto fail;
-    b->signer.creds = &b->creds;
-    b->signer.region = b->creds.region;
-    b->signer.service = "s3";
 
     if ((cfg->sse && *cfg->sse && !(b->sse = strdup(cfg->sse))) ||
         (cfg->sse_kms_key_id && *cfg->sse_kms_key_id && !(b->sse_kms_key_id = strdup(cfg->sse_kms_key_id)))) {
@@ -126,7 +116,7 @@ static bc_status s3_open(const bc_store_config *cfg, const char *bucket, const c
     atomic_init(&b->no_conditional, 0);
 
     bc_log_debug("s3://%s at %s (%s-style, region %s, credentials from %s)", b->bucket,
-                 b->endpoint, b->path_style ? "path" : "virtual-host", b->creds.region,
+                 b->endpoint, b->path_style ? "path" : "virtual-host", b->region,
                  b->creds.source);
     *out = b;
     return BC_OK;
@@ -299,10 +289,11 @@ static bc_status s3_check(void *backend)
         } else if (st == BC_ERR_NOBUCKET || (c.resp.status == 404 && !*code)) {
             st = bc_error(BC_ERR_NOBUCKET, "check %s: bucket '%s' does not exist at %s", loc,
                           b->bucket, b->endpoint);
-        } else if (*c.resp.bucket_region && strcmp(c.resp.bucket_region, b->creds.region) != 0) {
+        } else if (*c.resp.bucket_region && strcmp(c.resp.bucket_region, c.region) != 0) {
+            /* Only when following it did not help (see bc_s3_follow_region). */
             st = bc_error(BC_ERR_USAGE, "check %s at %s: the bucket is in region %s, not %s "
                           "(set AWS_DEFAULT_REGION or the profile's region)", loc, b->endpoint,
-                          c.resp.bucket_region, b->creds.region);
+                          c.resp.bucket_region, c.region);
         } else if (st == BC_ERR_AUTH) {
             const char *what = strcmp(code, "InvalidAccessKeyId") == 0
                                    ? "the access key is unknown to the server"

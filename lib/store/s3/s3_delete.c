@@ -51,6 +51,7 @@ typedef struct delete_errors {
     char first[1024];
     char **retry;             /* keys that failed transiently, to send again */
     size_t nretry;
+    int throttled;            /* one of them with SlowDown */
 } delete_errors;
 
 static void record_key_error(const s3_backend *b, delete_errors *errs, const char *key,
@@ -114,6 +115,7 @@ static bc_status delete_batch(s3_backend *b, bc_http_client *hc, const char *con
                     break;
                 }
                 errs->retry[errs->nretry++] = copy;
+                errs->throttled |= strcmp(code, "SlowDown") == 0;
                 continue;
             }
             record_key_error(b, errs, key, code, msg);
@@ -140,7 +142,7 @@ bc_status bc_s3_delete(void *backend, const char *const *keys, size_t nkeys)
     bc_status st = bc_http_client_acquire(b->pool, &hc);
     if (st != BC_OK)
         return st;
-    delete_errors errs = { 0, BC_OK, "", NULL, 0 };
+    delete_errors errs = { 0, BC_OK, "", NULL, 0, 0 };
     for (size_t i = 0; st == BC_OK && i < nkeys; i += DELETE_BATCH) {
         size_t n = nkeys - i < DELETE_BATCH ? nkeys - i : DELETE_BATCH;
         st = delete_batch(b, hc, keys + i, n, b->max_retries == 0, &errs);
@@ -149,10 +151,12 @@ bc_status bc_s3_delete(void *backend, const char *const *keys, size_t nkeys)
     for (int round = 1; st == BC_OK && errs.nretry > 0; round++) {
         char **again = errs.retry;
         size_t nagain = errs.nretry;
+        int throttled = errs.throttled;
         errs.retry = NULL;
         errs.nretry = 0;
+        errs.throttled = 0;
         bc_log_info("delete in s3://%s: retrying %zu keys", b->bucket, nagain);
-        bc_http_backoff(round);
+        bc_http_backoff(round, throttled);
         for (size_t i = 0; st == BC_OK && i < nagain; i += DELETE_BATCH) {
             size_t n = nagain - i < DELETE_BATCH ? nagain - i : DELETE_BATCH;
             st = delete_batch(b, hc, (const char *const *)again + i, n, round >= b->max_retries, &errs);

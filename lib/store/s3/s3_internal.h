@@ -14,6 +14,7 @@
 #ifndef BC_STORE_S3_INTERNAL_H
 #define BC_STORE_S3_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,12 +31,18 @@
 typedef struct s3_backend {
     char *bucket;
     char *prefix;
-    char *base_url;        /* scheme://host[:port][/path] requests start with */
     char *endpoint;        /* the endpoint as shown in messages */
     int path_style;
+    int aws_endpoint;      /* no endpoint URL: base_url is built from the region */
     int max_retries;
     bc_aws_credentials creds;
-    bc_sigv4_signer signer;
+    /* The region requests are signed for, and base_url
+     * (scheme://host[:port][/path] requests start with): both move when S3
+     * answers that the bucket is in another region (bc_s3_follow_region),
+     * so they are read and changed under where_lock. */
+    pthread_mutex_t where_lock;
+    char region[65];
+    char *base_url;
     bc_http_pool *pool;
     char *sse;
     char *sse_kms_key_id;
@@ -50,11 +57,16 @@ typedef struct s3_backend {
 /* A query parameter {name, value}, unencoded (NULL value: left out). */
 typedef bc_tag qparam;
 
-/* One signed request: URL, headers, reply. */
+/* One signed request: URL, headers, reply, and the region it is signed
+ * for (its own copy: another thread may move the backend's meanwhile). */
 typedef struct s3_call {
     bc_http_request req;
     bc_http_response resp;
     char *url;
+    s3_backend *b;
+    size_t base_len;       /* of url, the backend's base_url when it was built */
+    char region[65];
+    bc_sigv4_signer signer;
 } s3_call;
 
 /* ---- s3_request.c ---------------------------------------------------- */
@@ -63,8 +75,22 @@ typedef struct s3_call {
 void bc_s3_where(const s3_backend *b, const char *key, char *out, size_t outlen);
 
 /* Sets base_url, endpoint and path_style from cfg (endpoint URL, addressing
- * style) or, without an endpoint URL, from the bucket and region. */
+ * style) or, without an endpoint URL, from the bucket and b->region. */
 bc_status bc_s3_setup_endpoint(s3_backend *b, const bc_store_config *cfg);
+
+/* Whether region can be one (letters, digits, '-'; at most 64). */
+int bc_s3_valid_region(const char *region);
+
+/* The region a reply says the bucket is in, when it says the request went
+ * to the wrong one: a 301 PermanentRedirect, 307 or 400
+ * AuthorizationHeaderMalformed with x-amz-bucket-region or the error's
+ * <Region>. Empty otherwise. */
+void bc_s3_reply_region(const bc_http_response *r, char *out, size_t outlen);
+
+/* Moves c, and the backend when it still says c->region, to region: later
+ * requests are signed for it and, without an endpoint URL, sent to its
+ * endpoint. Thread-safe. 0 when there is nothing to change (or no memory). */
+int bc_s3_follow_region(s3_call *c, const char *region);
 
 /* A signed request `method` on key (NULL: the bucket) with the query
  * parameters q[0..nq); bc_s3_call_free() releases it. A failure leaves
@@ -75,7 +101,10 @@ extern const bc_http_errors bc_s3_errors;
 /* Whether code is worth retrying (also inside a 200 reply's body). */
 int bc_s3_retryable_code(const char *code);
 
-bc_status bc_s3_call_init(s3_call *c, const s3_backend *b, const char *method,
+/* The call is signed for the backend's region and, after a reply saying
+ * the bucket is elsewhere, sent again there (bc_s3_follow_region); after
+ * ExpiredToken, sent again with fresh keys when they can be had. */
+bc_status bc_s3_call_init(s3_call *c, s3_backend *b, const char *method,
                           const char *key, const qparam *q, size_t nq);
 void bc_s3_call_free(s3_call *c);
 

@@ -11,6 +11,7 @@
 #include "store/s3/s3_internal.h"
 #include "store/http/url.h"
 #include "store/http/xml.h"
+#include "util/log.h"
 #include "util/sha256.h"
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -86,7 +87,122 @@ static void s3_parse_error(bc_http_response *r)
 
 const bc_http_errors bc_s3_errors = {s3_parse_error, s3_code_status};
 
-bc_status bc_s3_call_init(s3_call *c, const s3_backend *b, const char *method,
+/* ---- wrong region, expired keys ---------------------------------------- */
+
+int bc_s3_valid_region(const char *region)
+{
+    if (!*region || strlen(region) > 64)
+        return 0;
+    for (const char *p = region; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '-'))
+            return 0;
+    return 1;
+}
+
+void bc_s3_reply_region(const bc_http_response *r, char *out, size_t outlen)
+{
+    *out = '\0';
+    if (r->status != 301 && r->status != 307 && r->status != 400)
+        return;
+    if (r->status == 400 && strcmp(r->error_code, "AuthorizationHeaderMalformed") != 0)
+        return;
+    if (*r->bucket_region) {
+        snprintf(out, outlen, "%s", r->bucket_region);
+    } else if (r->body) {
+        bc_xml_span doc = { r->body, r->body_len }, err;
+        if (bc_xml_find(doc, "Error", &err) && bc_xml_child_text(err, "Region", out, outlen) < 0)
+            *out = '\0';
+    }
+    if (!bc_s3_valid_region(out))
+        *out = '\0';
+}
+
+/* https://s3.REGION.amazonaws.com (path style) or https://BUCKET.s3.REGION...:
+ * the endpoint of a region when no endpoint URL is given. */
+static char *aws_base_url(const char *bucket, const char *region, int path_style)
+{
+    const char *suffix = strncmp(region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com";
+    char buf[512];
+    if (path_style)
+        snprintf(buf, sizeof buf, "https://s3.%s.%s", region, suffix);
+    else
+        snprintf(buf, sizeof buf, "https://%s.s3.%s.%s", bucket, region, suffix);
+    return strdup(buf);
+}
+
+int bc_s3_follow_region(s3_call *c, const char *region)
+{
+    s3_backend *b = c->b;
+    if (!*region || strcmp(region, c->region) == 0)
+        return 0;
+    int ok = 1;
+    pthread_mutex_lock(&b->where_lock);
+    if (strcmp(b->region, c->region) == 0) {
+        /* The first request to hear it moves the backend. */
+        char *base = b->aws_endpoint ? aws_base_url(b->bucket, region, b->path_style) : NULL;
+        if (b->aws_endpoint && !base) {
+            ok = 0;
+        } else {
+            if (base) {
+                free(b->base_url);
+                b->base_url = base;
+            }
+            bc_log_info("s3://%s is in region %s, not %s: requests go %s%s from now on (set "
+                        "AWS_DEFAULT_REGION=%s to save a round trip)", b->bucket, region,
+                        b->region, base ? "to " : "there", base ? base : "", region);
+            snprintf(b->region, sizeof b->region, "%s", region);
+        }
+    }
+    char *url = NULL;
+    if (ok && strcmp(b->region, c->region) != 0) {
+        /* The path and query after the base stay as they were. */
+        const char *rest = c->url + c->base_len;
+        size_t n = strlen(b->base_url) + strlen(rest) + 1;
+        if ((url = malloc(n))) {
+            snprintf(url, n, "%s%s", b->base_url, rest);
+            c->base_len = strlen(b->base_url);
+            snprintf(c->region, sizeof c->region, "%s", b->region);
+        }
+    }
+    pthread_mutex_unlock(&b->where_lock);
+    if (!url)
+        return 0;
+    free(c->url);
+    c->url = url;
+    c->req.url = url;
+    return 1;
+}
+
+/* The access key a signed request carries ("Credential=KEY/..."). */
+static void signed_key(const bc_http_request *req, char *out, size_t outlen)
+{
+    const char *auth = bc_http_headers_get(&req->headers, "Authorization");
+    const char *p = auth ? strstr(auth, "Credential=") : NULL;
+    *out = '\0';
+    if (p) {
+        p += strlen("Credential=");
+        snprintf(out, outlen, "%.*s", (int)strcspn(p, "/,"), p);
+    }
+}
+
+/* The request's recover hook (see bc_http_request). */
+static int s3_recover(void *ctx, bc_http_request *req, const bc_http_response *resp)
+{
+    s3_call *c = ctx;
+    char region[65];
+    bc_s3_reply_region(resp, region, sizeof region);
+    if (*region)
+        return bc_s3_follow_region(c, region);
+    if (strcmp(resp->error_code, "ExpiredToken") == 0 ||
+        strcmp(resp->error_code, "TokenRefreshRequired") == 0) {
+        char key[256];
+        signed_key(req, key, sizeof key);
+        return bc_aws_credentials_renew(&c->b->creds, key);
+    }
+    return 0;
+}
+
+bc_status bc_s3_call_init(s3_call *c, s3_backend *b, const char *method,
                           const char *key, const qparam *q, size_t nq)
 {
     memset(c, 0, sizeof *c);
@@ -97,15 +213,25 @@ bc_status bc_s3_call_init(s3_call *c, const s3_backend *b, const char *method,
         if (!(query = bc_buffer_take(&qb)))
             return bc_oom();
     }
+    pthread_mutex_lock(&b->where_lock);
     c->url = make_url(b, key, query);
+    c->base_len = strlen(b->base_url);
+    snprintf(c->region, sizeof c->region, "%s", b->region);
+    pthread_mutex_unlock(&b->where_lock);
     free(query);
     if (!c->url)
         return bc_oom();
+    c->b = b;
+    c->signer.creds = &b->creds;
+    c->signer.region = c->region;
+    c->signer.service = "s3";
     c->req.method = method;
     c->req.url = c->url;
     c->req.sign = bc_sigv4_sign;
-    c->req.sign_ctx = (void *)&b->signer;
+    c->req.sign_ctx = &c->signer;
     c->req.errors = &bc_s3_errors;
+    c->req.recover = s3_recover;
+    c->req.recover_ctx = c;
     return BC_OK;
 }
 
@@ -207,15 +333,10 @@ bc_status bc_s3_setup_endpoint(s3_backend *b, const bc_store_config *cfg)
             b->base_url = strdup(v);
         }
     } else {
-        const char *region = b->creds.region;
-        const char *suffix = strncmp(region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com";
+        b->aws_endpoint = 1;
         b->path_style = force_path || (!force_virtual && !dns_compatible(b->bucket));
-        if (b->path_style)
-            snprintf(buf, sizeof buf, "https://s3.%s.%s", region, suffix);
-        else
-            snprintf(buf, sizeof buf, "https://%s.s3.%s.%s", b->bucket, region, suffix);
-        b->base_url = strdup(buf);
-        b->endpoint = strdup(buf);
+        b->base_url = aws_base_url(b->bucket, b->region, b->path_style);
+        b->endpoint = b->base_url ? strdup(b->base_url) : NULL;
     }
     return b->base_url && b->endpoint ? BC_OK : bc_oom();
 }

@@ -294,7 +294,7 @@ static bc_status complete_upload(s3_backend *b, bc_http_client *hc, s3_multipart
                 if (retryable && attempt <= b->max_retries) {
                     bc_log_info("completing the upload of s3://%s/%s: %s; retrying", b->bucket,
                                 u->key, bc_error_msg());
-                    bc_http_backoff(attempt);
+                    bc_http_backoff(attempt, strcmp(code, "SlowDown") == 0);
                     again = 1;
                 }
             }
