@@ -72,6 +72,11 @@ const bc_cli_option bc_cli_options[] = {
     {BC_OPT_MAX_PARTS, "--max-parts", NULL, required_argument, "N", NUMBER(1, 10000),
      .help = "most parts of one S3 upload (default 10000)", UPLOAD_SETTING,
      .block = BC_CLI_IN_STORE, COMMON},
+    {BC_OPT_CONDITIONAL_WRITES, "--conditional-writes", NULL, required_argument, "auto|yes|no",
+     .choices = "auto|yes|no",
+     .help = "the store refuses If-None-Match writes to existing\n"
+             "names (auto: yes but on --endpoint-url servers)",
+     .tools = BC_CLI_WAL_ARCHIVE, .block = BC_CLI_IN_STORE, STRING(store.conditional_writes)},
 
     /* Server-side encryption (the tools that write objects). */
     {'e', "--encryption", "-e", required_argument, "AES256|aws:kms", .choices = "AES256|aws:kms",

@@ -11,6 +11,7 @@ struct bc_store {
     void *backend;
     char *prefix;
     char *describe;
+    int conditional;      /* conditional_writes: -1 auto, 0 no, 1 yes */
 };
 
 static const bc_store_ops *const backends[] = {
@@ -96,6 +97,13 @@ bc_status bc_store_open(const bc_store_config *config, bc_store **out)
         return bc_error(BC_ERR_USAGE, "--cloud-provider %s does not match the %s:// URL; use %s",
                         config->cloud_provider, scheme, ops->provider);
 
+    const char *cw = config->conditional_writes;
+    int conditional = !cw || strcmp(cw, "auto") == 0 ? -1 : strcmp(cw, "yes") == 0 ? 1
+                      : strcmp(cw, "no") == 0 ? 0 : -2;
+    if (conditional == -2)
+        return bc_error(BC_ERR_USAGE, "invalid conditional writes setting '%s' (use auto, yes "
+                        "or no)", cw);
+
     if (ops->split_url) {
         st = ops->split_url(config->url, &bucket, &prefix, &describe);
     } else {
@@ -121,6 +129,7 @@ bc_status bc_store_open(const bc_store_config *config, bc_store **out)
     store->ops = ops;
     store->prefix = prefix;
     store->describe = describe;
+    store->conditional = conditional;
     free(bucket);
     *out = store;
     return BC_OK;
@@ -134,6 +143,15 @@ void bc_store_close(bc_store *store)
     free(store->prefix);
     free(store->describe);
     free(store);
+}
+
+int bc_store_put_first(const bc_store *store)
+{
+    if (store->conditional == 0)
+        return 0;
+    /* "yes" trusts the server, but not past its own answer that it cannot. */
+    int known = store->ops->put_first ? store->ops->put_first(store->backend) : 1;
+    return store->conditional == 1 ? known >= 0 : known > 0;
 }
 
 const char *bc_store_prefix(const bc_store *store) { return store->prefix; }

@@ -43,6 +43,10 @@ typedef struct bc_store_config {
                                      NULL = from the environment, in barman's order */
     const char *encryption_scope; /* Azure: encryption scope of written blobs */
     const char *kms_key_name;     /* GCS: Cloud KMS key of written objects */
+    /* Whether the store refuses a conditional write to an existing name:
+     * "auto" (NULL: the backend knows, see bc_store_conditional), "yes",
+     * "no" (--conditional-writes). */
+    const char *conditional_writes;
 } bc_store_config;
 
 /* What to upload: a file read with pread() when fd >= 0, else memory. */
@@ -61,6 +65,8 @@ typedef struct bc_tag {
     const char *value;
 } bc_tag;
 
+enum { BC_IF_ABSENT = 1, BC_IF_ABSENT_ONLY = 2 };
+
 typedef struct bc_put_opts {
     const bc_tag *tags;
     size_t ntags;
@@ -75,9 +81,13 @@ typedef struct bc_put_opts {
      * without spaces, at most BC_META_VALUE_MAX - 1. */
     const bc_tag *meta;
     size_t nmeta;
-    /* Refuse with BC_ERR_CONFLICT if the key already exists at write time
-     * (S3 conditional write If-None-Match; file:// link()). Servers that do
-     * not implement conditional writes simply store the object. */
+    /* BC_IF_ABSENT: refuse with BC_ERR_CONFLICT if the key already exists
+     * at write time (S3 and Azure If-None-Match, GCS ifGenerationMatch=0,
+     * file:// link()); an S3-compatible server that answers that it does
+     * not implement conditional writes gets a plain put. BC_IF_ABSENT_ONLY:
+     * the same, but such a server's answer fails the put with
+     * BC_ERR_CONFLICT, nothing stored, and bc_store_put_first() turns 0:
+     * for callers that put first because the store was trusted. */
     int if_absent;
     /* The most bytes a streamed object can reach, when the writer's user
      * knows it (0: unknown). S3 grows the part size so that such a stream
@@ -132,6 +142,16 @@ const char *bc_store_prefix(const bc_store *store);
 /* Printable location for messages, e.g. "s3://bucket" (no secrets). */
 const char *bc_store_describe(const bc_store *store);
 
+/* 1 when a caller that must not overwrite may put first (if_absent) and
+ * look at what is stored only on a conflict: the store refuses a
+ * conditional put to an existing name, and looking first would cost a
+ * request. Azure, GCS and AWS S3 itself (no endpoint URL), and any store
+ * with conditional_writes "yes". 0 with "no", on an S3 endpoint URL (not
+ * known), on a server that answered it does not implement them, and on
+ * file://, where looking is a readdir that also finds the name under
+ * another suffix. */
+int bc_store_put_first(const bc_store *store);
+
 /* Connectivity and bucket existence; says precisely what failed. */
 bc_status bc_store_check(bc_store *store);
 bc_status bc_store_put(bc_store *store, const char *key, const bc_source *src,
@@ -184,6 +204,10 @@ typedef struct bc_store_ops {
     bc_status (*open)(const bc_store_config *cfg, const char *bucket,
                       const char *prefix, void **backend);
     void (*close)(void *backend);
+    /* What bc_store_put_first() says under "auto": 1 put first, 0 look
+     * first, -1 the server said it does not implement conditional writes
+     * (then not even "yes" puts first). NULL: always 1. */
+    int (*put_first)(void *backend);
     bc_status (*check)(void *backend);
     bc_status (*put)(void *backend, const char *key, const bc_source *src,
                      const bc_put_opts *opts);

@@ -1,16 +1,21 @@
 /* Archiving WAL files (archive_command).
  *
- * Overwrite protection: before uploading, one LIST of "<folder>/<name>"
- * shows whether the name is already archived under any compression suffix.
- * If it is, the stored object is downloaded, decoded and compared with the
- * local file: identical content is success (PostgreSQL retries a segment
- * whose archiving it could not confirm), a strict prefix of it is the
- * leftover of an interrupted upload and is replaced, any other content is
- * refused and the stored object left untouched. Every object carries the
- * CRC-32C and size of the uncompressed file as metadata (integrity.c), for
- * bc-wal-restore to check. The upload itself is conditional
- * (only if absent) so that two writers racing past the LIST cannot silently
- * replace each other's object on stores that support conditional writes. */
+ * Overwrite protection: a name is never given different content. Where the
+ * store refuses a conditional write to an existing name and looking costs
+ * a request (bc_store_put_first: Azure, GCS, AWS S3, or
+ * --conditional-writes yes), the object is put first, conditionally, and
+ * only a conflict leads to looking at what is stored: one request per
+ * segment. Elsewhere one LIST of "<folder>/<name>" first shows whether the
+ * name is archived under any compression suffix. Either way, what is
+ * stored is downloaded, decoded and compared with the local file:
+ * identical content is success (PostgreSQL retries a segment whose
+ * archiving it could not confirm), a strict prefix of it is the leftover
+ * of an interrupted upload and is replaced, any other content is refused
+ * and the stored object left untouched. Putting first does not see a copy
+ * under another suffix (another compression); bc-wal-restore compares such
+ * copies before using either (objects.c). Every object carries the CRC-32C
+ * and size of the uncompressed file as metadata (integrity.c), for
+ * bc-wal-restore to check. */
 #include "wal/wal.h"
 
 #include <dirent.h>
@@ -188,6 +193,63 @@ static bc_status resolve_existing(bc_store *store, const char *server, const cha
     return st;
 }
 
+/* Puts the prepared object under key: first, conditionally, where
+ * bc_store_put_first() says so (one request in the usual case), looking at
+ * what is stored only on a conflict; elsewhere after looking. What is
+ * stored is judged by content (resolve_existing). */
+static bc_status store_new(bc_store *store, const char *name, const char *key, int fd,
+                           int64_t size, const bc_source *src, bc_put_opts *put,
+                           const bc_wal_archive_opts *o)
+{
+    int look_first = !bc_store_put_first(store);
+    for (;;) {
+        bc_wal_object leftover;
+        int exists = 0;
+        leftover.key[0] = '\0';
+        bc_status st = BC_OK;
+        if (look_first) {
+            st = resolve_existing(store, o->server, name, fd, size, &exists, &leftover);
+            if (st != BC_OK || exists)
+                return st;
+        }
+        int replace = leftover.key[0] && strcmp(leftover.key, key) == 0;
+        /* A leftover under another suffix would shadow the new object in
+         * the next lookup, and holds nothing worth keeping (the file is
+         * still in pg_wal until we succeed): it goes first. */
+        const char *old = leftover.key;
+        if (*old && !replace)
+            st = bc_store_delete(store, &old, 1);
+        if (st != BC_OK) {
+            bc_error_context(st, "deleting the leftover %s/%s", bc_store_describe(store), old);
+            return st;
+        }
+        put->if_absent = replace ? 0 : look_first ? BC_IF_ABSENT : BC_IF_ABSENT_ONLY;
+        st = bc_store_put(store, key, src, put);
+        if (st == BC_OK) {
+            bc_log_info("archived %s as %s/%s (%lld bytes)", name, bc_store_describe(store), key,
+                        (long long)src->size);
+            return st;
+        }
+        if (st != BC_ERR_CONFLICT) {
+            bc_error_context(st, "uploading %s to %s/%s", name, bc_store_describe(store), key);
+            return st;
+        }
+        if (!look_first) {
+            /* The name exists (or the server cannot do conditional writes
+             * after all): look, and go on as if we had looked first. */
+            look_first = 1;
+            continue;
+        }
+        /* Someone stored it between our look and our put: judge by content. */
+        st = resolve_existing(store, o->server, name, fd, size, &exists, &leftover);
+        if (st == BC_OK && !exists)
+            st = bc_error(BC_ERR_CONFLICT,
+                          "%s/%s: the store refused the upload because the name exists, "
+                          "but it cannot be listed; retry later", bc_store_describe(store), key);
+        return st;
+    }
+}
+
 static bc_status archive_one(bc_store *store, const char *wal_path,
                              const bc_wal_archive_opts *o)
 {
@@ -202,18 +264,11 @@ static bc_status archive_one(bc_store *store, const char *wal_path,
     struct stat sb;
     bc_buffer compressed = {0};
     bc_wal_digest digest = {0};
-    bc_wal_object leftover;
-    int exists = 0;
+    char sha256[65];
     bc_status st = fstat(fd, &sb) == 0 ? BC_OK
                    : bc_error(BC_ERR_IO, "cannot stat %s: %s", wal_path, strerror(errno));
-
     if (st == BC_OK)
-        st = resolve_existing(store, o->server, name, fd, sb.st_size, &exists, &leftover);
-    if (st != BC_OK || exists)
-        goto out;
-
-    char sha256[65];
-    st = read_file(fd, sb.st_size, o, &digest, &compressed, sha256);
+        st = read_file(fd, sb.st_size, o, &digest, &compressed, sha256);
     if (st != BC_OK)
         goto out;
     bc_source src = {.fd = fd, .size = sb.st_size, .sha256 = sha256};
@@ -228,34 +283,10 @@ static bc_status archive_one(bc_store *store, const char *wal_path,
     if (st != BC_OK)
         goto out;
     int history = kind == BC_WAL_HISTORY && o->history_tags;
-    int replace = leftover.key[0] && strcmp(leftover.key, key) == 0;
-    /* A leftover under another suffix would shadow the new object in the
-     * next lookup, and holds nothing worth keeping (the file is still in
-     * pg_wal until we succeed): it goes first. */
-    const char *old = leftover.key;
-    if (*old && !replace)
-        st = bc_store_delete(store, &old, 1);
-    if (st != BC_OK) {
-        bc_error_context(st, "deleting the leftover %s/%s", bc_store_describe(store), old);
-        goto out;
-    }
     bc_put_opts put = {.tags = history ? o->history_tags : o->tags,
                        .ntags = history ? o->nhistory_tags : o->ntags,
-                       .meta = meta, .nmeta = 2, .if_absent = !replace};
-    st = bc_store_put(store, key, &src, &put);
-    if (st == BC_ERR_CONFLICT) {
-        /* Someone stored it between our LIST and PUT: judge by content. */
-        st = resolve_existing(store, o->server, name, fd, sb.st_size, &exists, &leftover);
-        if (st == BC_OK && !exists)
-            st = bc_error(BC_ERR_CONFLICT,
-                          "%s/%s: the store refused the upload because the name exists, "
-                          "but it cannot be listed; retry later", bc_store_describe(store), key);
-    } else if (st == BC_OK) {
-        bc_log_info("archived %s as %s/%s (%lld bytes)", name, bc_store_describe(store), key,
-                    (long long)src.size);
-    } else {
-        bc_error_context(st, "uploading %s to %s/%s", name, bc_store_describe(store), key);
-    }
+                       .meta = meta, .nmeta = 2};
+    st = store_new(store, name, key, fd, sb.st_size, &src, &put, o);
 out:
     bc_buffer_free(&compressed);
     close(fd);

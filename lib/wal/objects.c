@@ -6,6 +6,7 @@
 
 #include "layout/wal.h"
 #include "util/fileio.h"
+#include "util/log.h"
 
 size_t bc_wal_object_name(const char *key, char *name, size_t namelen, bc_codec_id *codec)
 {
@@ -34,6 +35,7 @@ static void take(bc_wal_object *obj, const bc_object_info *info, bc_codec_id cod
     obj->codec = codec;
     obj->size = info->size;
     obj->partial = partial;
+    obj->copies = 1;
 }
 
 static int find_cb(void *ctx, const bc_object_info *info)
@@ -46,7 +48,7 @@ static int find_cb(void *ctx, const bc_object_info *info)
     if (n == f->name_len && strcmp(base, f->name) == 0) {
         if (!f->have_full)
             take(&f->full, info, codec, 0);
-        f->have_full = 1;
+        f->have_full++;
     } else if (f->allow_partial && n == f->name_len + 8 &&
                strncmp(base, f->name, f->name_len) == 0 &&
                strcmp(base + f->name_len, ".partial") == 0) {
@@ -68,8 +70,10 @@ bc_status bc_wal_find(bc_store *store, const char *server, const char *name,
     st = bc_store_list(store, prefix, NULL, find_cb, &f);
     if (st != BC_OK)
         return st;
-    if (f.have_full)
+    if (f.have_full) {
         *found = f.full;
+        found->copies = f.have_full;
+    }
     else if (f.have_partial)
         *found = f.partial;
     else
@@ -181,9 +185,100 @@ static bc_status read_checked(bc_store *store, fetch_ctx *f)
     return st;
 }
 
+/* Every full copy of a name, as the listing shows them, in key order. */
+typedef struct copies_ctx {
+    char name[64];
+    bc_wal_object copy[8];
+    int n;
+} copies_ctx;
+
+static int copies_cb(void *ctx, const bc_object_info *info)
+{
+    copies_ctx *c = ctx;
+    char base[64];
+    bc_codec_id codec;
+    if (c->n < (int)(sizeof c->copy / sizeof c->copy[0]) &&
+        bc_wal_object_name(info->key, base, sizeof base, &codec) && strcmp(base, c->name) == 0)
+        take(&c->copy[c->n++], info, codec, 0);
+    return 0;
+}
+
+/* A name stored under several suffixes: after a change of compression
+ * (the same bytes twice: harmless), a leftover of an interrupted upload
+ * (fails its checks), or two clusters archiving under one server name
+ * (different bytes). The first copy that passes every check is restored
+ * once every other copy that passes them is found to hold the same bytes;
+ * copies that fail them are named in a warning and left aside. Two valid
+ * copies that differ: which is right cannot be told, so neither is used. */
+static bc_status fetch_among_copies(bc_store *store, const bc_wal_object *obj, const char *path,
+                                    int durable)
+{
+    copies_ctx c;
+    c.n = 0;
+    char prefix[1100];
+    bc_codec_id codec;
+    if (!bc_wal_object_name(obj->key, c.name, sizeof c.name, &codec))
+        return bc_error(BC_ERR_INTERNAL, "bad WAL object key %s", obj->key);
+    const char *base = bc_wal_basename(obj->key);
+    snprintf(prefix, sizeof prefix, "%.*s%s", (int)(base - obj->key), obj->key, c.name);
+    bc_status st = bc_store_list(store, prefix, NULL, copies_cb, &c);
+    bc_atomic_file out;
+    int chosen = -1;
+    bc_wal_digest digest = {0};
+    bc_err first_failure = {BC_OK, ""};
+    for (int i = 0; st == BC_OK && i < c.n; i++) {
+        fetch_ctx f = {.obj = &c.copy[i]};
+        if (chosen < 0) {
+            st = bc_atomic_open(&out, path);
+            if (st != BC_OK)
+                break;
+            f.sink = bc_atomic_sink;
+            f.sink_ctx = &out;
+        }
+        st = read_checked(store, &f);
+        if (st == BC_ERR_DATA || st == BC_ERR_NOTFOUND) {
+            bc_log_warning("%s: a copy fails its checks and is left aside: %s", c.name,
+                           bc_error_msg());
+            if (first_failure.status == BC_OK)
+                bc_error_save(&first_failure, st);
+            if (chosen < 0)
+                bc_atomic_abort(&out);
+            st = BC_OK;
+            continue;
+        }
+        if (st != BC_OK)
+            break;
+        if (chosen < 0) {
+            chosen = i;
+            digest = f.digest;
+        } else if (f.digest.size != digest.size || f.digest.crc != digest.crc) {
+            st = bc_error(BC_ERR_DATA, "%s is archived twice with different contents, as "
+                          "%s/%s and %s/%s: is another cluster archiving under this server "
+                          "name? Remove the copy that is not this cluster's", c.name,
+                          bc_store_describe(store), c.copy[chosen].key,
+                          bc_store_describe(store), c.copy[i].key);
+        }
+    }
+    if (st == BC_OK && chosen < 0)
+        st = first_failure.status != BC_OK ? bc_error_restore(&first_failure)
+             : bc_error(BC_ERR_NOTFOUND, "WAL file %s is no longer in %s", c.name,
+                        bc_store_describe(store));
+    if (chosen < 0)
+        return st;
+    if (st != BC_OK) {
+        bc_atomic_abort(&out);
+        return st;
+    }
+    bc_log_info("%s is archived under %d suffixes; restored from %s, the other copies that "
+                "pass their checks hold the same bytes", c.name, c.n, c.copy[chosen].key);
+    return bc_atomic_commit(&out, durable);
+}
+
 bc_status bc_wal_fetch(bc_store *store, const bc_wal_object *obj, const char *path,
                        int durable)
 {
+    if (obj->copies > 1)
+        return fetch_among_copies(store, obj, path, durable);
     bc_atomic_file out;
     fetch_ctx f = {.obj = obj, .sink = bc_atomic_sink, .sink_ctx = &out};
     bc_status st = bc_atomic_open(&out, path);

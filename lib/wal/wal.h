@@ -16,6 +16,7 @@ typedef struct bc_wal_object {
     bc_codec_id codec;
     int64_t size;
     int partial; /* found as "<name>.partial" */
+    int copies;  /* full copies of the name found, under different suffixes */
 } bc_wal_object;
 
 /* An archived object's WAL name: the key's last component without its
@@ -23,7 +24,8 @@ typedef struct bc_wal_object {
  * length, or 0 if it does not fit in namelen; the codec goes to *codec. */
 size_t bc_wal_object_name(const char *key, char *name, size_t namelen, bc_codec_id *codec);
 
-/* Finds `name` in the store whatever its compression suffix. With
+/* Finds `name` in the store whatever its compression suffix (the first
+ * in key order when there are several: found->copies says how many). With
  * allow_partial, "<name>.partial" is used when the full segment is absent.
  * BC_ERR_NOTFOUND when neither exists. */
 bc_status bc_wal_find(bc_store *store, const char *server, const char *name,
@@ -31,10 +33,12 @@ bc_status bc_wal_find(bc_store *store, const char *server, const char *name,
 
 /* Downloads obj, decoding it, into `path` (temporary name, then rename).
  * Before the rename: the body must have the listed size (reading stops as
- * soon as it exceeds it), and the decoded bytes the size and SHA-256 of the
+ * soon as it exceeds it), and the decoded bytes the size and CRC-32C of the
  * object's integrity metadata; without metadata (barman-cloud's objects) a
  * full segment must have a valid wal_segment_size. A mismatch is
- * BC_ERR_DATA naming the object, with nothing left at path. */
+ * BC_ERR_DATA naming the object, with nothing left at path. When the name
+ * is stored under other suffixes too (obj->copies > 1), each other copy is
+ * decoded and must hold the same bytes; else BC_ERR_DATA naming both. */
 bc_status bc_wal_fetch(bc_store *store, const bc_wal_object *obj, const char *path,
                        int durable);
 

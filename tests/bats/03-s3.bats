@@ -53,6 +53,58 @@ setup() {
     gzip -dc "$T/got.gz" | cmp - "$T/000000010000000000000001"
 }
 
+@test "--conditional-writes yes: one conditional PUT per new segment, the overwrite check only on conflict" {
+    E=(--endpoint-url "$S3_ENDPOINT" --conditional-writes yes)
+    # the default on an endpoint URL: the listing first
+    : >"$S3RVER_DIR/journal.log"
+    bc-wal-archive --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv "$T/000000010000000000000001"
+    head -n 1 "$S3RVER_DIR/journal.log" | grep -q "^GET /test?list-type=2&prefix=$P%2F"
+    # trusted: a new segment is one request, a conditional PUT
+    make_segment "$T/000000010000000000000002" 2
+    : >"$S3RVER_DIR/journal.log"
+    bc-wal-archive "${E[@]}" "s3://test/$P" srv "$T/000000010000000000000002"
+    [ "$(wc -l <"$S3RVER_DIR/journal.log")" -eq 1 ]
+    grep -q "^PUT /test/$P/srv/wals/0000000100000000/000000010000000000000002 .*if-none-match=\*" \
+        "$S3RVER_DIR/journal.log"
+    # the same again: the PUT is refused (412), the stored copy compared
+    run bc-wal-archive -v "${E[@]}" "s3://test/$P" srv "$T/000000010000000000000002"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"already archived with identical content"* ]]
+    # different content under the name: refused, the stored object kept
+    mkdir "$T/b"
+    make_segment "$T/b/000000010000000000000002" 7
+    run bc-wal-archive "${E[@]}" "s3://test/$P" srv "$T/b/000000010000000000000002"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"different content; refusing to overwrite"* ]]
+    bc-wal-restore --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv 000000010000000000000002 "$T/back"
+    cmp "$T/back" "$T/000000010000000000000002"
+}
+
+@test "a name stored under two suffixes is restored only when both copies hold the same bytes" {
+    E=(--endpoint-url "$S3_ENDPOINT" --conditional-writes yes)
+    bc-wal-archive -z "${E[@]}" "s3://test/$P" srv "$T/000000010000000000000001"
+    # putting first does not see the .gz: the same bytes again as .zst
+    bc-wal-archive --zstd "${E[@]}" "s3://test/$P" srv "$T/000000010000000000000001"
+    [ "$(s3_keys "$P/" | wc -l)" -eq 2 ]
+    run bc-wal-restore -v --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv 000000010000000000000001 "$T/back"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"archived under 2 suffixes; restored from $P/srv/wals/0000000100000000/000000010000000000000001.gz"* ]]
+    cmp "$T/back" "$T/000000010000000000000001"
+    # another cluster's segment of that name, with yet another compression
+    mkdir "$T/b"
+    make_segment "$T/b/000000010000000000000001" 7
+    bc-wal-archive --lz4 "${E[@]}" "s3://test/$P" srv "$T/b/000000010000000000000001"
+    run bc-wal-restore --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv 000000010000000000000001 "$T/back2"
+    echo "$output"
+    [ "$status" -eq 4 ]
+    [[ "$output" == *"archived twice with different contents"* ]]
+    [[ "$output" == *"000000010000000000000001.gz and "*"000000010000000000000001.lz4"* ]]
+    [ ! -e "$T/back2" ]
+    # looking first (the default here) refuses it at archive time instead
+    run bc-wal-archive --xz --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv "$T/b/000000010000000000000001"
+    [ "$status" -eq 1 ]
+}
+
 @test "multipart upload above the threshold, parts in parallel" {
     run bc-wal-archive -v --max-single-put-size 5MiB --max-block-size 5MiB --max-concurrency 3 \
         --endpoint-url "$S3_ENDPOINT" "s3://test/$P" srv "$T/000000010000000000000001"

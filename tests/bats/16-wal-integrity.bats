@@ -225,11 +225,11 @@ refused_restore() {
         raw_get "$kind" "$(wal_key)" "$T/got"
         cmp "$T/got" "$T/$SEG"
         [[ "$(meta "$kind" "$(wal_key)")" == "bccrc32c=$sum"* ]]
-        # a cut zstd stream, archived again with gzip: the new object
-        # replaces it and the leftover is gone
+        # a cut zstd stream, archived again with gzip, looking first: the
+        # new object replaces it and the leftover is gone
         P="w5${kind}z"
         raw_put "$kind" "$(wal_key .zst)" "$T/half.zst" drop
-        run bcw "$kind" bc-wal-archive --gzip "$(url "$kind" "$P")" srv "$T/$SEG"
+        run bcw "$kind" bc-wal-archive --conditional-writes no --gzip "$(url "$kind" "$P")" srv "$T/$SEG"
         [ "$status" -eq 0 ]
         [[ "$output" == *"$(wal_key .zst)"*"interrupted upload"* ]]
         run bcw "$kind" bc-ls wals "$(url "$kind" "$P")" srv
@@ -237,6 +237,17 @@ refused_restore() {
         ! raw_get "$kind" "$(wal_key .zst)" "$T/gone" 2>/dev/null || false
         raw_get "$kind" "$(wal_key .gz)" "$T/got.gz"
         gzip -dc "$T/got.gz" | cmp - "$T/$SEG"
+        # uploading first does not see it: the restore leaves it aside,
+        # naming it, and restores the whole copy
+        P="w5${kind}y"
+        raw_put "$kind" "$(wal_key .bz2)" "$T/half.zst" drop
+        run bcw "$kind" bc-wal-archive --conditional-writes yes --gzip "$(url "$kind" "$P")" srv "$T/$SEG"
+        [ "$status" -eq 0 ]
+        run bcw "$kind" bc-wal-restore "$(url "$kind" "$P")" srv "$SEG" "$T/back-$kind"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"warning"*"fails its checks and is left aside"*"$(wal_key .bz2)"* ]]
+        cmp "$T/back-$kind" "$T/$SEG"
     done
 }
 

@@ -246,6 +246,54 @@ static void s3_region(void)
     pthread_mutex_destroy(&b.where_lock);
 }
 
+/* --conditional-writes yes on a server that turns out not to implement
+ * them: a put-first (BC_IF_ABSENT_ONLY) stores nothing and says so, and
+ * the store stops claiming it; a BC_IF_ABSENT put then goes up plainly. */
+static void s3_conditional(void)
+{
+    fake_reply script[] = {
+        {501, NULL, S3ERR("NotImplemented"), -1},
+        {200, NULL, "", -1},
+    };
+    int port = 0;
+    fake_http *f = fake_http_start(script, 2, &port);
+    char endpoint[64], inm[16];
+    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", port);
+    bc_store_config cfg = {.url = "s3://bucket/prefix", .endpoint_url = endpoint,
+                           .conditional_writes = "yes"};
+    bc_store *store = NULL;
+    CHECK(bc_store_open(&cfg, &store) == BC_OK);
+    CHECK(bc_store_put_first(store) == 1);
+    bc_source src = {.fd = -1, .mem = (const unsigned char *)"wal", .size = 3};
+    bc_put_opts only = {.if_absent = BC_IF_ABSENT_ONLY};
+    CHECK(bc_store_put(store, "prefix/k", &src, &only) == BC_ERR_CONFLICT);
+    CHECK(strstr(bc_error_msg(), "does not implement conditional writes") != NULL);
+    CHECK(bc_store_put_first(store) == 0);
+    /* and again, without asking the server */
+    CHECK(bc_store_put(store, "prefix/k", &src, &only) == BC_ERR_CONFLICT);
+    bc_put_opts plain = {.if_absent = BC_IF_ABSENT};
+    CHECK(bc_store_put(store, "prefix/k", &src, &plain) == BC_OK);
+    bc_store_close(store);
+    fake_http_stop(f);
+    CHECK(fake_http_count(f) == 2);
+    CHECK(*fake_http_header(f, 0, "If-None-Match", inm, sizeof inm) == '*');
+    CHECK(*fake_http_header(f, 1, "If-None-Match", inm, sizeof inm) == '\0');
+    fake_http_free(f);
+
+    /* auto: AWS itself puts first, an endpoint URL looks first, "no" never */
+    cfg.conditional_writes = NULL;
+    CHECK(bc_store_open(&cfg, &store) == BC_OK && bc_store_put_first(store) == 0);
+    bc_store_close(store);
+    bc_store_config aws = {.url = "s3://bucket/prefix"};
+    CHECK(bc_store_open(&aws, &store) == BC_OK && bc_store_put_first(store) == 1);
+    bc_store_close(store);
+    aws.conditional_writes = "no";
+    CHECK(bc_store_open(&aws, &store) == BC_OK && bc_store_put_first(store) == 0);
+    bc_store_close(store);
+    aws.conditional_writes = "maybe";
+    CHECK(bc_store_open(&aws, &store) == BC_ERR_USAGE);
+}
+
 /* GCS with the metadata server's token: a token the server revokes (401)
  * is dropped and a new one fetched, once, for the same request. */
 static void gcs_token_refresh(void)
@@ -350,6 +398,7 @@ int main(void)
 
     s3_errors();
     s3_region();
+    s3_conditional();
 
     gcs_token_refresh();
     return check_report("http_peer");

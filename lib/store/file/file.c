@@ -681,10 +681,19 @@ static void file_writer_abort(void *state)
     writer_free(w);
 }
 
+/* link() refuses an existing name, but looking first is a readdir that
+ * also finds the name under another suffix: callers look first here. */
+static int file_put_first(void *backend)
+{
+    (void)backend;
+    return 0;
+}
+
 const bc_store_ops bc_store_file_ops = {
     .scheme = "file",
     .open = file_open,
     .close = file_close,
+    .put_first = file_put_first,
     .check = file_check,
     .put = file_put,
     .get = file_get,

@@ -320,6 +320,7 @@ const bc_store_ops bc_store_s3_ops = {
     .provider = "aws-s3",
     .open = s3_open,
     .close = s3_close,
+    .put_first = bc_s3_put_first,
     .check = s3_check,
     .put = bc_s3_put,
     .get = s3_get,

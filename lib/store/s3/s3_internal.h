@@ -183,6 +183,8 @@ void bc_s3_multipart_abort(s3_multipart *u);
 /* s3_upload.c */
 bc_status bc_s3_put(void *backend, const char *key, const bc_source *src,
                     const bc_put_opts *opts);
+/* AWS S3 itself honours If-None-Match; an endpoint URL's server may not. */
+int bc_s3_put_first(void *backend);
 
 /* s3_writer.c */
 bc_status bc_s3_writer_open(void *backend, const char *key, const bc_put_opts *opts,

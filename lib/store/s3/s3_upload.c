@@ -73,6 +73,19 @@ static void note_no_conditional(s3_backend *b)
                     "uploading without them", b->endpoint);
 }
 
+/* A BC_IF_ABSENT_ONLY put on a server without conditional writes. */
+static bc_status conditional_refused(const s3_backend *b)
+{
+    return bc_error(BC_ERR_CONFLICT, "%s does not implement conditional writes: nothing "
+                    "stored, look at what the name holds first", b->endpoint);
+}
+
+int bc_s3_put_first(void *backend)
+{
+    s3_backend *b = backend;
+    return atomic_load(&b->no_conditional) ? -1 : b->aws_endpoint ? 1 : 0;
+}
+
 /* ---- put: single request ---------------------------------------------- */
 
 bc_status bc_s3_put_single(s3_backend *b, bc_http_client *hc, const char *key,
@@ -85,6 +98,8 @@ bc_status bc_s3_put_single(s3_backend *b, bc_http_client *hc, const char *key,
         return st;
     for (;;) {
         int conditional = opts && opts->if_absent && !atomic_load(&b->no_conditional);
+        if (opts && opts->if_absent == BC_IF_ABSENT_ONLY && !conditional)
+            return conditional_refused(b);
         s3_call c;
         st = bc_s3_call_init(&c, b, "PUT", key, NULL, 0);
         if (st != BC_OK)
@@ -106,6 +121,8 @@ bc_status bc_s3_put_single(s3_backend *b, bc_http_client *hc, const char *key,
         if (!retry_plain)
             return st;
         note_no_conditional(b);
+        if (opts->if_absent == BC_IF_ABSENT_ONLY)
+            return conditional_refused(b);
     }
 }
 
@@ -273,6 +290,10 @@ static bc_status complete_upload(s3_backend *b, bc_http_client *hc, s3_multipart
     qparam q[] = { { "uploadId", u->upload_id } };
     for (int attempt = 1;; attempt++) {
         int conditional = opts && opts->if_absent && !atomic_load(&b->no_conditional);
+        if (opts && opts->if_absent == BC_IF_ABSENT_ONLY && !conditional) {
+            st = conditional_refused(b);
+            break;
+        }
         s3_call c;
         bc_source body;
         st = bc_s3_call_init(&c, b, "POST", u->key, q, 1);
@@ -300,7 +321,10 @@ static bc_status complete_upload(s3_backend *b, bc_http_client *hc, s3_multipart
             }
         } else if (conditional && conditional_unsupported(&c.resp)) {
             note_no_conditional(b);
-            again = 1;
+            if (opts->if_absent == BC_IF_ABSENT_ONLY)
+                st = conditional_refused(b);
+            else
+                again = 1;
         } else if (c.resp.status == 412) {
             st = bc_error(BC_ERR_CONFLICT, "the object already exists");
         }
