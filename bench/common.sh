@@ -9,12 +9,16 @@ make -s -C "$top" >/dev/null
 bin="$top/build/bin"
 work=$(mktemp -d /tmp/bc-bench.XXXXXX)
 chmod 755 "$work"; chown postgres: "$work"
+# The servers keep their objects in memory where it can (tmpfs): their
+# disk is not what is measured, and its hiccups would blur the ratios.
+serverdir=$work
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then serverdir=$(mktemp -d /dev/shm/bc-bench.XXXXXX); fi
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 pids=()
 bench_cleanup() {
     [ -f "$work/pg/postmaster.pid" ] && runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$work"
+    rm -rf "$work" "$serverdir"
 }
 trap bench_cleanup EXIT
 
@@ -33,12 +37,30 @@ start_pg() {
 start_s3rver() {
     local s3port
     s3port=$(free_port)
-    node --openssl-legacy-provider "$top/tests/node_modules/s3rver/bin/s3rver.js" --directory "$work/s3" \
+    node --openssl-legacy-provider "$top/tests/node_modules/s3rver/bin/s3rver.js" --directory "$serverdir/s3" \
         --address 127.0.0.1 --port "$s3port" --configure-bucket bench --silent >/dev/null 2>&1 &
     pids+=($!)
     until python3 -c "import socket; socket.create_connection(('127.0.0.1', $s3port), 1)" 2>/dev/null; do sleep 0.1; done
     endpoint="http://127.0.0.1:$s3port"
     export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1
+}
+
+# start_s3rver_tls: a second s3rver serving https (a certificate for
+# 127.0.0.1 made here, trusted through $tls_ca) at $endpoint_tls: what
+# clients meet on AWS S3, where every request goes over TLS.
+start_s3rver_tls() {
+    local s3port
+    s3port=$(free_port)
+    tls_ca="$work/tls-cert.pem"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+        -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+        -keyout "$work/tls-key.pem" -out "$tls_ca" 2>/dev/null
+    node --openssl-legacy-provider "$top/tests/node_modules/s3rver/bin/s3rver.js" --directory "$serverdir/s3-tls" \
+        --address 127.0.0.1 --port "$s3port" --configure-bucket bench --silent \
+        --key "$work/tls-key.pem" --cert "$tls_ca" >/dev/null 2>&1 &
+    pids+=($!)
+    until python3 -c "import socket; socket.create_connection(('127.0.0.1', $s3port), 1)" 2>/dev/null; do sleep 0.1; done
+    endpoint_tls="https://127.0.0.1:$s3port"
 }
 
 # start_azurite: Azurite's blob service with container "bench" at $azurite
@@ -48,7 +70,7 @@ start_azurite() {
     local port
     port=$(free_port)
     node "$top/tests/node_modules/azurite/dist/src/blob/main.js" --blobHost 127.0.0.1 \
-        --blobPort "$port" --location "$work/azurite" --skipApiVersionCheck --silent \
+        --blobPort "$port" --location "$serverdir/azurite" --skipApiVersionCheck --silent \
         --disableTelemetry >/dev/null 2>&1 &
     pids+=($!)
     until python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null; do sleep 0.1; done

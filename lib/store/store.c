@@ -145,13 +145,15 @@ void bc_store_close(bc_store *store)
     free(store);
 }
 
-int bc_store_put_first(const bc_store *store)
+unsigned bc_store_caps(const bc_store *store)
 {
-    if (store->conditional == 0)
-        return 0;
+    unsigned caps = store->ops->caps ? store->ops->caps(store->backend) : BC_STORE_PUT_FIRST;
     /* "yes" trusts the server, but not past its own answer that it cannot. */
-    int known = store->ops->put_first ? store->ops->put_first(store->backend) : 1;
-    return store->conditional == 1 ? known >= 0 : known > 0;
+    if (store->conditional == 1 && !(caps & BC_STORE_NO_CONDITIONAL))
+        caps |= BC_STORE_PUT_FIRST;
+    if (store->conditional == 0 || (caps & BC_STORE_NO_CONDITIONAL))
+        caps &= ~(unsigned)BC_STORE_PUT_FIRST;
+    return caps;
 }
 
 const char *bc_store_prefix(const bc_store *store) { return store->prefix; }

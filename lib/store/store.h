@@ -86,7 +86,7 @@ typedef struct bc_put_opts {
      * file:// link()); an S3-compatible server that answers that it does
      * not implement conditional writes gets a plain put. BC_IF_ABSENT_ONLY:
      * the same, but such a server's answer fails the put with
-     * BC_ERR_CONFLICT, nothing stored, and bc_store_put_first() turns 0:
+     * BC_ERR_CONFLICT, nothing stored, and BC_STORE_PUT_FIRST is gone:
      * for callers that put first because the store was trusted. */
     int if_absent;
     /* The most bytes a streamed object can reach, when the writer's user
@@ -142,15 +142,28 @@ const char *bc_store_prefix(const bc_store *store);
 /* Printable location for messages, e.g. "s3://bucket" (no secrets). */
 const char *bc_store_describe(const bc_store *store);
 
-/* 1 when a caller that must not overwrite may put first (if_absent) and
- * look at what is stored only on a conflict: the store refuses a
- * conditional put to an existing name, and looking first would cost a
- * request. Azure, GCS and AWS S3 itself (no endpoint URL), and any store
- * with conditional_writes "yes". 0 with "no", on an S3 endpoint URL (not
- * known), on a server that answered it does not implement them, and on
- * file://, where looking is a readdir that also finds the name under
- * another suffix. */
-int bc_store_put_first(const bc_store *store);
+/* What a store can do and wants, for callers that adapt to it. */
+enum {
+    /* A caller that must not overwrite may put first (if_absent) and look
+     * at what is stored only on a conflict: the store refuses a conditional
+     * put to an existing name, and looking first would cost a request.
+     * Azure, GCS and AWS S3 itself (no endpoint URL), and any store with
+     * conditional_writes "yes"; not with "no", on an S3 endpoint URL (not
+     * known), on a server that said it does not implement conditional
+     * writes, nor on file://, where looking is a readdir that also finds
+     * the name under another suffix. */
+    BC_STORE_PUT_FIRST = 1 << 0,
+    /* Uploads are signed with the SHA-256 of their body (S3 over plain
+     * http): a producer that reads its bytes anyway saves the store a pass
+     * by hashing them (bc_source.sha256). Over https, TLS guards the body
+     * in transit and S3 requests go UNSIGNED-PAYLOAD, as the AWS SDKs send
+     * them. */
+    BC_STORE_HASHES_PAYLOAD = 1 << 1,
+    /* From a backend only: the server said it does not implement
+     * conditional writes (then not even "yes" puts first). */
+    BC_STORE_NO_CONDITIONAL = 1 << 2,
+};
+unsigned bc_store_caps(const bc_store *store);
 
 /* Connectivity and bucket existence; says precisely what failed. */
 bc_status bc_store_check(bc_store *store);
@@ -204,10 +217,9 @@ typedef struct bc_store_ops {
     bc_status (*open)(const bc_store_config *cfg, const char *bucket,
                       const char *prefix, void **backend);
     void (*close)(void *backend);
-    /* What bc_store_put_first() says under "auto": 1 put first, 0 look
-     * first, -1 the server said it does not implement conditional writes
-     * (then not even "yes" puts first). NULL: always 1. */
-    int (*put_first)(void *backend);
+    /* BC_STORE_* flags as things stand (before conditional_writes is
+     * applied); NULL: BC_STORE_PUT_FIRST alone. */
+    unsigned (*caps)(void *backend);
     bc_status (*check)(void *backend);
     bc_status (*put)(void *backend, const char *key, const bc_source *src,
                      const bc_put_opts *opts);

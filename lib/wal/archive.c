@@ -2,7 +2,7 @@
  *
  * Overwrite protection: a name is never given different content. Where the
  * store refuses a conditional write to an existing name and looking costs
- * a request (bc_store_put_first: Azure, GCS, AWS S3, or
+ * a request (BC_STORE_PUT_FIRST: Azure, GCS, AWS S3, or
  * --conditional-writes yes), the object is put first, conditionally, and
  * only a conflict leads to looking at what is stored: one request per
  * segment. Elsewhere one LIST of "<folder>/<name>" first shows whether the
@@ -111,10 +111,11 @@ static bc_status same_content(bc_store *store, const bc_wal_object *obj, int fd,
 /* --- one file --- */
 
 /* Reads the file once: digests it and, with a codec, compresses it into
- * out; without one, also hashes it with SHA-256 into sha256 (what S3 signs
- * the upload with), so the upload does not read it a second time. The
- * checksum is of these bytes, so the object's metadata describes exactly
- * what was uploaded. */
+ * out; without one, and when sha256 is not NULL (a store that signs
+ * payloads: BC_STORE_HASHES_PAYLOAD), also hashes it with SHA-256 into
+ * sha256, so the upload does not read it a second time. The checksum is
+ * of these bytes, so the object's metadata describes exactly what was
+ * uploaded. */
 static bc_status read_file(int fd, int64_t size, const bc_wal_archive_opts *o,
                            bc_wal_digest *digest, bc_buffer *out, char sha256[65])
 {
@@ -127,7 +128,8 @@ static bc_status read_file(int fd, int64_t size, const bc_wal_archive_opts *o,
     unsigned char *buf = malloc(READ_CHUNK);
     if (!buf)
         st = bc_oom();
-    if (st == BC_OK && !enc)
+    int hash = !enc && sha256;
+    if (st == BC_OK && hash)
         st = bc_sha256_begin(&sha);
     for (int64_t off = 0; st == BC_OK && off < size;) {
         ssize_t n = pread(fd, buf, READ_CHUNK, off);
@@ -141,13 +143,13 @@ static bc_status read_file(int fd, int64_t size, const bc_wal_archive_opts *o,
         bc_wal_digest_update(digest, buf, (size_t)n);
         if (enc)
             st = bc_codec_write(enc, buf, (size_t)n);
-        else
+        else if (hash)
             bc_sha256_update(&sha, buf, (size_t)n);
         off += n;
     }
     if (st == BC_OK && enc)
         st = bc_codec_finish(enc);
-    if (st == BC_OK && !enc)
+    if (st == BC_OK && hash)
         bc_sha256_hex(&sha, sha256);
     bc_sha256_free(&sha);
     free(buf);
@@ -194,14 +196,14 @@ static bc_status resolve_existing(bc_store *store, const char *server, const cha
 }
 
 /* Puts the prepared object under key: first, conditionally, where
- * bc_store_put_first() says so (one request in the usual case), looking at
+ * the store says so (one request in the usual case), looking at
  * what is stored only on a conflict; elsewhere after looking. What is
  * stored is judged by content (resolve_existing). */
 static bc_status store_new(bc_store *store, const char *name, const char *key, int fd,
                            int64_t size, const bc_source *src, bc_put_opts *put,
                            const bc_wal_archive_opts *o)
 {
-    int look_first = !bc_store_put_first(store);
+    int look_first = !(bc_store_caps(store) & BC_STORE_PUT_FIRST);
     for (;;) {
         bc_wal_object leftover;
         int exists = 0;
@@ -267,11 +269,12 @@ static bc_status archive_one(bc_store *store, const char *wal_path,
     char sha256[65];
     bc_status st = fstat(fd, &sb) == 0 ? BC_OK
                    : bc_error(BC_ERR_IO, "cannot stat %s: %s", wal_path, strerror(errno));
+    int hashes = (bc_store_caps(store) & BC_STORE_HASHES_PAYLOAD) != 0;
     if (st == BC_OK)
-        st = read_file(fd, sb.st_size, o, &digest, &compressed, sha256);
+        st = read_file(fd, sb.st_size, o, &digest, &compressed, hashes ? sha256 : NULL);
     if (st != BC_OK)
         goto out;
-    bc_source src = {.fd = fd, .size = sb.st_size, .sha256 = sha256};
+    bc_source src = {.fd = fd, .size = sb.st_size, .sha256 = hashes ? sha256 : NULL};
     if (o->codec != BC_CODEC_NONE)
         src = (bc_source){.fd = -1, .mem = compressed.data, .size = (int64_t)compressed.len};
     char key[1024], sum[BC_WAL_SUM_HEX + 1], size_text[24];

@@ -239,12 +239,12 @@ setup() {
     [ $((SECONDS - start)) -lt 30 ]
 }
 
-@test "HTTPS: an untrusted certificate fails with exit 2; --ca-bundle and AWS_CA_BUNDLE trust it" {
+@test "HTTPS: an untrusted certificate fails with exit 2; --ca-bundle and AWS_CA_BUNDLE trust it; bodies go UNSIGNED-PAYLOAD" {
     openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 1 \
         -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
     port=$(free_port)
     python3 "$BC_TOP/tests/helpers/sigv4_gate.py" --port "$port" --upstream "${S3RVER_ENDPOINT#http://}" \
-        --cert "$T/cert.pem" --key "$T/key.pem" &
+        --cert "$T/cert.pem" --key "$T/key.pem" --journal "$T/journal" --journal-header x-amz-content-sha256 &
     pid=$!
     wait_for 10 port_open "$port"
     run bc-wal-archive --max-retries 0 --endpoint-url "https://127.0.0.1:$port" "s3://test/$P" srv \
@@ -259,6 +259,13 @@ setup() {
     kill $pid
     [ "$status" -eq 0 ]
     cmp "$T/back" "$T/000000010000000000000001"
+    # TLS guards the body: no SHA-256 pass over it, as the AWS SDKs do
+    grep -q "^PUT /test/$P/srv/wals/.* x-amz-content-sha256=UNSIGNED-PAYLOAD" "$T/journal"
+    # over plain http the body is signed with its hash
+    start_gate "$T" --journal-header x-amz-content-sha256
+    bc-wal-archive --endpoint-url "$GATE" "s3://test/$P-http" srv "$T/000000010000000000000001"
+    grep -q "^PUT /test/$P-http/.* x-amz-content-sha256=$(sha256sum <"$T/000000010000000000000001" | cut -c1-64)" \
+        "$T/journal"
 }
 
 @test "a session token is sent, signed, and never printed" {

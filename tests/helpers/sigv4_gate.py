@@ -73,6 +73,8 @@ parser.add_argument("--port", type=int, required=True)
 parser.add_argument("--upstream", required=True, help="host:port of s3rver")
 parser.add_argument("--log", help="append one line per rejected request here")
 parser.add_argument("--journal", help="append one line per verified request here")
+parser.add_argument("--journal-header", action="append", default=[], metavar="NAME",
+                    help="journal this header too, after the usual ones (repeatable)")
 parser.add_argument("--issued", help="temporary keys issued by aws_standin.py (JSON lines)")
 parser.add_argument("--prefix-only", metavar="BUCKET/PREFIX",
                     help="answer AccessDenied, as an IAM policy scoped to the prefix would, to "
@@ -240,7 +242,8 @@ class Gate(http.server.BaseHTTPRequestHandler):
             return
         if args.journal:
             extra = "".join(" %s=%s" % (h, self.headers[h])
-                            for h in JOURNAL_HEADERS if self.headers.get(h) is not None)
+                            for h in JOURNAL_HEADERS + tuple(args.journal_header)
+                            if self.headers.get(h) is not None)
             with open(args.journal, "a") as f:
                 f.write("%s %s%s\n" % (self.command, self.path, extra))
         if args.part_delay and self.command == "PUT" and "partNumber=" in self.path:

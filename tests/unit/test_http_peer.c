@@ -263,12 +263,12 @@ static void s3_conditional(void)
                            .conditional_writes = "yes"};
     bc_store *store = NULL;
     CHECK(bc_store_open(&cfg, &store) == BC_OK);
-    CHECK(bc_store_put_first(store) == 1);
+    CHECK((bc_store_caps(store) & BC_STORE_PUT_FIRST));
     bc_source src = {.fd = -1, .mem = (const unsigned char *)"wal", .size = 3};
     bc_put_opts only = {.if_absent = BC_IF_ABSENT_ONLY};
     CHECK(bc_store_put(store, "prefix/k", &src, &only) == BC_ERR_CONFLICT);
     CHECK(strstr(bc_error_msg(), "does not implement conditional writes") != NULL);
-    CHECK(bc_store_put_first(store) == 0);
+    CHECK(!(bc_store_caps(store) & BC_STORE_PUT_FIRST));
     /* and again, without asking the server */
     CHECK(bc_store_put(store, "prefix/k", &src, &only) == BC_ERR_CONFLICT);
     bc_put_opts plain = {.if_absent = BC_IF_ABSENT};
@@ -282,13 +282,13 @@ static void s3_conditional(void)
 
     /* auto: AWS itself puts first, an endpoint URL looks first, "no" never */
     cfg.conditional_writes = NULL;
-    CHECK(bc_store_open(&cfg, &store) == BC_OK && bc_store_put_first(store) == 0);
+    CHECK(bc_store_open(&cfg, &store) == BC_OK && !(bc_store_caps(store) & BC_STORE_PUT_FIRST));
     bc_store_close(store);
     bc_store_config aws = {.url = "s3://bucket/prefix"};
-    CHECK(bc_store_open(&aws, &store) == BC_OK && bc_store_put_first(store) == 1);
+    CHECK(bc_store_open(&aws, &store) == BC_OK && (bc_store_caps(store) & BC_STORE_PUT_FIRST));
     bc_store_close(store);
     aws.conditional_writes = "no";
-    CHECK(bc_store_open(&aws, &store) == BC_OK && bc_store_put_first(store) == 0);
+    CHECK(bc_store_open(&aws, &store) == BC_OK && !(bc_store_caps(store) & BC_STORE_PUT_FIRST));
     bc_store_close(store);
     aws.conditional_writes = "maybe";
     CHECK(bc_store_open(&aws, &store) == BC_ERR_USAGE);

@@ -683,7 +683,7 @@ static void file_writer_abort(void *state)
 
 /* link() refuses an existing name, but looking first is a readdir that
  * also finds the name under another suffix: callers look first here. */
-static int file_put_first(void *backend)
+static unsigned file_caps(void *backend)
 {
     (void)backend;
     return 0;
@@ -693,7 +693,7 @@ const bc_store_ops bc_store_file_ops = {
     .scheme = "file",
     .open = file_open,
     .close = file_close,
-    .put_first = file_put_first,
+    .caps = file_caps,
     .check = file_check,
     .put = file_put,
     .get = file_get,

@@ -716,6 +716,16 @@ static CURLcode run_attempt(bc_http_client *c, bc_http_request *req, transfer *t
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     t->resp->status = status;
+    if (bc_log_enabled(BC_LOG_DEBUG)) {
+        curl_off_t conn = 0, sent = 0, first = 0, total = 0;
+        curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &conn);
+        curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &sent);
+        curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &first);
+        curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &total);
+        bc_log_debug("%s %s: HTTP %ld in %.1f ms (connected %.1f, sending %.1f, first reply "
+                     "byte %.1f)", m, t->host, status, total / 1e3, conn / 1e3, sent / 1e3,
+                     first / 1e3);
+    }
     /* The handle keeps no pointer to the list past this call. */
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(headers);

@@ -34,6 +34,9 @@ typedef struct s3_backend {
     char *endpoint;        /* the endpoint as shown in messages */
     int path_style;
     int aws_endpoint;      /* no endpoint URL: base_url is built from the region */
+    /* https: bodies go UNSIGNED-PAYLOAD (TLS guards them, as the AWS SDKs
+     * rely on); over http they are signed with their SHA-256. */
+    int unsigned_payload;
     int max_retries;
     bc_aws_credentials creds;
     /* The region requests are signed for, and base_url
@@ -183,8 +186,9 @@ void bc_s3_multipart_abort(s3_multipart *u);
 /* s3_upload.c */
 bc_status bc_s3_put(void *backend, const char *key, const bc_source *src,
                     const bc_put_opts *opts);
-/* AWS S3 itself honours If-None-Match; an endpoint URL's server may not. */
-int bc_s3_put_first(void *backend);
+/* The BC_STORE_* flags: AWS S3 itself honours If-None-Match, an endpoint
+ * URL's server may not; the payload is hashed over http only. */
+unsigned bc_s3_caps(void *backend);
 
 /* s3_writer.c */
 bc_status bc_s3_writer_open(void *backend, const char *key, const bc_put_opts *opts,

@@ -338,5 +338,6 @@ bc_status bc_s3_setup_endpoint(s3_backend *b, const bc_store_config *cfg)
         b->base_url = aws_base_url(b->bucket, b->region, b->path_style);
         b->endpoint = b->base_url ? strdup(b->base_url) : NULL;
     }
+    b->unsigned_payload = b->base_url && strncmp(b->base_url, "https://", 8) == 0;
     return b->base_url && b->endpoint ? BC_OK : bc_oom();
 }

@@ -80,10 +80,27 @@ static bc_status conditional_refused(const s3_backend *b)
                     "stored, look at what the name holds first", b->endpoint);
 }
 
-int bc_s3_put_first(void *backend)
+unsigned bc_s3_caps(void *backend)
 {
     s3_backend *b = backend;
-    return atomic_load(&b->no_conditional) ? -1 : b->aws_endpoint ? 1 : 0;
+    return (atomic_load(&b->no_conditional) ? BC_STORE_NO_CONDITIONAL
+            : b->aws_endpoint               ? BC_STORE_PUT_FIRST
+                                            : 0) |
+           (b->unsigned_payload ? 0 : BC_STORE_HASHES_PAYLOAD);
+}
+
+/* The x-amz-content-sha256 of an upload's body: UNSIGNED-PAYLOAD over
+ * https, where TLS guards it in transit (as the AWS SDKs rely on), which
+ * saves a pass over every byte; its SHA-256 over plain http, so that the
+ * server rejects a body damaged on the way. */
+static bc_status body_hash(const s3_backend *b, const bc_source *src, int64_t offset,
+                           int64_t len, char hash[65])
+{
+    if (b->unsigned_payload) {
+        snprintf(hash, 65, "UNSIGNED-PAYLOAD");
+        return BC_OK;
+    }
+    return bc_sigv4_payload_hash(src, offset, len, hash);
 }
 
 /* ---- put: single request ---------------------------------------------- */
@@ -93,7 +110,7 @@ bc_status bc_s3_put_single(s3_backend *b, bc_http_client *hc, const char *key,
                            const bc_http_headers *create)
 {
     char hash[65];
-    bc_status st = bc_sigv4_payload_hash(src, 0, src->size, hash);
+    bc_status st = body_hash(b, src, 0, src->size, hash);
     if (st != BC_OK)
         return st;
     for (;;) {
@@ -174,7 +191,7 @@ static bc_status upload_part(s3_multipart *u, bc_http_client *hc, const queued_p
         snprintf(which, sizeof which, "part %d", qp->number);
     qparam q[] = { { "partNumber", number }, { "uploadId", u->upload_id } };
     s3_call c;
-    bc_status st = bc_sigv4_payload_hash(p->src, p->offset, p->len, hash);
+    bc_status st = body_hash(u->b, p->src, p->offset, p->len, hash);
     if (st == BC_OK)
         st = bc_s3_call_init(&c, u->b, "PUT", u->key, q, 2);
     if (st != BC_OK)
