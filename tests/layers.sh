@@ -6,7 +6,7 @@
 #   2 store                                (store/http below the providers,
 #                                           each provider in its own folder)
 #   3 wal, backup, retention
-#   4 cli, plugin
+#   4 cli, plugin, doctor
 #   5 cmd
 # A module may include a module of its own rank only where listed in
 # SIDEWAYS (an edge, not a cycle). Prints each upward include; exit 1 if any.
@@ -18,12 +18,12 @@ rank() {
     codec | tar | layout | pg | grpc | kube) echo 1 ;;
     store) echo 2 ;;
     wal | backup | retention) echo 3 ;;
-    cli | plugin) echo 4 ;;
+    cli | plugin | doctor) echo 4 ;;
     cmd) echo 5 ;;
     *) echo -1 ;;
     esac
 }
-SIDEWAYS="layout>codec backup>wal retention>backup retention>wal plugin>cli"
+SIDEWAYS="layout>codec backup>wal retention>backup retention>wal plugin>cli doctor>plugin doctor>cli"
 bad=0
 for f in $(find lib cmd -name '*.[ch]' | sort); do
     from=$(echo "$f" | cut -d/ -f2)

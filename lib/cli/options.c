@@ -11,7 +11,8 @@
 #define ONE_OF(...) .tools = (__VA_ARGS__) /* block BC_CLI_IN_TOOL, target BC_CLI_TO_TOOL */
 #define UPLOADERS (BC_CLI_WAL_ARCHIVE | BC_CLI_BACKUP)
 /* Upload settings: every tool takes them, only the two that upload list them. */
-#define UPLOAD_SETTING .tools = BC_CLI_STORE_TOOLS, .unlisted = BC_CLI_STORE_TOOLS & ~UPLOADERS
+#define UPLOAD_SETTING .tools = BC_CLI_STORE_TOOLS & ~BC_CLI_DOCTOR, \
+                       .unlisted = BC_CLI_STORE_TOOLS & ~UPLOADERS & ~BC_CLI_DOCTOR
 #define NUMBER(lo, hi) .min = (lo), .max = (hi)
 
 const bc_cli_option bc_cli_options[] = {
@@ -94,7 +95,7 @@ const bc_cli_option bc_cli_options[] = {
 
     /* Other. */
     {'t', "--test", "-t", no_argument, .help = "check the store is reachable and exit",
-     .tools = BC_CLI_STORE_TOOLS, .block = BC_CLI_IN_OTHER, COMMON},
+     .tools = BC_CLI_STORE_TOOLS & ~BC_CLI_DOCTOR, .block = BC_CLI_IN_OTHER, COMMON},
     {'v', "--verbose", "-v", no_argument, .help = "more output", .tools = BC_CLI_ALL_TOOLS,
      .block = BC_CLI_IN_OTHER, COMMON},
     {'q', "--quiet", "-q", no_argument, .help = "less output", .tools = BC_CLI_ALL_TOOLS,
@@ -153,7 +154,9 @@ const bc_cli_option bc_cli_options[] = {
     /* bc-ls, bc-verify */
     {BC_OPT_FORMAT, "--format", NULL, required_argument, .choices = "console|json",
      ONE_OF(BC_CLI_LS)},
-    {BC_OPT_FORMAT, "--format", NULL, required_argument, ONE_OF(BC_CLI_VERIFY)},
+    {BC_OPT_FORMAT, "--format", NULL, required_argument, ONE_OF(BC_CLI_VERIFY | BC_CLI_DOCTOR)},
+    /* bc-doctor */
+    {BC_OPT_WRITE_TEST, "--write-test", NULL, no_argument, ONE_OF(BC_CLI_DOCTOR)},
     {BC_OPT_WAL_SEGMENT_SIZE, "--wal-segment-size", NULL, required_argument, ONE_OF(BC_CLI_LS)},
     {BC_OPT_TIMELINE, "--timeline", NULL, required_argument, NUMBER(1, 0xFFFFFFFFL),
      .range = "a positive number", ONE_OF(BC_CLI_LS)},

@@ -35,11 +35,12 @@ enum {
     BC_CLI_RETENTION = 1u << 5,
     BC_CLI_VERIFY = 1u << 6,
     BC_CLI_PLUGIN = 1u << 7,
+    BC_CLI_DOCTOR = 1u << 8,
 };
 /* The tools that open a store (all but bc-plugin). */
 #define BC_CLI_STORE_TOOLS                                                     \
     (BC_CLI_WAL_ARCHIVE | BC_CLI_WAL_RESTORE | BC_CLI_BACKUP | BC_CLI_RESTORE | \
-     BC_CLI_LS | BC_CLI_RETENTION | BC_CLI_VERIFY)
+     BC_CLI_LS | BC_CLI_RETENTION | BC_CLI_VERIFY | BC_CLI_DOCTOR)
 #define BC_CLI_ALL_TOOLS (BC_CLI_STORE_TOOLS | BC_CLI_PLUGIN)
 
 /* What getopt returns for an option: its short letter when it has one,
@@ -99,6 +100,7 @@ enum {
     BC_OPT_STATUS,
     BC_OPT_REPORT,
     BC_OPT_WAL_TO_LATEST,
+    BC_OPT_WRITE_TEST,
     BC_OPT_PLUGIN_PATH,
     BC_OPT_LOG_LEVEL,
     BC_OPT_SERVER_CERT,

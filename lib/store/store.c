@@ -156,6 +156,13 @@ unsigned bc_store_caps(const bc_store *store)
     return caps;
 }
 
+void bc_store_access_info(const bc_store *store, bc_store_access *out)
+{
+    out->endpoint = out->credentials = NULL;
+    if (store->ops->access)
+        store->ops->access(store->backend, out);
+}
+
 const char *bc_store_prefix(const bc_store *store) { return store->prefix; }
 const char *bc_store_describe(const bc_store *store) { return store->describe; }
 

@@ -165,6 +165,16 @@ enum {
 };
 unsigned bc_store_caps(const bc_store *store);
 
+/* Where a store's requests go and on what credentials, for diagnostics:
+ * endpoint is the base URL ("https://host[:port]..."; NULL for file://),
+ * credentials a phrase naming their source (NULL when none are used).
+ * Both stay valid while the store is open. */
+typedef struct bc_store_access {
+    const char *endpoint;
+    const char *credentials;
+} bc_store_access;
+void bc_store_access_info(const bc_store *store, bc_store_access *out);
+
 /* Connectivity and bucket existence; says precisely what failed. */
 bc_status bc_store_check(bc_store *store);
 bc_status bc_store_put(bc_store *store, const char *key, const bc_source *src,
@@ -220,6 +230,8 @@ typedef struct bc_store_ops {
     /* BC_STORE_* flags as things stand (before conditional_writes is
      * applied); NULL: BC_STORE_PUT_FIRST alone. */
     unsigned (*caps)(void *backend);
+    /* Fills what bc_store_access_info() says; NULL: nothing to say. */
+    void (*access)(void *backend, bc_store_access *out);
     bc_status (*check)(void *backend);
     bc_status (*put)(void *backend, const char *key, const bc_source *src,
                      const bc_put_opts *opts);

@@ -9,7 +9,7 @@
 static int add_entry(void *ctx, const bc_object_info *obj)
 {
     bc_wal_inventory *inv = ctx;
-    bc_wal_entry e = {.size = obj->size};
+    bc_wal_entry e = {.size = obj->size, .mtime = obj->mtime};
     if (bc_wal_object_name(obj->key, e.name, sizeof e.name, &e.codec) > 0) {
         e.kind = bc_wal_classify(e.name);
     }

@@ -4,6 +4,7 @@
 #define BC_WAL_WAL_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include "codec/codec.h"
 #include "layout/wal.h"
@@ -133,6 +134,7 @@ typedef struct bc_wal_entry {
     bc_codec_id codec;
     uint32_t tli, log, seg;
     int64_t size;
+    time_t mtime;         /* when it was stored, as the listing says (0: not said) */
 } bc_wal_entry;
 
 typedef struct bc_wal_inventory {

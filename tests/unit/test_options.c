@@ -19,6 +19,7 @@ static const struct tool {
     {"bc-backup", BC_CLI_BACKUP},           {"bc-restore", BC_CLI_RESTORE},
     {"bc-ls", BC_CLI_LS},                   {"bc-retention", BC_CLI_RETENTION},
     {"bc-verify", BC_CLI_VERIFY},           {"bc-plugin", BC_CLI_PLUGIN},
+    {"bc-doctor", BC_CLI_DOCTOR},
 };
 #define NTOOLS (sizeof tools / sizeof tools[0])
 

@@ -433,12 +433,23 @@ static bc_status azure_check(void *backend)
     return st;
 }
 
+static void azure_access(void *backend, bc_store_access *out)
+{
+    const azure_backend *b = backend;
+    out->endpoint = b->base_url;
+    out->credentials = b->auth == AZURE_AUTH_SHARED_KEY ? "the account key"
+                       : b->auth == AZURE_AUTH_SAS      ? "a SAS token"
+                       : b->auth == AZURE_AUTH_TOKEN    ? b->token_source
+                                                        : "no credentials (anonymous)";
+}
+
 const bc_store_ops bc_store_azure_ops = {
     .scheme = "https",
     .provider = "azure-blob-storage",
     .split_url = azure_split_url,
     .open = azure_open,
     .close = azure_close,
+    .access = azure_access,
     .check = azure_check,
     .put = bc_azure_put,
     .get = azure_get,

@@ -387,11 +387,19 @@ static bc_status gcs_check(void *backend)
     return st;
 }
 
+static void gcs_access(void *backend, bc_store_access *out)
+{
+    const gcs_backend *b = backend;
+    out->endpoint = b->base_url;
+    out->credentials = bc_google_credentials_source(b->creds);
+}
+
 const bc_store_ops bc_store_gcs_ops = {
     .scheme = "gs",
     .provider = "google-cloud-storage",
     .open = gcs_open,
     .close = gcs_close,
+    .access = gcs_access,
     .check = gcs_check,
     .put = bc_gcs_put,
     .get = gcs_get,

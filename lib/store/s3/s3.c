@@ -315,12 +315,20 @@ static bc_status s3_check(void *backend)
     return st;
 }
 
+static void s3_access(void *backend, bc_store_access *out)
+{
+    const s3_backend *b = backend;
+    out->endpoint = b->endpoint;
+    out->credentials = b->creds.source;
+}
+
 const bc_store_ops bc_store_s3_ops = {
     .scheme = "s3",
     .provider = "aws-s3",
     .open = s3_open,
     .close = s3_close,
     .caps = bc_s3_caps,
+    .access = s3_access,
     .check = s3_check,
     .put = bc_s3_put,
     .get = s3_get,

@@ -1,0 +1,25 @@
+/* bc-doctor's subjects: each runs its checks, in dependency order, into a
+ * report (doctor/report.h). A failed check is a finding, not an error:
+ * these return BC_OK unless a report could not be made at all. */
+#ifndef BC_DOCTOR_DOCTOR_H
+#define BC_DOCTOR_DOCTOR_H
+
+#include "doctor/report.h"
+#include "store/store.h"
+
+typedef struct bc_doctor_store_opts {
+    const char *server;         /* SERVER_NAME */
+    int write_test;             /* put, read back, compare and delete a probe */
+    long max_wal_age;           /* seconds before a newest WAL this old is a warning */
+    long max_backup_age;        /* the same for the newest DONE backup */
+} bc_doctor_store_opts;
+
+/* The store at cfg->url, from its URL to what its archive holds: URL and
+ * provider, credentials, name resolution, TCP, TLS, the server's clock,
+ * authentication, bucket, prefix listing, optionally a write test, then
+ * the WAL (timelines, newest segment and its age, gaps), the backups (last
+ * DONE, last FAILED and its error) and the recovery window. */
+bc_status bc_doctor_store(const bc_store_config *cfg, const bc_doctor_store_opts *o,
+                          bc_doctor_report *r);
+
+#endif
