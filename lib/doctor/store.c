@@ -198,9 +198,12 @@ static void on_gap(void *ctx, uint32_t tli, const char *first, const char *last)
         snprintf(g->first, sizeof g->first, "timeline %u: %s to %s", tli, first, last);
 }
 
-/* The WAL: what is there, how fresh, whether anything is missing; and the
- * time the newest segment was stored (0: none), for the recovery window. */
-static time_t wal_checks(bc_doctor_report *r, bc_store *store, const bc_doctor_store_opts *o)
+/* The WAL: what is there, how fresh, whether anything is missing (with
+ * the segment size of the newest backup, as bc-ls wals counts them); and
+ * the time the newest segment was stored (0: none), for the recovery
+ * window. */
+static time_t wal_checks(bc_doctor_report *r, bc_store *store, const bc_doctor_store_opts *o,
+                         int64_t segment_size)
 {
     bc_wal_inventory inv = {0};
     bc_status st = bc_wal_inventory_load(store, o->server, &inv);
@@ -250,7 +253,7 @@ static time_t wal_checks(bc_doctor_report *r, bc_store *store, const bc_doctor_s
                           newest->name, age);
         stored = newest->mtime;
         gaps_ctx g = {0};
-        bc_wal_find_gaps(&inv, (UINT64_C(1) << 32) / 16777216, on_gap, &g);
+        bc_wal_find_gaps(&inv, (UINT64_C(1) << 32) / (uint64_t)segment_size, on_gap, &g);
         if (g.n)
             bc_doctor_add(r, "wal gaps", BC_CHECK_WARN, "point-in-time recovery cannot cross a "
                           "gap; take a new backup after it", "%zu gap%s, the first %s", g.n,
@@ -263,35 +266,28 @@ static time_t wal_checks(bc_doctor_report *r, bc_store *store, const bc_doctor_s
     return stored;
 }
 
-static void backup_checks(bc_doctor_report *r, bc_store *store, const bc_doctor_store_opts *o,
-                          time_t newest_wal)
+static void backup_checks(bc_doctor_report *r, const bc_catalog *cat,
+                          const bc_doctor_store_opts *o, time_t newest_wal)
 {
-    bc_catalog cat = {0};
-    bc_status st = bc_catalog_load(store, o->server, &cat);
-    if (st != BC_OK) {
-        bc_doctor_add(r, "backups", BC_CHECK_FAIL, "see the message", "cannot list the "
-                      "backups: %s", bc_error_msg());
-        return;
-    }
     const bc_catalog_entry *done = NULL, *oldest_done = NULL, *failed = NULL;
     size_t ndone = 0;
-    for (size_t i = 0; i < cat.n; i++) {
+    for (size_t i = 0; i < cat->n; i++) {
         bc_backup_status s;
-        if (bc_backup_info_get_status(cat.items[i].info, &s) != BC_OK)
+        if (bc_backup_info_get_status(cat->items[i].info, &s) != BC_OK)
             continue;
         if (s == BC_BACKUP_DONE) {
             ndone++;
-            done = &cat.items[i];
+            done = &cat->items[i];
             if (!oldest_done)
-                oldest_done = &cat.items[i];
+                oldest_done = &cat->items[i];
         } else if (s == BC_BACKUP_FAILED) {
-            failed = &cat.items[i];
+            failed = &cat->items[i];
         }
     }
     if (!done) {
         bc_doctor_add(r, "last backup", BC_CHECK_FAIL, "take a backup (a Backup or "
                       "ScheduledBackup with method plugin, or bc-backup)",
-                      "no DONE backup for server '%s' (%zu in all)", o->server, cat.n);
+                      "no DONE backup for server '%s' (%zu in all)", o->server, cat->n);
     } else {
         bc_backup_time end = {0};
         bc_backup_info_get_time(done->info, BC_BI_END_TIME, &end);
@@ -325,7 +321,19 @@ static void backup_checks(bc_doctor_report *r, bc_store *store, const bc_doctor_
     } else {
         bc_doctor_needs(r, "recovery window", "last backup");
     }
-    bc_catalog_free(&cat);
+}
+
+/* The segment size of the newest backup that records one (barman's
+ * default otherwise). */
+static int64_t segment_size_of(const bc_catalog *cat)
+{
+    for (size_t i = cat->n; i-- > 0;) {
+        int64_t size;
+        if (bc_backup_info_get_int(cat->items[i].info, "xlog_segment_size", &size) == BC_OK &&
+            bc_wal_segment_size_valid(size))
+            return size;
+    }
+    return BC_BI_DEFAULT_XLOG_SEGMENT_SIZE;
 }
 
 bc_status bc_doctor_store(const bc_store_config *cfg, const bc_doctor_store_opts *o,
@@ -360,8 +368,16 @@ bc_status bc_doctor_store(const bc_store_config *cfg, const bc_doctor_store_opts
     if (o->write_test && bc_doctor_needs(r, "write test", "prefix"))
         write_test(r, store, o->server);
     if (bc_doctor_needs(r, "wal", "prefix")) {
-        time_t newest = wal_checks(r, store, o);
-        backup_checks(r, store, o, newest);
+        bc_catalog cat = {0};
+        st = bc_catalog_load(store, o->server, &cat);
+        if (st == BC_OK) {
+            time_t newest = wal_checks(r, store, o, segment_size_of(&cat));
+            backup_checks(r, &cat, o, newest);
+        } else {
+            bc_doctor_add(r, "backups", BC_CHECK_FAIL, "see the message", "cannot list the "
+                          "backups: %s", bc_error_msg());
+        }
+        bc_catalog_free(&cat);
     }
     bc_store_close(store);
     return BC_OK;
