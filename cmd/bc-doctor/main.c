@@ -11,8 +11,9 @@
 
 static const char help[] =
     "usage: bc-doctor store [options] DESTINATION_URL SERVER_NAME\n"
+    "       bc-doctor postgres [options] [--archive-test DESTINATION_URL SERVER_NAME]\n"
     "\n"
-    "Run the troubleshooting steps for SUBJECT in order, each as a check that\n"
+    "Run the troubleshooting steps for a subject in order, each as a check that\n"
     "passes, warns or fails; a failed check says what it means and what to do,\n"
     "and the checks that depend on it are skipped, naming it.\n"
     "\n"
@@ -22,10 +23,22 @@ static const char help[] =
     "SERVER_NAME: timelines, the newest WAL and its age, gaps, the last DONE\n"
     "and the last FAILED backup, the recovery window.\n"
     "\n"
+    "postgres: the connection, wal_level, archive_mode, archive_command,\n"
+    "pg_stat_archiver (failures, the last archived WAL and its age), the .ready\n"
+    "backlog; with --archive-test, a WAL switch and a wait (60 s at most) for\n"
+    "the segment to reach the store.\n"
+    "\n"
     "Doctor:\n"
     "      --format text|json        report format on stdout (default text)\n"
     "      --write-test              store: put, read back, compare and delete a\n"
-    "                                probe object under SERVER_NAME\n";
+    "                                probe object under SERVER_NAME\n"
+    "      --archive-test            postgres: switch WAL and wait for the segment\n"
+    "                                in DESTINATION_URL under SERVER_NAME\n"
+    "Connection (postgres):\n"
+    "  -h, --host HOST               server host or socket directory\n"
+    "  -p, --port PORT               server port\n"
+    "  -U, --user NAME               user name (a superuser or pg_monitor member)\n"
+    "  -d, --dbname CONNSTR          database name or connection string\n";
 
 static const char help_tail[] =
     "\n"
@@ -37,7 +50,10 @@ int main(int argc, char **argv)
     bc_cli_common c;
     bc_cli_parser p;
     int json = 0, opt;
+    int archive_test = 0;
     bc_doctor_store_opts so = {.max_wal_age = 3600, .max_backup_age = 8 * 86400};
+    bc_doctor_pg_opts po = {.conn = {.application_name = "bc-doctor"}, .archive_wait = 60,
+                            .max_archived_age = 3600, .max_ready = 4};
 
     /* The subject comes first; options and operands follow it. */
     const char *subject = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
@@ -57,22 +73,44 @@ int main(int argc, char **argv)
                                           optarg);
             break;
         case BC_OPT_WRITE_TEST: so.write_test = 1; break;
+        case BC_OPT_ARCHIVE_TEST: archive_test = 1; break;
+        case 'h': po.conn.host = optarg; break;
+        case 'p': po.conn.port = optarg; break;
+        case 'U': po.conn.user = optarg; break;
+        case 'd': po.conn.dbname = optarg; break;
         }
     }
     if (opt == BC_CLI_STOP)
         return p.code;
     if (!subject)
-        return bc_cli_usage_error(c.program, "expected a subject: store");
-    if (strcmp(subject, "store") != 0)
-        return bc_cli_usage_error(c.program, "unknown subject '%s': use store", subject);
-    if (argc - optind != 2)
+        return bc_cli_usage_error(c.program, "expected a subject: store or postgres");
+    int store = strcmp(subject, "store") == 0, postgres = strcmp(subject, "postgres") == 0;
+    if (!store && !postgres)
+        return bc_cli_usage_error(c.program, "unknown subject '%s': use store or postgres",
+                                  subject);
+    int npos = argc - optind;
+    if (store && npos != 2)
         return bc_cli_usage_error(c.program, "expected DESTINATION_URL SERVER_NAME");
+    if (postgres && npos != (archive_test ? 2 : 0))
+        return bc_cli_usage_error(c.program, archive_test
+                                  ? "--archive-test needs DESTINATION_URL SERVER_NAME"
+                                  : "postgres takes no operands without --archive-test");
     bc_cli_start_logging(&c);
-    c.store.url = argv[optind];
-    so.server = argv[optind + 1];
+    if (npos == 2)
+        c.store.url = argv[optind];
 
     bc_doctor_report r = {0};
-    bc_status st = bc_doctor_store(&c.store, &so, &r);
+    bc_status st;
+    if (store) {
+        so.server = argv[optind + 1];
+        st = bc_doctor_store(&c.store, &so, &r);
+    } else {
+        if (archive_test) {
+            po.archive_store = &c.store;
+            po.server = argv[optind + 1];
+        }
+        st = bc_doctor_postgres(&po, &r);
+    }
     if (st == BC_OK)
         st = bc_doctor_print(&r, json, stdout);
     int failed = bc_doctor_count(&r, BC_CHECK_FAIL) > 0;

@@ -121,10 +121,10 @@ const bc_cli_option bc_cli_options[] = {
      ONE_OF(BC_CLI_WAL_RESTORE)},
     {BC_OPT_END_OF_WAL_FLAG, "--end-of-wal-flag", NULL, no_argument, ONE_OF(BC_CLI_WAL_RESTORE)},
     /* bc-backup */
-    {'h', "--host", "-h", required_argument, ONE_OF(BC_CLI_BACKUP)},
-    {'p', "--port", "-p", required_argument, ONE_OF(BC_CLI_BACKUP)},
-    {'U', "--user", "-U", required_argument, ONE_OF(BC_CLI_BACKUP)},
-    {'d', "--dbname", "-d", required_argument, ONE_OF(BC_CLI_BACKUP)},
+    {'h', "--host", "-h", required_argument, ONE_OF(BC_CLI_BACKUP | BC_CLI_DOCTOR)},
+    {'p', "--port", "-p", required_argument, ONE_OF(BC_CLI_BACKUP | BC_CLI_DOCTOR)},
+    {'U', "--user", "-U", required_argument, ONE_OF(BC_CLI_BACKUP | BC_CLI_DOCTOR)},
+    {'d', "--dbname", "-d", required_argument, ONE_OF(BC_CLI_BACKUP | BC_CLI_DOCTOR)},
     {BC_OPT_IMMEDIATE, "--immediate-checkpoint", NULL, no_argument, ONE_OF(BC_CLI_BACKUP)},
     {'J', "--jobs", "-J", required_argument, NUMBER(1, 64),
      ONE_OF(BC_CLI_BACKUP | BC_CLI_RESTORE | BC_CLI_VERIFY)},
@@ -157,6 +157,7 @@ const bc_cli_option bc_cli_options[] = {
     {BC_OPT_FORMAT, "--format", NULL, required_argument, ONE_OF(BC_CLI_VERIFY | BC_CLI_DOCTOR)},
     /* bc-doctor */
     {BC_OPT_WRITE_TEST, "--write-test", NULL, no_argument, ONE_OF(BC_CLI_DOCTOR)},
+    {BC_OPT_ARCHIVE_TEST, "--archive-test", NULL, no_argument, ONE_OF(BC_CLI_DOCTOR)},
     {BC_OPT_WAL_SEGMENT_SIZE, "--wal-segment-size", NULL, required_argument, ONE_OF(BC_CLI_LS)},
     {BC_OPT_TIMELINE, "--timeline", NULL, required_argument, NUMBER(1, 0xFFFFFFFFL),
      .range = "a positive number", ONE_OF(BC_CLI_LS)},

@@ -5,6 +5,7 @@
 #define BC_DOCTOR_DOCTOR_H
 
 #include "doctor/report.h"
+#include "pg/pg.h"
 #include "store/store.h"
 
 typedef struct bc_doctor_store_opts {
@@ -21,5 +22,23 @@ typedef struct bc_doctor_store_opts {
  * DONE, last FAILED and its error) and the recovery window. */
 bc_status bc_doctor_store(const bc_store_config *cfg, const bc_doctor_store_opts *o,
                           bc_doctor_report *r);
+
+typedef struct bc_doctor_pg_opts {
+    bc_pg_conn_params conn;
+    /* --archive-test: switch WAL and wait, at most archive_wait seconds,
+     * until the segment is in this store under server (NULL: no test). */
+    const bc_store_config *archive_store;
+    const char *server;
+    int archive_wait;
+    long max_archived_age;      /* seconds before the last archived WAL this old is a warning */
+    long max_ready;             /* .ready files beyond this are a backlog (warning) */
+} bc_doctor_pg_opts;
+
+/* A PostgreSQL server's WAL archiving: the connection, wal_level,
+ * archive_mode, archive_command (bc-wal-archive, barman-cloud or the
+ * plugin), pg_stat_archiver (failures, the last archived WAL and its
+ * age), the .ready backlog; optionally a switch and wait for the segment
+ * in the store, as pgbackrest check does. */
+bc_status bc_doctor_postgres(const bc_doctor_pg_opts *o, bc_doctor_report *r);
 
 #endif

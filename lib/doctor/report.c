@@ -132,6 +132,20 @@ bc_status bc_doctor_print(const bc_doctor_report *r, int json, FILE *out)
                                              : bc_error(BC_ERR_IO, "cannot write the report");
 }
 
+void bc_doctor_age(long s, char *out, size_t len)
+{
+    if (s < 0)
+        s = 0;
+    if (s < 120)
+        snprintf(out, len, "%lds", s);
+    else if (s < 7200)
+        snprintf(out, len, "%ldm", s / 60);
+    else if (s < 172800)
+        snprintf(out, len, "%ldh %ldm", s / 3600, s / 60 % 60);
+    else
+        snprintf(out, len, "%ldd %ldh", s / 86400, s / 3600 % 24);
+}
+
 void bc_doctor_report_free(bc_doctor_report *r)
 {
     for (size_t i = 0; i < r->n; i++) {

@@ -51,6 +51,9 @@ size_t bc_doctor_count(const bc_doctor_report *r, bc_check_status status);
 /* Writes the report; BC_ERR_IO when out cannot be written. */
 bc_status bc_doctor_print(const bc_doctor_report *r, int json, FILE *out);
 
+/* A duration for people: "45s", "12m", "3h 12m", "2d 5h". */
+void bc_doctor_age(long seconds, char *out, size_t len);
+
 void bc_doctor_report_free(bc_doctor_report *r);
 
 #endif

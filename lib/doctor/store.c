@@ -22,21 +22,6 @@
 #define SKEW_WARN 60           /* seconds */
 #define SKEW_FAIL 900          /* S3 refuses requests 15 minutes off */
 
-/* "3h 12m" */
-static void age_text(long s, char *out, size_t len)
-{
-    if (s < 0)
-        s = 0;
-    if (s < 120)
-        snprintf(out, len, "%lds", s);
-    else if (s < 7200)
-        snprintf(out, len, "%ldm", s / 60);
-    else if (s < 172800)
-        snprintf(out, len, "%ldh %ldm", s / 3600, s / 60 % 60);
-    else
-        snprintf(out, len, "%ldd %ldh", s / 86400, s / 3600 % 24);
-}
-
 static void auth_passed(bc_doctor_report *r, const bc_store_access *a, const char *how)
 {
     if (a->endpoint)
@@ -242,7 +227,7 @@ static time_t wal_checks(bc_doctor_report *r, bc_store *store, const bc_doctor_s
                       segments > 1 ? "s" : "", ntli > 1 ? "s" : "", tl);
         char age[32];
         long secs = newest->mtime ? (long)(time(NULL) - newest->mtime) : -1;
-        age_text(secs, age, sizeof age);
+        bc_doctor_age(secs, age, sizeof age);
         if (secs < 0)
             bc_doctor_add(r, "newest wal", BC_CHECK_OK, NULL, "%s (the store gives no time)",
                           newest->name);
@@ -293,7 +278,7 @@ static void backup_checks(bc_doctor_report *r, const bc_catalog *cat,
         bc_backup_info_get_time(done->info, BC_BI_END_TIME, &end);
         char age[32];
         long secs = end.when ? (long)(time(NULL) - end.when) : -1;
-        age_text(secs, age, sizeof age);
+        bc_doctor_age(secs, age, sizeof age);
         bc_doctor_add(r, "last backup", secs > o->max_backup_age ? BC_CHECK_WARN : BC_CHECK_OK,
                       "check the ScheduledBackup and the latest Backup's status",
                       "%s DONE, finished %s ago (%zu DONE in all)", done->id,

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "util/status.h"
 
@@ -109,6 +110,29 @@ bc_status bc_pg_create_restore_point(bc_pg *pg, const char *backup_id, int *crea
                                      uint64_t *lsn);
 
 /* "X/X" <-> 64-bit LSN; parse returns 0 on malformed text. */
+/* WAL archiving as the server sees it. */
+typedef struct bc_pg_archiver {
+    char wal_level[32];
+    char archive_mode[32];
+    char archive_command[1024];
+    long long archived_count, failed_count;
+    char last_archived_wal[64], last_failed_wal[64];
+    time_t last_archived_time, last_failed_time;   /* 0: never */
+    int in_recovery;
+    long long wal_segment_size;
+    char current_wal[BC_PG_WALNAME_LEN];           /* "" on a standby */
+    long ready;             /* .ready files in pg_wal/archive_status; -1: not allowed to look */
+    char ready_error[256];  /* why not */
+} bc_pg_archiver;
+
+/* Reads the settings, pg_stat_archiver and the .ready backlog (the last
+ * needs superuser or pg_monitor: out->ready is -1 otherwise). */
+bc_status bc_pg_archiver_get(bc_pg *pg, bc_pg_archiver *out);
+/* pg_switch_wal(): the name of the segment it completed. */
+bc_status bc_pg_switch_wal(bc_pg *pg, char walname[BC_PG_WALNAME_LEN]);
+/* "host:port" of the connection, for messages. */
+const char *bc_pg_target(const bc_pg *pg);
+
 int bc_pg_parse_lsn(const char *text, uint64_t *lsn);
 void bc_pg_format_lsn(uint64_t lsn, char out[BC_PG_LSN_LEN]);
 /* WAL segment name holding lsn; with previous_at_boundary an LSN exactly at

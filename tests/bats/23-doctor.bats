@@ -1,9 +1,9 @@
 #!/usr/bin/env bats
-# bc-doctor store: each fault the troubleshooting guide names for a store
+# bc-doctor store and postgres: each fault the troubleshooting guide names
 # is produced for real (s3rver behind the SigV4 gate, a self-signed TLS
-# gate, a real PostgreSQL archiving and backing up into a file:// store)
-# and the failing check, its detail and its fix asserted; a healthy setup
-# passes with exit 0.
+# gate, a real PostgreSQL archiving and backing up into a file:// store,
+# its archive_command made to fail) and the failing check, its detail and
+# its fix asserted; a healthy setup passes with exit 0.
 
 load helpers
 
@@ -37,6 +37,12 @@ teardown() { stop_gate "$T"; }
 # check_line NAME STATUS: the report line of check NAME has STATUS.
 check_line() {
     grep -q "^$2 *$1: " <<<"$output"
+}
+
+# doctor_pg [ARGS...]: bc-doctor postgres on the file's server, as run.
+doctor_pg() {
+    run bc-doctor postgres -h 127.0.0.1 -p "$PORT" -U postgres "$@"
+    echo "$output"
 }
 
 jfield() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
@@ -147,6 +153,62 @@ jfield() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(ev
     check_line "recovery window" skipped
 }
 
+@test "postgres: a healthy primary passes, and --archive-test sees the switched segment reach the store" {
+    doctor_pg --archive-test "$FS" srv
+    [ "$status" -eq 0 ]
+    for c in connection wal_level archive_mode archive_command archiver "last archived" backlog \
+        "archive test"; do
+        check_line "$c" ok
+    done
+    [[ "$output" == *"archive_command: bc-wal-archive: "* ]]
+    [[ "$output" == *"archive test: switched WAL; "*" reached file://$W/store as "* ]]
+    bc-doctor postgres --format json -h 127.0.0.1 -p "$PORT" -U postgres >"$T/r.json"
+    [ "$(jfield "$T/r.json" 'd["subject"]')" = postgres ]
+    [ "$(jfield "$T/r.json" 'd["failed"]')" = 0 ]
+}
+
+@test "postgres: no server there fails the connection, naming what to check" {
+    port=$(free_port)
+    run bc-doctor postgres -h 127.0.0.1 -p "$port" -U postgres
+    [ "$status" -eq 1 ]
+    check_line connection fail
+    [[ "$output" == *"fix: check -h/-p/-U/-d"* ]]
+    check_line wal_level skipped
+}
+
+archive_failures() { # at least N
+    [ "$(psql_at "$PORT" "select failed_count >= $1 from pg_stat_archiver")" = t ]
+}
+
+@test "postgres: a failing archive_command and the WAL backlog it leaves are named; fixed, they clear" {
+    psql_at "$PORT" "alter system set archive_command = 'false'" >/dev/null
+    psql_at "$PORT" "select pg_reload_conf()" >/dev/null
+    for i in 1 2 3 4 5 6; do
+        psql_at "$PORT" "create table f$i as select generate_series(1, 1000) v" >/dev/null
+        psql_at "$PORT" "select pg_switch_wal()" >/dev/null
+    done
+    wait_for 60 archive_failures 1
+    doctor_pg
+    [ "$status" -eq 1 ]
+    check_line archive_command warn
+    [[ "$output" == *"'false' is neither bc-wal-archive, barman-cloud nor the plugin"* ]]
+    check_line archiver fail
+    [[ "$output" == *"archiver: archiving is failing: "*" failures, the last "*" ago on 0000000"* ]]
+    [[ "$output" == *"fix: run archive_command by hand as the postgres user"* ]]
+    check_line backlog warn
+    [[ "$output" =~ backlog:\ ([0-9]+)\ segments\ waiting ]]
+    [ "${BASH_REMATCH[1]}" -ge 5 ]
+    # put it back: the backlog drains and the archiver recovers
+    psql_at "$PORT" "alter system reset archive_command" >/dev/null
+    psql_at "$PORT" "select pg_reload_conf()" >/dev/null
+    archive_current_wal "$PORT"
+    doctor_pg
+    [ "$status" -eq 0 ]
+    check_line archiver warn
+    [[ "$output" == *"succeeding since"* ]]
+    check_line backlog ok
+}
+
 @test "bad input: no subject, an unknown subject, missing operands, a bad format" {
     run bc-doctor
     [ "$status" -eq 3 ]
@@ -161,7 +223,12 @@ jfield() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(ev
     run bc-doctor store "ftp://x/y" srv
     [ "$status" -eq 1 ]
     check_line url fail
+    run bc-doctor postgres "$FS" srv
+    [ "$status" -eq 3 ]
+    [[ "$output" == *"postgres takes no operands without --archive-test"* ]]
+    run bc-doctor postgres --archive-test
+    [ "$status" -eq 3 ]
     run bc-doctor --help
     [ "$status" -eq 0 ]
-    [[ "$output" == *"--write-test"* ]]
+    [[ "$output" == *"--write-test"* && "$output" == *"--archive-test"* ]]
 }
