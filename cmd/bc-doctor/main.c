@@ -12,6 +12,7 @@
 static const char help[] =
     "usage: bc-doctor store [options] DESTINATION_URL SERVER_NAME\n"
     "       bc-doctor postgres [options] [--archive-test DESTINATION_URL SERVER_NAME]\n"
+    "       bc-doctor cluster [options] NAME\n"
     "\n"
     "Run the troubleshooting steps for a subject in order, each as a check that\n"
     "passes, warns or fails; a failed check says what it means and what to do,\n"
@@ -28,6 +29,12 @@ static const char help[] =
     "backlog; with --archive-test, a WAL switch and a wait (60 s at most) for\n"
     "the segment to reach the store.\n"
     "\n"
+    "cluster: through the Kubernetes API (KUBECONFIG or in-cluster), the\n"
+    "CloudNativePG Cluster NAME: its plugin entry, isWALArchiver, the\n"
+    "barmanObjectName and serverName parameters, the ObjectStore, every Secret\n"
+    "and key it names (keys only), the plugin-barman-cloud sidecar in each Pod,\n"
+    "the latest Backup.\n"
+    "\n"
     "Doctor:\n"
     "      --format text|json        report format on stdout (default text)\n"
     "      --write-test              store: put, read back, compare and delete a\n"
@@ -38,7 +45,10 @@ static const char help[] =
     "  -h, --host HOST               server host or socket directory\n"
     "  -p, --port PORT               server port\n"
     "  -U, --user NAME               user name (a superuser or pg_monitor member)\n"
-    "  -d, --dbname CONNSTR          database name or connection string\n";
+    "  -d, --dbname CONNSTR          database name or connection string\n"
+    "Kubernetes (cluster):\n"
+    "  -n, --namespace NAMESPACE     the Cluster's namespace (default: the\n"
+    "                                kubeconfig's or the service account's)\n";
 
 static const char help_tail[] =
     "\n"
@@ -51,6 +61,7 @@ int main(int argc, char **argv)
     bc_cli_parser p;
     int json = 0, opt;
     int archive_test = 0;
+    bc_doctor_cluster_opts co = {0};
     bc_doctor_store_opts so = {.max_wal_age = 3600, .max_backup_age = 8 * 86400};
     bc_doctor_pg_opts po = {.conn = {.application_name = "bc-doctor"}, .archive_wait = 60,
                             .max_archived_age = 3600, .max_ready = 4};
@@ -78,17 +89,21 @@ int main(int argc, char **argv)
         case 'p': po.conn.port = optarg; break;
         case 'U': po.conn.user = optarg; break;
         case 'd': po.conn.dbname = optarg; break;
+        case 'n': co.namespace_ = optarg; break;
         }
     }
     if (opt == BC_CLI_STOP)
         return p.code;
     if (!subject)
-        return bc_cli_usage_error(c.program, "expected a subject: store or postgres");
+        return bc_cli_usage_error(c.program, "expected a subject: store, postgres or cluster");
     int store = strcmp(subject, "store") == 0, postgres = strcmp(subject, "postgres") == 0;
-    if (!store && !postgres)
-        return bc_cli_usage_error(c.program, "unknown subject '%s': use store or postgres",
-                                  subject);
+    int cluster = strcmp(subject, "cluster") == 0;
+    if (!store && !postgres && !cluster)
+        return bc_cli_usage_error(c.program, "unknown subject '%s': use store, postgres or "
+                                  "cluster", subject);
     int npos = argc - optind;
+    if (cluster && npos != 1)
+        return bc_cli_usage_error(c.program, "expected the Cluster's NAME");
     if (store && npos != 2)
         return bc_cli_usage_error(c.program, "expected DESTINATION_URL SERVER_NAME");
     if (postgres && npos != (archive_test ? 2 : 0))
@@ -96,7 +111,7 @@ int main(int argc, char **argv)
                                   ? "--archive-test needs DESTINATION_URL SERVER_NAME"
                                   : "postgres takes no operands without --archive-test");
     bc_cli_start_logging(&c);
-    if (npos == 2)
+    if (npos == 2 && !cluster)
         c.store.url = argv[optind];
 
     bc_doctor_report r = {0};
@@ -104,6 +119,9 @@ int main(int argc, char **argv)
     if (store) {
         so.server = argv[optind + 1];
         st = bc_doctor_store(&c.store, &so, &r);
+    } else if (cluster) {
+        co.name = argv[optind];
+        st = bc_doctor_cluster(&co, &r);
     } else {
         if (archive_test) {
             po.archive_store = &c.store;

@@ -41,4 +41,17 @@ typedef struct bc_doctor_pg_opts {
  * in the store, as pgbackrest check does. */
 bc_status bc_doctor_postgres(const bc_doctor_pg_opts *o, bc_doctor_report *r);
 
+typedef struct bc_doctor_cluster_opts {
+    const char *name;           /* the Cluster */
+    const char *namespace_;     /* NULL: the kubeconfig's or the service account's */
+} bc_doctor_cluster_opts;
+
+/* A CloudNativePG Cluster's use of the plugin: the API server, the
+ * Cluster, its plugin entry (a near miss gets a "did you mean"),
+ * isWALArchiver, the barmanObjectName/serverName parameters, the
+ * ObjectStore (exists, destinationPath, no configuration.serverName),
+ * every Secret and key it names (keys only, never values), the
+ * plugin-barman-cloud sidecar in every Pod, the latest Backup. */
+bc_status bc_doctor_cluster(const bc_doctor_cluster_opts *o, bc_doctor_report *r);
+
 #endif

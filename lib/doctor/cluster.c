@@ -1,0 +1,328 @@
+/* bc-doctor cluster: the Kubernetes side of the troubleshooting guide for
+ * one CloudNativePG Cluster, read through the API server (kubeconfig or
+ * in-cluster; see doctor.h). Secrets are looked at for their keys only:
+ * no value is decoded or shown. */
+#include "doctor/doctor.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "kube/kube.h"
+
+#define PLUGIN_NAME "barman-cloud.cloudnative-pg.io"
+#define SIDECAR_NAME "plugin-barman-cloud"
+
+static const char *str(const json_t *o, const char *path)
+{
+    /* "a.b.c" */
+    char key[128];
+    const json_t *v = o;
+    for (const char *p = path; v && *p;) {
+        size_t n = strcspn(p, ".");
+        snprintf(key, sizeof key, "%.*s", (int)n, p);
+        v = json_object_get(v, key);
+        p += n + (p[n] == '.');
+    }
+    return json_string_value(v);
+}
+
+/* Levenshtein distance, for "did you mean": names are short. */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[128];
+    if (la >= 127 || lb >= 127)
+        return 128;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t prev = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cur = row[j];
+            size_t best = prev + (a[i - 1] != b[j - 1]);
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            prev = cur;
+        }
+    }
+    return row[lb];
+}
+
+/* The Cluster's entry for the plugin, or NULL (with the check recorded). */
+static const json_t *plugin_entry(bc_doctor_report *r, const json_t *cluster)
+{
+    const json_t *plugins = json_object_get(json_object_get(cluster, "spec"), "plugins");
+    size_t i;
+    const json_t *p, *near = NULL;
+    json_array_foreach(plugins, i, p) {
+        const char *name = str(p, "name");
+        if (!name)
+            continue;
+        if (strcmp(name, PLUGIN_NAME) == 0) {
+            if (json_is_false(json_object_get(p, "enabled"))) {
+                bc_doctor_add(r, "plugin entry", BC_CHECK_FAIL, "set enabled: true, or remove "
+                              "the field", "spec.plugins names " PLUGIN_NAME " but disables it");
+                return NULL;
+            }
+            bc_doctor_add(r, "plugin entry", BC_CHECK_OK, NULL, "spec.plugins has " PLUGIN_NAME);
+            return p;
+        }
+        if (distance(name, PLUGIN_NAME) <= 6 || strstr(name, "barman"))
+            near = p;
+    }
+    if (near)
+        bc_doctor_add(r, "plugin entry", BC_CHECK_FAIL, "set name: " PLUGIN_NAME " in the "
+                      "Cluster's spec.plugins (\"requested plugin is not available\" in the "
+                      "Cluster's status means this)", "spec.plugins names '%s': did you mean "
+                      "'" PLUGIN_NAME "'?", str(near, "name"));
+    else
+        bc_doctor_add(r, "plugin entry", BC_CHECK_FAIL, "add to spec.plugins: {name: "
+                      PLUGIN_NAME ", isWALArchiver: true, parameters: {barmanObjectName: "
+                      "STORE}}", "the Cluster does not use the plugin (no spec.plugins entry "
+                      "for " PLUGIN_NAME ")");
+    return NULL;
+}
+
+/* Every {name, key} Secret reference under the ObjectStore's credentials. */
+static void secret_refs(bc_doctor_report *r, bc_kube *k, const char *ns, const json_t *v,
+                        const char *where, int *n)
+{
+    if (json_is_object(v)) {
+        const char *name = str(v, "name"), *key = str(v, "key");
+        if (name && key && json_object_size(v) == 2) {
+            char path[512], check[256];
+            snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets/%s", ns, name);
+            snprintf(check, sizeof check, "secret %s", where);
+            json_t *secret = NULL;
+            bc_status st = bc_kube_get(k, path, &secret);
+            (*n)++;
+            if (st == BC_ERR_NOTFOUND)
+                bc_doctor_add(r, check, BC_CHECK_FAIL, "create the Secret in the Cluster's "
+                              "namespace, or correct the name", "%s names Secret '%s', which "
+                              "does not exist in %s", where, name, ns);
+            else if (st != BC_OK)
+                bc_doctor_add(r, check, BC_CHECK_FAIL, "see the message", "%s", bc_error_msg());
+            else if (!json_object_get(json_object_get(secret, "data"), key) &&
+                     !json_object_get(json_object_get(secret, "stringData"), key))
+                bc_doctor_add(r, check, BC_CHECK_FAIL, "add the key to the Secret, or correct "
+                              "the key name in the ObjectStore", "Secret '%s' has no key '%s' "
+                              "(%s)", name, key, where);
+            else
+                bc_doctor_add(r, check, BC_CHECK_OK, NULL, "Secret '%s' has key '%s'", name,
+                              key);
+            json_decref(secret);
+            return;
+        }
+        const char *field;
+        json_t *child;
+        json_object_foreach((json_t *)v, field, child) {
+            char sub[256];
+            snprintf(sub, sizeof sub, "%s.%s", where, field);
+            secret_refs(r, k, ns, child, sub, n);
+        }
+    }
+}
+
+static void objectstore_checks(bc_doctor_report *r, bc_kube *k, const char *ns,
+                               const char *store_name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "/apis/barmancloud.cnpg.io/v1/namespaces/%s/objectstores/%s",
+             ns, store_name);
+    json_t *os = NULL;
+    bc_status st = bc_kube_get(k, path, &os);
+    if (st != BC_OK) {
+        bc_doctor_add(r, "objectstore", BC_CHECK_FAIL, st == BC_ERR_NOTFOUND
+                      ? "create the ObjectStore in the Cluster's namespace, or correct "
+                        "barmanObjectName" : "see the message",
+                      st == BC_ERR_NOTFOUND ? "ObjectStore '%s' does not exist in %s"
+                                            : "reading ObjectStore '%s' in %s failed",
+                      store_name, ns);
+        bc_doctor_needs(r, "credentials", "objectstore");
+        return;
+    }
+    const json_t *conf = json_object_get(json_object_get(os, "spec"), "configuration");
+    const char *dest = str(conf, "destinationPath");
+    bc_doctor_add(r, "objectstore", dest ? BC_CHECK_OK : BC_CHECK_FAIL,
+                  "set spec.configuration.destinationPath", "ObjectStore '%s': %s", store_name,
+                  dest ? dest : "no destinationPath");
+    if (str(conf, "serverName"))
+        bc_doctor_add(r, "objectstore serverName", BC_CHECK_WARN, "remove "
+                      "spec.configuration.serverName; name the server with the Cluster's "
+                      "plugin parameter serverName", "spec.configuration.serverName is '%s': "
+                      "the plugin takes the server name from the Cluster's parameters",
+                      str(conf, "serverName"));
+    int n = 0;
+    secret_refs(r, k, ns, conf, "configuration", &n);
+    if (!n)
+        bc_doctor_add(r, "credentials", BC_CHECK_OK, NULL, "no Secret referenced (workload "
+                      "identity or inheritFromIAMRole)");
+    json_decref(os);
+}
+
+static int container_ready(const json_t *pod, const char *list, const char *name)
+{
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(json_object_get(pod, "status"), list), i, c)
+        if (str(c, "name") && strcmp(str(c, "name"), name) == 0)
+            return json_is_true(json_object_get(c, "ready")) ? 1 : 0;
+    return 0;
+}
+
+static int has_container(const json_t *pod, const char *list, const char *name)
+{
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(json_object_get(pod, "spec"), list), i, c)
+        if (str(c, "name") && strcmp(str(c, "name"), name) == 0)
+            return 1;
+    return 0;
+}
+
+static void pod_checks(bc_doctor_report *r, bc_kube *k, const char *ns, const char *cluster)
+{
+    char path[512];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods?labelSelector=cnpg.io%%2Fcluster%%3D%s",
+             ns, cluster);
+    json_t *pods = NULL;
+    if (bc_kube_get(k, path, &pods) != BC_OK) {
+        bc_doctor_add(r, "sidecars", BC_CHECK_FAIL, "allow listing Pods", "%s", bc_error_msg());
+        return;
+    }
+    size_t i, n = 0, bad = 0;
+    const json_t *pod;
+    char missing[512] = "";
+    json_array_foreach(json_object_get(pods, "items"), i, pod) {
+        n++;
+        /* CloudNativePG 1.26 injects it as a restartable init container. */
+        int in_init = has_container(pod, "initContainers", SIDECAR_NAME);
+        int present = in_init || has_container(pod, "containers", SIDECAR_NAME);
+        int ready = container_ready(pod, in_init ? "initContainerStatuses" : "containerStatuses",
+                                    SIDECAR_NAME);
+        if (!present || !ready) {
+            bad++;
+            snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s (%s)",
+                     bad > 1 ? ", " : "", str(pod, "metadata.name"),
+                     present ? "not ready" : "no sidecar");
+        }
+    }
+    if (!n)
+        bc_doctor_add(r, "sidecars", BC_CHECK_WARN, "is the Cluster running?", "no Pod of "
+                      "Cluster %s in %s", cluster, ns);
+    else if (bad)
+        bc_doctor_add(r, "sidecars", BC_CHECK_FAIL, "the sidecar is injected when a Pod is "
+                      "created: check the plugin's operator Deployment and Service and its log, "
+                      "then delete the Pod so that it is made again", "%zu of %zu Pods lack a "
+                      "ready " SIDECAR_NAME " container: %s", bad, n, missing);
+    else
+        bc_doctor_add(r, "sidecars", BC_CHECK_OK, NULL, "%zu Pod%s, each with a ready "
+                      SIDECAR_NAME " container", n, n > 1 ? "s" : "");
+    json_decref(pods);
+}
+
+static void backup_object_checks(bc_doctor_report *r, bc_kube *k, const char *ns,
+                                 const char *cluster)
+{
+    char path[512];
+    snprintf(path, sizeof path, "/apis/postgresql.cnpg.io/v1/namespaces/%s/backups", ns);
+    json_t *list = NULL;
+    if (bc_kube_get(k, path, &list) != BC_OK) {
+        bc_doctor_add(r, "backups", BC_CHECK_FAIL, "allow listing Backups", "%s",
+                      bc_error_msg());
+        return;
+    }
+    const json_t *latest = NULL, *b;
+    size_t i, n = 0;
+    json_array_foreach(json_object_get(list, "items"), i, b) {
+        const char *c = str(b, "spec.cluster.name");
+        if (!c || strcmp(c, cluster) != 0)
+            continue;
+        n++;
+        const char *t = str(b, "metadata.creationTimestamp");
+        if (!latest || (t && str(latest, "metadata.creationTimestamp") &&
+                        strcmp(t, str(latest, "metadata.creationTimestamp")) > 0))
+            latest = b;
+    }
+    if (!latest) {
+        bc_doctor_add(r, "backups", BC_CHECK_WARN, "create a Backup or a ScheduledBackup with "
+                      "method: plugin", "no Backup of Cluster %s", cluster);
+    } else {
+        const char *phase = str(latest, "status.phase");
+        const char *pod = str(latest, "status.instanceID.podName");
+        if (phase && strcasecmp(phase, "failed") == 0)
+            bc_doctor_add(r, "backups", BC_CHECK_FAIL, "read the error; the sidecar's log on "
+                          "that Pod has the whole story; then bc-doctor store for the store",
+                          "the latest Backup, %s, failed%s%s: %s", str(latest, "metadata.name"),
+                          pod ? " on " : "", pod ? pod : "",
+                          str(latest, "status.error") ? str(latest, "status.error")
+                                                      : "no error recorded");
+        else
+            bc_doctor_add(r, "backups", BC_CHECK_OK, NULL, "the latest of %zu Backups, %s, is "
+                          "%s", n, str(latest, "metadata.name"), phase ? phase : "new");
+    }
+    json_decref(list);
+}
+
+bc_status bc_doctor_cluster(const bc_doctor_cluster_opts *o, bc_doctor_report *r)
+{
+    r->subject = "cluster";
+    bc_kube *k = NULL;
+    bc_status st = bc_kube_new(&k);
+    if (st != BC_OK) {
+        bc_doctor_add(r, "kubernetes", BC_CHECK_FAIL, "set KUBECONFIG, or run inside the "
+                      "cluster with a service account", "%s", bc_error_msg());
+        bc_doctor_needs(r, "cluster", "kubernetes");
+        return BC_OK;
+    }
+    const char *ns = o->namespace_ ? o->namespace_ : bc_kube_namespace(k);
+    if (!ns)
+        ns = "default";
+    bc_doctor_add(r, "kubernetes", BC_CHECK_OK, NULL, "API server reachable; namespace %s", ns);
+    char path[512];
+    snprintf(path, sizeof path, "/apis/postgresql.cnpg.io/v1/namespaces/%s/clusters/%s", ns,
+             o->name);
+    json_t *cluster = NULL;
+    st = bc_kube_get(k, path, &cluster);
+    if (st != BC_OK) {
+        bc_doctor_add(r, "cluster", BC_CHECK_FAIL, st == BC_ERR_NOTFOUND
+                      ? "check the name and -n NAMESPACE (kubectl get clusters -A)"
+                      : "see the message", "%s", st == BC_ERR_NOTFOUND
+                      ? "no such Cluster" : bc_error_msg());
+        bc_doctor_needs(r, "plugin entry", "cluster");
+        bc_kube_free(k);
+        return BC_OK;
+    }
+    bc_doctor_add(r, "cluster", BC_CHECK_OK, NULL, "Cluster %s in %s", o->name, ns);
+    const json_t *entry = plugin_entry(r, cluster);
+    if (entry) {
+        bc_doctor_add(r, "wal archiver", json_is_true(json_object_get(entry, "isWALArchiver"))
+                      ? BC_CHECK_OK : BC_CHECK_WARN, "set isWALArchiver: true on the plugin "
+                      "entry unless another plugin archives", "%s",
+                      json_is_true(json_object_get(entry, "isWALArchiver"))
+                      ? "the plugin archives the WAL" : "the plugin does not archive the WAL");
+        const char *store = str(entry, "parameters.barmanObjectName");
+        const char *server = str(entry, "parameters.serverName");
+        if (!store) {
+            bc_doctor_add(r, "parameters", BC_CHECK_FAIL, "set parameters.barmanObjectName "
+                          "to the ObjectStore's name", "the plugin entry has no "
+                          "barmanObjectName");
+        } else {
+            bc_doctor_add(r, "parameters", BC_CHECK_OK, NULL, "barmanObjectName %s, serverName "
+                          "%s", store, server ? server : o->name);
+            objectstore_checks(r, k, ns, store);
+        }
+    } else {
+        bc_doctor_needs(r, "parameters", "plugin entry");
+    }
+    pod_checks(r, k, ns, o->name);
+    backup_object_checks(r, k, ns, o->name);
+    json_decref(cluster);
+    bc_kube_free(k);
+    return BC_OK;
+}
