@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "kube/kube.h"
+#include "plugin/rbac.h"
 
 #define PLUGIN_NAME "barman-cloud.cloudnative-pg.io"
 #define SIDECAR_NAME "plugin-barman-cloud"
@@ -157,12 +158,73 @@ static void objectstore_checks(bc_doctor_report *r, bc_kube *k, const char *ns,
                       "plugin parameter serverName", "spec.configuration.serverName is '%s': "
                       "the plugin takes the server name from the Cluster's parameters",
                       str(conf, "serverName"));
+    const char *retention = str(os, "spec.retentionPolicy");
+    if (retention) {
+        size_t digits = strspn(retention, "0123456789");
+        int valid = digits > 0 && retention[0] != '0' && strchr("dwm", retention[digits]) &&
+                    retention[digits] && !retention[digits + 1];
+        bc_doctor_add(r, "retention policy", valid ? BC_CHECK_OK : BC_CHECK_FAIL, "write it as "
+                      "a number and a unit: 30d, 4w or 6m", "'%s'%s", retention,
+                      valid ? "" : " is not a recovery window the plugin understands");
+    }
     int n = 0;
     secret_refs(r, k, ns, conf, "configuration", &n);
     if (!n)
         bc_doctor_add(r, "credentials", BC_CHECK_OK, NULL, "no Secret referenced (workload "
                       "identity or inheritFromIAMRole)");
     json_decref(os);
+}
+
+/* The "<cluster>-barman-cloud" Role and RoleBinding the plugin's operator
+ * side keeps, without which the sidecars cannot read their ObjectStore. */
+static void rbac_checks(bc_doctor_report *r, bc_kube *k, const char *ns, const char *cluster,
+                        const char *store)
+{
+    static const char fix[] = "the plugin's operator side writes it when it reconciles the "
+                              "Cluster: check that its Deployment runs and read its log";
+    char name[300], path[600];
+    snprintf(name, sizeof name, "%s-barman-cloud", cluster);
+    snprintf(path, sizeof path, "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/roles/%s", ns,
+             name);
+    json_t *role = NULL;
+    bc_status st = bc_kube_get(k, path, &role);
+    if (st != BC_OK) {
+        bc_doctor_add(r, "role", BC_CHECK_FAIL, fix, "Role %s: %s", name,
+                      st == BC_ERR_NOTFOUND ? "does not exist" : bc_error_msg());
+    } else {
+        json_t *names = bc_rbac_role_store_names(role);
+        size_t i;
+        const json_t *v;
+        int covered = 0;
+        json_array_foreach(names, i, v)
+            covered |= json_string_value(v) && strcmp(json_string_value(v), store) == 0;
+        json_decref(names);
+        bc_doctor_add(r, "role", covered ? BC_CHECK_OK : BC_CHECK_FAIL, fix, "Role %s %s "
+                      "ObjectStore %s", name, covered ? "grants" : "does not grant", store);
+    }
+    json_decref(role);
+    snprintf(path, sizeof path, "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/rolebindings/%s",
+             ns, name);
+    json_t *rb = NULL;
+    st = bc_kube_get(k, path, &rb);
+    const char *ref = str(rb, "roleRef.name");
+    int bound = 0;
+    size_t i;
+    const json_t *sub;
+    json_array_foreach(json_object_get(rb, "subjects"), i, sub)
+        bound |= str(sub, "kind") && strcmp(str(sub, "kind"), "ServiceAccount") == 0 &&
+                 str(sub, "name") && strcmp(str(sub, "name"), cluster) == 0;
+    if (st != BC_OK)
+        bc_doctor_add(r, "rolebinding", BC_CHECK_FAIL, fix, "RoleBinding %s: %s", name,
+                      st == BC_ERR_NOTFOUND ? "does not exist" : bc_error_msg());
+    else if (!ref || strcmp(ref, name) != 0 || !bound)
+        bc_doctor_add(r, "rolebinding", BC_CHECK_FAIL, "delete the RoleBinding: the operator "
+                      "side makes it again", "RoleBinding %s does not bind Role %s to the "
+                      "Cluster's service account %s", name, name, cluster);
+    else
+        bc_doctor_add(r, "rolebinding", BC_CHECK_OK, NULL, "RoleBinding %s binds it to "
+                      "service account %s", name, cluster);
+    json_decref(rb);
 }
 
 static int container_ready(const json_t *pod, const char *list, const char *name)
@@ -316,6 +378,7 @@ bc_status bc_doctor_cluster(const bc_doctor_cluster_opts *o, bc_doctor_report *r
             bc_doctor_add(r, "parameters", BC_CHECK_OK, NULL, "barmanObjectName %s, serverName "
                           "%s", store, server ? server : o->name);
             objectstore_checks(r, k, ns, store);
+            rbac_checks(r, k, ns, o->name, store);
         }
     } else {
         bc_doctor_needs(r, "parameters", "plugin entry");

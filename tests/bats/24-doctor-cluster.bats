@@ -36,6 +36,19 @@ backup() { # FILE CLUSTER NAME PHASE [ERROR]
 JSON
 }
 
+rbac() { # FILE CLUSTER STORE: the Role and RoleBinding the operator side writes
+    cat >"$1" <<JSON
+[{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+  "metadata": {"namespace": "default", "name": "$2-barman-cloud"},
+  "rules": [{"apiGroups": ["barmancloud.cnpg.io"], "resources": ["objectstores"],
+             "verbs": ["get", "watch", "list"], "resourceNames": ["$3"]}]},
+ {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+  "metadata": {"namespace": "default", "name": "$2-barman-cloud"},
+  "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "$2-barman-cloud"},
+  "subjects": [{"kind": "ServiceAccount", "name": "$2", "namespace": "default"}]}]
+JSON
+}
+
 setup_file() {
     export K=$(scratch_dir)
     mkdir -p "$K/objects"
@@ -45,10 +58,16 @@ setup_file() {
     sed -e 's/"name": "store"/"name": "badkey"/' -e 's/ACCESS_SECRET_KEY"}}/SECRET_KEY_TYPO"}}/' \
         "$K/objects/store.json" >"$K/objects/badkey.json"
     sed -i 's/"name": "store-creds"/"name": "badkey-creds"/g' "$K/objects/badkey.json"
-    for c in pg typo nostore badkey failed nosidecar; do
+    # an ObjectStore with a retention policy the plugin cannot read
+    sed -e 's/"name": "store"/"name": "badret"/' -e 's/"retentionPolicy": "30d"/"retentionPolicy": "30 days"/' \
+        "$K/objects/store.json" >"$K/objects/badret.json"
+    sed -i 's/"name": "store-creds"/"name": "badret-creds"/g' "$K/objects/badret.json"
+    for c in pg typo nostore badkey failed nosidecar norole badret; do
         store=store
         [ "$c" = nostore ] && store=no-such-store
         [ "$c" = badkey ] && store=badkey
+        [ "$c" = badret ] && store=badret
+        [ "$c" = norole ] || rbac "$K/objects/rbac-$c.json" "$c" "$store"
         cnpg_cluster "$K/objects/cluster-$c.json" "$c" "$store"
         pod "$K/objects/pod-$c.json" "$c" "$c-1" "$([ "$c" = nosidecar ] && echo 0 || echo 1)"
         backup "$K/objects/backup-$c.json" "$c" "$c-backup-1" completed
@@ -75,7 +94,8 @@ fails() {
     run bc-doctor cluster -n default pg
     echo "$output"
     [ "$status" -eq 0 ]
-    for c in kubernetes cluster "plugin entry" "wal archiver" parameters objectstore sidecars backups; do
+    for c in kubernetes cluster "plugin entry" "wal archiver" parameters objectstore \
+        "retention policy" role rolebinding sidecars backups; do
         check_line "$c" ok
     done
     check_line "secret configuration.s3Credentials.accessKeyId" ok
@@ -115,6 +135,23 @@ fails() {
     fails nosidecar sidecars
     [[ "$output" == *"1 of 1 Pods lack a ready plugin-barman-cloud container: nosidecar-1 (no sidecar)"* ]]
     [[ "$output" == *"then delete the Pod so that it is made again"* ]]
+}
+
+@test "no Role or RoleBinding for the Cluster: both fail, saying who writes them" {
+    fails norole role
+    [[ "$output" == *"Role norole-barman-cloud: does not exist"* ]]
+    [[ "$output" == *"fix: the plugin's operator side writes it when it reconciles the Cluster"* ]]
+    check_line rolebinding fail
+}
+
+@test "a Role that does not grant the Cluster's ObjectStore, and a bad retention policy, fail" {
+    sed -i 's/"resourceNames": \["badret"\]/"resourceNames": ["store"]/' "$K/objects/rbac-badret.json"
+    fails badret role
+    [[ "$output" == *"Role badret-barman-cloud does not grant ObjectStore badret"* ]]
+    check_line "retention policy" fail
+    [[ "$output" == *"'30 days' is not a recovery window the plugin understands"* ]]
+    [[ "$output" == *"fix: write it as a number and a unit: 30d, 4w or 6m"* ]]
+    check_line rolebinding ok
 }
 
 @test "no such Cluster, no API server, bad usage" {
