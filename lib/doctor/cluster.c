@@ -11,22 +11,17 @@
 
 #include "kube/kube.h"
 #include "plugin/rbac.h"
+#include "util/json.h"
 
 #define PLUGIN_NAME "barman-cloud.cloudnative-pg.io"
 #define SIDECAR_NAME "plugin-barman-cloud"
 
-static const char *str(const json_t *o, const char *path)
+
+/* Whether the string at path is value. */
+static int is(const json_t *o, const char *path, const char *value)
 {
-    /* "a.b.c" */
-    char key[128];
-    const json_t *v = o;
-    for (const char *p = path; v && *p;) {
-        size_t n = strcspn(p, ".");
-        snprintf(key, sizeof key, "%.*s", (int)n, p);
-        v = json_object_get(v, key);
-        p += n + (p[n] == '.');
-    }
-    return json_string_value(v);
+    const char *v = bc_json_at(o, path);
+    return v && strcmp(v, value) == 0;
 }
 
 /* Levenshtein distance, for "did you mean": names are short. */
@@ -61,7 +56,7 @@ static const json_t *plugin_entry(bc_doctor_report *r, const json_t *cluster)
     size_t i;
     const json_t *p, *near = NULL;
     json_array_foreach(plugins, i, p) {
-        const char *name = str(p, "name");
+        const char *name = bc_json_at(p, "name");
         if (!name)
             continue;
         if (strcmp(name, PLUGIN_NAME) == 0) {
@@ -80,7 +75,7 @@ static const json_t *plugin_entry(bc_doctor_report *r, const json_t *cluster)
         bc_doctor_add(r, "plugin entry", BC_CHECK_FAIL, "set name: " PLUGIN_NAME " in the "
                       "Cluster's spec.plugins (\"requested plugin is not available\" in the "
                       "Cluster's status means this)", "spec.plugins names '%s': did you mean "
-                      "'" PLUGIN_NAME "'?", str(near, "name"));
+                      "'" PLUGIN_NAME "'?", bc_json_at(near, "name"));
     else
         bc_doctor_add(r, "plugin entry", BC_CHECK_FAIL, "add to spec.plugins: {name: "
                       PLUGIN_NAME ", isWALArchiver: true, parameters: {barmanObjectName: "
@@ -94,7 +89,7 @@ static void secret_refs(bc_doctor_report *r, bc_kube *k, const char *ns, const j
                         const char *where, int *n)
 {
     if (json_is_object(v)) {
-        const char *name = str(v, "name"), *key = str(v, "key");
+        const char *name = bc_json_at(v, "name"), *key = bc_json_at(v, "key");
         if (name && key && json_object_size(v) == 2) {
             char path[512], check[256];
             snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets/%s", ns, name);
@@ -148,17 +143,17 @@ static void objectstore_checks(bc_doctor_report *r, bc_kube *k, const char *ns,
         return;
     }
     const json_t *conf = json_object_get(json_object_get(os, "spec"), "configuration");
-    const char *dest = str(conf, "destinationPath");
+    const char *dest = bc_json_at(conf, "destinationPath");
     bc_doctor_add(r, "objectstore", dest ? BC_CHECK_OK : BC_CHECK_FAIL,
                   "set spec.configuration.destinationPath", "ObjectStore '%s': %s", store_name,
                   dest ? dest : "no destinationPath");
-    if (str(conf, "serverName"))
+    if (bc_json_at(conf, "serverName"))
         bc_doctor_add(r, "objectstore serverName", BC_CHECK_WARN, "remove "
                       "spec.configuration.serverName; name the server with the Cluster's "
                       "plugin parameter serverName", "spec.configuration.serverName is '%s': "
                       "the plugin takes the server name from the Cluster's parameters",
-                      str(conf, "serverName"));
-    const char *retention = str(os, "spec.retentionPolicy");
+                      bc_json_at(conf, "serverName"));
+    const char *retention = bc_json_at(os, "spec.retentionPolicy");
     if (retention) {
         size_t digits = strspn(retention, "0123456789");
         int valid = digits > 0 && retention[0] != '0' && strchr("dwm", retention[digits]) &&
@@ -207,13 +202,12 @@ static void rbac_checks(bc_doctor_report *r, bc_kube *k, const char *ns, const c
              ns, name);
     json_t *rb = NULL;
     st = bc_kube_get(k, path, &rb);
-    const char *ref = str(rb, "roleRef.name");
+    const char *ref = bc_json_at(rb, "roleRef.name");
     int bound = 0;
     size_t i;
     const json_t *sub;
     json_array_foreach(json_object_get(rb, "subjects"), i, sub)
-        bound |= str(sub, "kind") && strcmp(str(sub, "kind"), "ServiceAccount") == 0 &&
-                 str(sub, "name") && strcmp(str(sub, "name"), cluster) == 0;
+        bound |= is(sub, "kind", "ServiceAccount") && is(sub, "name", cluster);
     if (st != BC_OK)
         bc_doctor_add(r, "rolebinding", BC_CHECK_FAIL, fix, "RoleBinding %s: %s", name,
                       st == BC_ERR_NOTFOUND ? "does not exist" : bc_error_msg());
@@ -232,7 +226,7 @@ static int container_ready(const json_t *pod, const char *list, const char *name
     size_t i;
     const json_t *c;
     json_array_foreach(json_object_get(json_object_get(pod, "status"), list), i, c)
-        if (str(c, "name") && strcmp(str(c, "name"), name) == 0)
+        if (is(c, "name", name))
             return json_is_true(json_object_get(c, "ready")) ? 1 : 0;
     return 0;
 }
@@ -242,7 +236,7 @@ static int has_container(const json_t *pod, const char *list, const char *name)
     size_t i;
     const json_t *c;
     json_array_foreach(json_object_get(json_object_get(pod, "spec"), list), i, c)
-        if (str(c, "name") && strcmp(str(c, "name"), name) == 0)
+        if (is(c, "name", name))
             return 1;
     return 0;
 }
@@ -270,7 +264,7 @@ static void pod_checks(bc_doctor_report *r, bc_kube *k, const char *ns, const ch
         if (!present || !ready) {
             bad++;
             snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s (%s)",
-                     bad > 1 ? ", " : "", str(pod, "metadata.name"),
+                     bad > 1 ? ", " : "", bc_json_at(pod, "metadata.name"),
                      present ? "not ready" : "no sidecar");
         }
     }
@@ -302,31 +296,31 @@ static void backup_object_checks(bc_doctor_report *r, bc_kube *k, const char *ns
     const json_t *latest = NULL, *b;
     size_t i, n = 0;
     json_array_foreach(json_object_get(list, "items"), i, b) {
-        const char *c = str(b, "spec.cluster.name");
+        const char *c = bc_json_at(b, "spec.cluster.name");
         if (!c || strcmp(c, cluster) != 0)
             continue;
         n++;
-        const char *t = str(b, "metadata.creationTimestamp");
-        if (!latest || (t && str(latest, "metadata.creationTimestamp") &&
-                        strcmp(t, str(latest, "metadata.creationTimestamp")) > 0))
+        const char *t = bc_json_at(b, "metadata.creationTimestamp");
+        if (!latest || (t && bc_json_at(latest, "metadata.creationTimestamp") &&
+                        strcmp(t, bc_json_at(latest, "metadata.creationTimestamp")) > 0))
             latest = b;
     }
     if (!latest) {
         bc_doctor_add(r, "backups", BC_CHECK_WARN, "create a Backup or a ScheduledBackup with "
                       "method: plugin", "no Backup of Cluster %s", cluster);
     } else {
-        const char *phase = str(latest, "status.phase");
-        const char *pod = str(latest, "status.instanceID.podName");
+        const char *phase = bc_json_at(latest, "status.phase");
+        const char *pod = bc_json_at(latest, "status.instanceID.podName");
+        const char *error = bc_json_at(latest, "status.error");
         if (phase && strcasecmp(phase, "failed") == 0)
             bc_doctor_add(r, "backups", BC_CHECK_FAIL, "read the error; the sidecar's log on "
                           "that Pod has the whole story; then bc-doctor store for the store",
-                          "the latest Backup, %s, failed%s%s: %s", str(latest, "metadata.name"),
-                          pod ? " on " : "", pod ? pod : "",
-                          str(latest, "status.error") ? str(latest, "status.error")
-                                                      : "no error recorded");
+                          "the latest Backup, %s, failed%s%s: %s",
+                          bc_json_at(latest, "metadata.name"), pod ? " on " : "", pod ? pod : "",
+                          error ? error : "no error recorded");
         else
             bc_doctor_add(r, "backups", BC_CHECK_OK, NULL, "the latest of %zu Backups, %s, is "
-                          "%s", n, str(latest, "metadata.name"), phase ? phase : "new");
+                          "%s", n, bc_json_at(latest, "metadata.name"), phase ? phase : "new");
     }
     json_decref(list);
 }
@@ -368,8 +362,8 @@ bc_status bc_doctor_cluster(const bc_doctor_cluster_opts *o, bc_doctor_report *r
                       "entry unless another plugin archives", "%s",
                       json_is_true(json_object_get(entry, "isWALArchiver"))
                       ? "the plugin archives the WAL" : "the plugin does not archive the WAL");
-        const char *store = str(entry, "parameters.barmanObjectName");
-        const char *server = str(entry, "parameters.serverName");
+        const char *store = bc_json_at(entry, "parameters.barmanObjectName");
+        const char *server = bc_json_at(entry, "parameters.serverName");
         if (!store) {
             bc_doctor_add(r, "parameters", BC_CHECK_FAIL, "set parameters.barmanObjectName "
                           "to the ObjectStore's name", "the plugin entry has no "

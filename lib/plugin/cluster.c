@@ -7,20 +7,8 @@
 #include <string.h>
 
 #include "plugin/plugin_internal.h"
+#include "util/json.h"
 
-static const char *str(const json_t *obj, const char *path)
-{
-    /* path: dot-separated keys */
-    char key[128];
-    const json_t *v = obj;
-    while (v && *path) {
-        size_t n = strcspn(path, ".");
-        snprintf(key, sizeof key, "%.*s", (int)n, path);
-        v = json_object_get(v, key);
-        path += n + (path[n] == '.');
-    }
-    return json_string_value(v);
-}
 
 /* the external cluster named `source`, or NULL */
 static const json_t *external_cluster(const json_t *cluster, const char *source)
@@ -31,7 +19,7 @@ static const json_t *external_cluster(const json_t *cluster, const char *source)
     const json_t *ext;
     json_array_foreach(json_object_get(json_object_get(cluster, "spec"), "externalClusters"), i,
                        ext) {
-        const char *name = str(ext, "name");
+        const char *name = bc_json_at(ext, "name");
         if (name && strcmp(name, source) == 0)
             return ext;
     }
@@ -42,7 +30,7 @@ static const json_t *external_cluster(const json_t *cluster, const char *source)
 static const json_t *source_parameters(const json_t *cluster, const char *source)
 {
     const json_t *ext = external_cluster(cluster, source);
-    const char *plugin = str(ext, "plugin.name");
+    const char *plugin = bc_json_at(ext, "plugin.name");
     if (!plugin || strcmp(plugin, BC_PLUGIN_NAME) != 0)
         return NULL;
     return json_object_get(json_object_get(ext, "plugin"), "parameters");
@@ -58,7 +46,7 @@ static int is_replica(const json_t *cluster, const char *name)
     const json_t *enabled = json_object_get(replica, "enabled");
     if (json_is_boolean(enabled))
         return json_is_true(enabled);
-    const char *self = str(replica, "self"), *primary = str(replica, "primary");
+    const char *self = bc_json_at(replica, "self"), *primary = bc_json_at(replica, "primary");
     return strcmp(self && *self ? self : name, primary ? primary : "") != 0;
 }
 
@@ -68,10 +56,10 @@ bc_status bc_cluster_config_from(json_t *cluster, bc_cluster_config *cfg)
     if (!json_is_object(cluster))
         return bc_error(BC_ERR_USAGE, "the cluster definition is not a JSON object");
     cfg->cluster = json_incref(cluster);
-    cfg->name = str(cluster, "metadata.name");
-    cfg->namespace = str(cluster, "metadata.namespace");
-    cfg->uid = str(cluster, "metadata.uid");
-    cfg->current_primary = str(cluster, "status.currentPrimary");
+    cfg->name = bc_json_at(cluster, "metadata.name");
+    cfg->namespace = bc_json_at(cluster, "metadata.namespace");
+    cfg->uid = bc_json_at(cluster, "metadata.uid");
+    cfg->current_primary = bc_json_at(cluster, "status.currentPrimary");
     if (!cfg->current_primary)
         cfg->current_primary = "";
     if (!cfg->name || !cfg->namespace) {
@@ -87,42 +75,42 @@ bc_status bc_cluster_config_from(json_t *cluster, bc_cluster_config *cfg)
     size_t i;
     const json_t *plugin;
     json_array_foreach(json_object_get(json_object_get(cluster, "spec"), "plugins"), i, plugin) {
-        const char *name = str(plugin, "name");
+        const char *name = bc_json_at(plugin, "name");
         const json_t *enabled = json_object_get(plugin, "enabled");
         if (!name || strcmp(name, BC_PLUGIN_NAME) != 0)
             continue;
         cfg->listed = 1;
-        cfg->listed_object = str(plugin, "parameters.barmanObjectName");
+        cfg->listed_object = bc_json_at(plugin, "parameters.barmanObjectName");
         cfg->listed_params = json_object_get(plugin, "parameters");
         if (json_is_false(enabled))
             continue;
         cfg->enabled = 1;
-        cfg->object_name = str(plugin, "parameters.barmanObjectName");
-        const char *server = str(plugin, "parameters.serverName");
+        cfg->object_name = bc_json_at(plugin, "parameters.barmanObjectName");
+        const char *server = bc_json_at(plugin, "parameters.serverName");
         if (server && *server)
             cfg->server_name = server;
     }
-    const char *recovery = str(cluster, "spec.bootstrap.recovery.source");
-    const char *recovery_plugin = str(external_cluster(cluster, recovery), "plugin.name");
+    const char *recovery = bc_json_at(cluster, "spec.bootstrap.recovery.source");
+    const char *recovery_plugin = bc_json_at(external_cluster(cluster, recovery), "plugin.name");
     cfg->recovery_ours = recovery_plugin && strcmp(recovery_plugin, BC_PLUGIN_NAME) == 0;
     const json_t *params = source_parameters(cluster, recovery);
     if (params) {
-        cfg->recovery_object = str(params, "barmanObjectName");
-        cfg->recovery_server = str(params, "serverName");
+        cfg->recovery_object = bc_json_at(params, "barmanObjectName");
+        cfg->recovery_server = bc_json_at(params, "serverName");
         if (!cfg->recovery_server || !*cfg->recovery_server)
             cfg->recovery_server = cfg->name;
     }
-    const char *source = str(cluster, "spec.replica.source");
-    const char *token = str(cluster, "spec.replica.promotionToken");
-    const char *last = str(cluster, "status.lastPromotionToken");
+    const char *source = bc_json_at(cluster, "spec.replica.source");
+    const char *token = bc_json_at(cluster, "spec.replica.promotionToken");
+    const char *last = bc_json_at(cluster, "status.lastPromotionToken");
     cfg->is_replica = is_replica(cluster, cfg->name);
     cfg->promoting = token && *token && strcmp(token, last ? last : "") != 0;
     cfg->source_streams = json_is_object(json_object_get(external_cluster(cluster, source),
                                                          "connectionParameters"));
     params = source_parameters(cluster, source);
     if (params) {
-        cfg->replica_object = str(params, "barmanObjectName");
-        cfg->replica_server = str(params, "serverName");
+        cfg->replica_object = bc_json_at(params, "barmanObjectName");
+        cfg->replica_server = bc_json_at(params, "serverName");
         if (!cfg->replica_server || !*cfg->replica_server)
             cfg->replica_server = cfg->name;
     }

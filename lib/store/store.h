@@ -44,7 +44,7 @@ typedef struct bc_store_config {
     const char *encryption_scope; /* Azure: encryption scope of written blobs */
     const char *kms_key_name;     /* GCS: Cloud KMS key of written objects */
     /* Whether the store refuses a conditional write to an existing name:
-     * "auto" (NULL: the backend knows, see bc_store_conditional), "yes",
+     * "auto" (NULL: the backend knows, see BC_STORE_PUT_FIRST), "yes",
      * "no" (--conditional-writes). */
     const char *conditional_writes;
 } bc_store_config;

@@ -1,5 +1,8 @@
 #include "util/json.h"
 
+#include <stdio.h>
+#include <string.h>
+
 static bc_status wrong_type(const char *prefix, const char *path, const char *want)
 {
     return bc_error(BC_ERR_USAGE, "%s%s: expected %s", prefix ? prefix : "", path, want);
@@ -9,6 +12,19 @@ const json_t *bc_json_member(const json_t *obj, const char *member)
 {
     const json_t *v = json_is_object(obj) ? json_object_get(obj, member) : NULL;
     return json_is_null(v) ? NULL : v;
+}
+
+const char *bc_json_at(const json_t *obj, const char *path)
+{
+    char key[128];
+    const json_t *v = obj;
+    while (v && *path) {
+        size_t n = strcspn(path, ".");
+        snprintf(key, sizeof key, "%.*s", (int)n, path);
+        v = json_object_get(v, key);
+        path += n + (path[n] == '.');
+    }
+    return json_string_value(v);
 }
 
 bc_status bc_json_string(const json_t *obj, const char *member, const char *prefix,

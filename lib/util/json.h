@@ -17,6 +17,10 @@ bc_status bc_json_string(const json_t *obj, const char *member, const char *pref
 /* obj.member as an object (NULL when absent or null). */
 bc_status bc_json_object(const json_t *obj, const char *member, const char *prefix,
                          const char *path, const json_t **out);
+/* The string at a dot-separated path ("spec.cluster.name"), or NULL when
+ * a step is missing or the value is not a string: for reading Kubernetes
+ * objects where a missing field and a wrong type mean the same. */
+const char *bc_json_at(const json_t *obj, const char *path);
 /* obj.member as a boolean (0 when absent or null). */
 bc_status bc_json_bool(const json_t *obj, const char *member, const char *prefix,
                        const char *path, int *out);

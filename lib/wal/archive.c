@@ -201,9 +201,8 @@ static bc_status resolve_existing(bc_store *store, const char *server, const cha
  * stored is judged by content (resolve_existing). */
 static bc_status store_new(bc_store *store, const char *name, const char *key, int fd,
                            int64_t size, const bc_source *src, bc_put_opts *put,
-                           const bc_wal_archive_opts *o)
+                           const bc_wal_archive_opts *o, int look_first)
 {
-    int look_first = !(bc_store_caps(store) & BC_STORE_PUT_FIRST);
     for (;;) {
         bc_wal_object leftover;
         int exists = 0;
@@ -269,7 +268,8 @@ static bc_status archive_one(bc_store *store, const char *wal_path,
     char sha256[65];
     bc_status st = fstat(fd, &sb) == 0 ? BC_OK
                    : bc_error(BC_ERR_IO, "cannot stat %s: %s", wal_path, strerror(errno));
-    int hashes = (bc_store_caps(store) & BC_STORE_HASHES_PAYLOAD) != 0;
+    unsigned caps = bc_store_caps(store);
+    int hashes = (caps & BC_STORE_HASHES_PAYLOAD) != 0;
     if (st == BC_OK)
         st = read_file(fd, sb.st_size, o, &digest, &compressed, hashes ? sha256 : NULL);
     if (st != BC_OK)
@@ -289,7 +289,8 @@ static bc_status archive_one(bc_store *store, const char *wal_path,
     bc_put_opts put = {.tags = history ? o->history_tags : o->tags,
                        .ntags = history ? o->nhistory_tags : o->ntags,
                        .meta = meta, .nmeta = 2};
-    st = store_new(store, name, key, fd, sb.st_size, &src, &put, o);
+    st = store_new(store, name, key, fd, sb.st_size, &src, &put, o,
+                   !(caps & BC_STORE_PUT_FIRST));
 out:
     bc_buffer_free(&compressed);
     close(fd);

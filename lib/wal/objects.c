@@ -21,12 +21,15 @@ size_t bc_wal_object_name(const char *key, char *name, size_t namelen, bc_codec_
     return n;
 }
 
+#define MAX_COPIES 8
+
 typedef struct find_ctx {
     const char *name;
     size_t name_len;
     int allow_partial;
     bc_wal_object full, partial;
     int have_full, have_partial;
+    bc_wal_object *copies;      /* when set: every full copy, up to MAX_COPIES */
 } find_ctx;
 
 static void take(bc_wal_object *obj, const bc_object_info *info, bc_codec_id codec, int partial)
@@ -48,6 +51,8 @@ static int find_cb(void *ctx, const bc_object_info *info)
     if (n == f->name_len && strcmp(base, f->name) == 0) {
         if (!f->have_full)
             take(&f->full, info, codec, 0);
+        if (f->copies && f->have_full < MAX_COPIES)
+            take(&f->copies[f->have_full], info, codec, 0);
         f->have_full++;
     } else if (f->allow_partial && n == f->name_len + 8 &&
                strncmp(base, f->name, f->name_len) == 0 &&
@@ -185,24 +190,6 @@ static bc_status read_checked(bc_store *store, fetch_ctx *f)
     return st;
 }
 
-/* Every full copy of a name, as the listing shows them, in key order. */
-typedef struct copies_ctx {
-    char name[64];
-    bc_wal_object copy[8];
-    int n;
-} copies_ctx;
-
-static int copies_cb(void *ctx, const bc_object_info *info)
-{
-    copies_ctx *c = ctx;
-    char base[64];
-    bc_codec_id codec;
-    if (c->n < (int)(sizeof c->copy / sizeof c->copy[0]) &&
-        bc_wal_object_name(info->key, base, sizeof base, &codec) && strcmp(base, c->name) == 0)
-        take(&c->copy[c->n++], info, codec, 0);
-    return 0;
-}
-
 /* A name stored under several suffixes: after a change of compression
  * (the same bytes twice: harmless), a leftover of an interrupted upload
  * (fails its checks), or two clusters archiving under one server name
@@ -213,21 +200,23 @@ static int copies_cb(void *ctx, const bc_object_info *info)
 static bc_status fetch_among_copies(bc_store *store, const bc_wal_object *obj, const char *path,
                                     int durable)
 {
-    copies_ctx c;
-    c.n = 0;
-    char prefix[1100];
+    char name[64], prefix[1100];
     bc_codec_id codec;
-    if (!bc_wal_object_name(obj->key, c.name, sizeof c.name, &codec))
+    size_t n = bc_wal_object_name(obj->key, name, sizeof name, &codec);
+    if (!n)
         return bc_error(BC_ERR_INTERNAL, "bad WAL object key %s", obj->key);
     const char *base = bc_wal_basename(obj->key);
-    snprintf(prefix, sizeof prefix, "%.*s%s", (int)(base - obj->key), obj->key, c.name);
-    bc_status st = bc_store_list(store, prefix, NULL, copies_cb, &c);
+    snprintf(prefix, sizeof prefix, "%.*s%s", (int)(base - obj->key), obj->key, name);
+    bc_wal_object copy[MAX_COPIES];
+    find_ctx c = {.name = name, .name_len = n, .copies = copy};
+    bc_status st = bc_store_list(store, prefix, NULL, find_cb, &c);
+    int ncopies = c.have_full < MAX_COPIES ? c.have_full : MAX_COPIES;
     bc_atomic_file out;
     int chosen = -1;
     bc_wal_digest digest = {0};
     bc_err first_failure = {BC_OK, ""};
-    for (int i = 0; st == BC_OK && i < c.n; i++) {
-        fetch_ctx f = {.obj = &c.copy[i]};
+    for (int i = 0; st == BC_OK && i < ncopies; i++) {
+        fetch_ctx f = {.obj = &copy[i]};
         if (chosen < 0) {
             st = bc_atomic_open(&out, path);
             if (st != BC_OK)
@@ -237,7 +226,7 @@ static bc_status fetch_among_copies(bc_store *store, const bc_wal_object *obj, c
         }
         st = read_checked(store, &f);
         if (st == BC_ERR_DATA || st == BC_ERR_NOTFOUND) {
-            bc_log_warning("%s: a copy fails its checks and is left aside: %s", c.name,
+            bc_log_warning("%s: a copy fails its checks and is left aside: %s", name,
                            bc_error_msg());
             if (first_failure.status == BC_OK)
                 bc_error_save(&first_failure, st);
@@ -254,14 +243,14 @@ static bc_status fetch_among_copies(bc_store *store, const bc_wal_object *obj, c
         } else if (f.digest.size != digest.size || f.digest.crc != digest.crc) {
             st = bc_error(BC_ERR_DATA, "%s is archived twice with different contents, as "
                           "%s/%s and %s/%s: is another cluster archiving under this server "
-                          "name? Remove the copy that is not this cluster's", c.name,
-                          bc_store_describe(store), c.copy[chosen].key,
-                          bc_store_describe(store), c.copy[i].key);
+                          "name? Remove the copy that is not this cluster's", name,
+                          bc_store_describe(store), copy[chosen].key,
+                          bc_store_describe(store), copy[i].key);
         }
     }
     if (st == BC_OK && chosen < 0)
         st = first_failure.status != BC_OK ? bc_error_restore(&first_failure)
-             : bc_error(BC_ERR_NOTFOUND, "WAL file %s is no longer in %s", c.name,
+             : bc_error(BC_ERR_NOTFOUND, "WAL file %s is no longer in %s", name,
                         bc_store_describe(store));
     if (chosen < 0)
         return st;
@@ -270,7 +259,7 @@ static bc_status fetch_among_copies(bc_store *store, const bc_wal_object *obj, c
         return st;
     }
     bc_log_info("%s is archived under %d suffixes; restored from %s, the other copies that "
-                "pass their checks hold the same bytes", c.name, c.n, c.copy[chosen].key);
+                "pass their checks hold the same bytes", name, ncopies, copy[chosen].key);
     return bc_atomic_commit(&out, durable);
 }
 

@@ -137,9 +137,7 @@ bc_status bc_s3_put_single(s3_backend *b, bc_http_client *hc, const char *key,
         bc_s3_call_free(&c);
         if (!retry_plain)
             return st;
-        note_no_conditional(b);
-        if (opts->if_absent == BC_IF_ABSENT_ONLY)
-            return conditional_refused(b);
+        note_no_conditional(b);   /* and a BC_IF_ABSENT_ONLY put is refused above */
     }
 }
 
@@ -338,10 +336,7 @@ static bc_status complete_upload(s3_backend *b, bc_http_client *hc, s3_multipart
             }
         } else if (conditional && conditional_unsupported(&c.resp)) {
             note_no_conditional(b);
-            if (opts->if_absent == BC_IF_ABSENT_ONLY)
-                st = conditional_refused(b);
-            else
-                again = 1;
+            again = 1;   /* plainly, or refused above for BC_IF_ABSENT_ONLY */
         } else if (c.resp.status == 412) {
             st = bc_error(BC_ERR_CONFLICT, "the object already exists");
         }
