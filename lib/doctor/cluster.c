@@ -3,6 +3,7 @@
  * in-cluster; see doctor.h). Secrets are looked at for their keys only:
  * no value is decoded or shown. */
 #include "doctor/doctor.h"
+#include "doctor/doctor_internal.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -124,8 +125,33 @@ static void secret_refs(bc_doctor_report *r, bc_kube *k, const char *ns, const j
     }
 }
 
-static void objectstore_checks(bc_doctor_report *r, bc_kube *k, const char *ns,
-                               const char *store_name)
+/* The ObjectStore's status as the sidecar writes it: the server's
+ * recovery window, its last successful and last failed backup. */
+static void objectstore_status(bc_doctor_report *r, const json_t *os, const char *server)
+{
+    const json_t *w = json_object_get(json_object_get(json_object_get(os, "status"),
+                                                      "serverRecoveryWindow"), server);
+    if (!w) {
+        bc_doctor_add(r, "objectstore status", BC_CHECK_WARN, "the sidecar of the primary "
+                      "writes it after a backup: take one, and read the sidecar's log if it "
+                      "stays empty", "status.serverRecoveryWindow has no entry for server %s",
+                      server);
+        return;
+    }
+    const char *ok = bc_json_at(w, "lastSuccessfulBackupTime");
+    const char *failed = bc_json_at(w, "lastFailedBackupTime");
+    const char *first = bc_json_at(w, "firstRecoverabilityPoint");
+    /* RFC 3339 times of one zone compare as strings */
+    int failing = failed && (!ok || strcmp(failed, ok) > 0);
+    bc_doctor_add(r, "objectstore status", failing ? BC_CHECK_WARN : BC_CHECK_OK,
+                  "the newest backup failed: see the backups check and the sidecar's log",
+                  "server %s: recoverable from %s, last backup %s%s%s", server,
+                  first ? first : "(none)", ok ? ok : "(none)", failed ? ", last failed " : "",
+                  failed ? failed : "");
+}
+
+static json_t *objectstore_checks(bc_doctor_report *r, bc_kube *k, const char *ns,
+                                  const char *store_name)
 {
     char path[512];
     snprintf(path, sizeof path, "/apis/barmancloud.cnpg.io/v1/namespaces/%s/objectstores/%s",
@@ -140,7 +166,7 @@ static void objectstore_checks(bc_doctor_report *r, bc_kube *k, const char *ns,
                                             : "reading ObjectStore '%s' in %s failed",
                       store_name, ns);
         bc_doctor_needs(r, "credentials", "objectstore");
-        return;
+        return NULL;
     }
     const json_t *conf = json_object_get(json_object_get(os, "spec"), "configuration");
     const char *dest = bc_json_at(conf, "destinationPath");
@@ -167,7 +193,7 @@ static void objectstore_checks(bc_doctor_report *r, bc_kube *k, const char *ns,
     if (!n)
         bc_doctor_add(r, "credentials", BC_CHECK_OK, NULL, "no Secret referenced (workload "
                       "identity or inheritFromIAMRole)");
-    json_decref(os);
+    return os;
 }
 
 /* The "<cluster>-barman-cloud" Role and RoleBinding the plugin's operator
@@ -219,6 +245,88 @@ static void rbac_checks(bc_doctor_report *r, bc_kube *k, const char *ns, const c
         bc_doctor_add(r, "rolebinding", BC_CHECK_OK, NULL, "RoleBinding %s binds it to "
                       "service account %s", name, cluster);
     json_decref(rb);
+}
+
+/* The Secret ns/name exists and holds every key of keys (names only). */
+static int tls_secret_ok(bc_doctor_report *r, bc_kube *k, const char *ns, const char *name,
+                         const char *const *keys, const char *annotation)
+{
+    char path[512];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets/%s", ns, name);
+    json_t *secret = NULL;
+    bc_status st = bc_kube_get(k, path, &secret);
+    const char *missing = NULL;
+    for (size_t i = 0; st == BC_OK && keys[i] && !missing; i++)
+        if (!json_object_get(json_object_get(secret, "data"), keys[i]))
+            missing = keys[i];
+    json_decref(secret);
+    if (st == BC_OK && !missing)
+        return 1;
+    if (st == BC_ERR_NOTFOUND || missing)
+        bc_doctor_add(r, "plugin tls", BC_CHECK_FAIL, "the plugin's manifest has cert-manager "
+                      "make it (deploy/); a Secret of your own must be kubernetes.io/tls",
+                      "Secret %s/%s (annotation %s) %s%s", ns, name, annotation,
+                      missing ? "has no key " : "does not exist", missing ? missing : "");
+    else
+        bc_doctor_add(r, "plugin tls", BC_CHECK_FAIL, "bc-doctor needs to get Secrets in the "
+                      "operator's namespace for this check", "Secret %s/%s: %s", ns, name,
+                      bc_error_msg());
+    return 0;
+}
+
+/* The plugin's Service, which CloudNativePG finds by its label in its own
+ * namespace, with the annotations naming the port and the TLS Secrets. */
+static void service_checks(bc_doctor_report *r, bc_kube *k)
+{
+    static const char fix[] = "apply the plugin's manifest (deploy/) in the CloudNativePG "
+                              "operator's namespace";
+    json_t *list = NULL;
+    bc_status st = bc_kube_get(k, "/api/v1/services?labelSelector=cnpg.io%2FpluginName%3D"
+                               PLUGIN_NAME, &list);
+    if (st != BC_OK) {
+        bc_doctor_add(r, "plugin service", BC_CHECK_WARN, "allow listing Services in all "
+                      "namespaces to check the plugin's Service", "%s", bc_error_msg());
+        json_decref(list);
+        return;
+    }
+    const json_t *items = json_object_get(list, "items"), *svc = json_array_get(items, 0);
+    if (!svc) {
+        bc_doctor_add(r, "plugin service", BC_CHECK_FAIL, fix, "no Service in any namespace "
+                      "has the label cnpg.io/pluginName=" PLUGIN_NAME ": CloudNativePG cannot "
+                      "find the plugin (\"requested plugin is not available\")");
+        bc_doctor_needs(r, "plugin tls", "plugin service");
+        json_decref(list);
+        return;
+    }
+    const char *ns = bc_json_at(svc, "metadata.namespace"), *name = bc_json_at(svc,
+                                                                                "metadata.name");
+    /* annotation names hold dots: not a bc_json_at path */
+    const json_t *ann = json_object_get(json_object_get(svc, "metadata"), "annotations");
+    const char *port = json_string_value(json_object_get(ann, "cnpg.io/pluginPort"));
+    const char *server_secret = json_string_value(json_object_get(ann, "cnpg.io/pluginServerSecret"));
+    const char *client_secret = json_string_value(json_object_get(ann, "cnpg.io/pluginClientSecret"));
+    const char *absent = !port ? "cnpg.io/pluginPort" : !server_secret
+                         ? "cnpg.io/pluginServerSecret" : !client_secret
+                         ? "cnpg.io/pluginClientSecret" : NULL;
+    if (absent || strspn(port, "0123456789") != strlen(port) || !*port) {
+        bc_doctor_add(r, "plugin service", BC_CHECK_FAIL, fix, "Service %s/%s: annotation %s %s",
+                      ns, name, absent ? absent : "cnpg.io/pluginPort", absent ? "is missing"
+                      : "is not a port number");
+        bc_doctor_needs(r, "plugin tls", "plugin service");
+        json_decref(list);
+        return;
+    }
+    bc_doctor_add(r, "plugin service", json_array_size(items) > 1 ? BC_CHECK_WARN : BC_CHECK_OK,
+                  "keep one: CloudNativePG reads the one in its own namespace",
+                  "Service %s/%s, port %s%s", ns, name, port, json_array_size(items) > 1
+                  ? ", and more Services with the same label" : "");
+    static const char *const server_keys[] = {"tls.crt", NULL};
+    static const char *const client_keys[] = {"tls.crt", "tls.key", NULL};
+    if (tls_secret_ok(r, k, ns, server_secret, server_keys, "cnpg.io/pluginServerSecret") &&
+        tls_secret_ok(r, k, ns, client_secret, client_keys, "cnpg.io/pluginClientSecret"))
+        bc_doctor_add(r, "plugin tls", BC_CHECK_OK, NULL, "Secrets %s and %s hold the "
+                      "certificates", server_secret, client_secret);
+    json_decref(list);
 }
 
 static int container_ready(const json_t *pod, const char *list, const char *name)
@@ -356,6 +464,8 @@ bc_status bc_doctor_cluster(const bc_doctor_cluster_opts *o, bc_doctor_report *r
     }
     bc_doctor_add(r, "cluster", BC_CHECK_OK, NULL, "Cluster %s in %s", o->name, ns);
     const json_t *entry = plugin_entry(r, cluster);
+    json_t *os = NULL;
+    const char *server = o->name;
     if (entry) {
         bc_doctor_add(r, "wal archiver", json_is_true(json_object_get(entry, "isWALArchiver"))
                       ? BC_CHECK_OK : BC_CHECK_WARN, "set isWALArchiver: true on the plugin "
@@ -363,22 +473,33 @@ bc_status bc_doctor_cluster(const bc_doctor_cluster_opts *o, bc_doctor_report *r
                       json_is_true(json_object_get(entry, "isWALArchiver"))
                       ? "the plugin archives the WAL" : "the plugin does not archive the WAL");
         const char *store = bc_json_at(entry, "parameters.barmanObjectName");
-        const char *server = bc_json_at(entry, "parameters.serverName");
+        if (bc_json_at(entry, "parameters.serverName"))
+            server = bc_json_at(entry, "parameters.serverName");
         if (!store) {
             bc_doctor_add(r, "parameters", BC_CHECK_FAIL, "set parameters.barmanObjectName "
                           "to the ObjectStore's name", "the plugin entry has no "
                           "barmanObjectName");
         } else {
             bc_doctor_add(r, "parameters", BC_CHECK_OK, NULL, "barmanObjectName %s, serverName "
-                          "%s", store, server ? server : o->name);
-            objectstore_checks(r, k, ns, store);
+                          "%s", store, server);
+            os = objectstore_checks(r, k, ns, store);
             rbac_checks(r, k, ns, o->name, store);
         }
     } else {
         bc_doctor_needs(r, "parameters", "plugin entry");
     }
+    service_checks(r, k);
     pod_checks(r, k, ns, o->name);
     backup_object_checks(r, k, ns, o->name);
+    if (os) {
+        objectstore_status(r, os, server);
+        if (bc_doctor_needs(r, "store", "objectstore"))
+            bc_doctor_sidecar_store(r, k, os, server);
+    } else if (entry) {
+        bc_doctor_needs(r, "store", bc_doctor_status(r, "parameters") == BC_CHECK_OK
+                        ? "objectstore" : "parameters");
+    }
+    json_decref(os);
     json_decref(cluster);
     bc_kube_free(k);
     return BC_OK;

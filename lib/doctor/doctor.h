@@ -37,7 +37,7 @@ typedef struct bc_doctor_pg_opts {
 /* A PostgreSQL server's WAL archiving: the connection, wal_level,
  * archive_mode, archive_command (bc-wal-archive, barman-cloud or the
  * plugin), pg_stat_archiver (failures, the last archived WAL and its
- * age), the .ready backlog; optionally a switch and wait for the segment
+ * age), the .ready backlog, a backup in progress; optionally a switch and wait for the segment
  * in the store, as pgbackrest check does. */
 bc_status bc_doctor_postgres(const bc_doctor_pg_opts *o, bc_doctor_report *r);
 
@@ -50,8 +50,12 @@ typedef struct bc_doctor_cluster_opts {
  * Cluster, its plugin entry (a near miss gets a "did you mean"),
  * isWALArchiver, the barmanObjectName/serverName parameters, the
  * ObjectStore (exists, destinationPath, no configuration.serverName),
- * every Secret and key it names (keys only, never values), the
- * plugin-barman-cloud sidecar in every Pod, the latest Backup. */
+ * every Secret and key it names (keys only, never values), the Role and
+ * RoleBinding, the plugin's Service and its TLS Secrets, the
+ * plugin-barman-cloud sidecar in every Pod, the latest Backup, the
+ * ObjectStore's status; then bc-doctor store run as the sidecar would run
+ * it, with the ObjectStore's settings and credentials (its checks
+ * prefixed "store "). */
 bc_status bc_doctor_cluster(const bc_doctor_cluster_opts *o, bc_doctor_report *r);
 
 #endif

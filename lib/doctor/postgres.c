@@ -52,6 +52,27 @@ static void settings_checks(bc_doctor_report *r, const bc_pg_archiver *a)
                       a->archive_command);
 }
 
+/* A backup that has run for this long is likely stuck (a lost client
+ * leaves its session inside pg_backup_start). */
+#define STUCK_BACKUP_SECS (12 * 3600L)
+
+static void backup_running_check(bc_doctor_report *r, const bc_pg_archiver *a)
+{
+    char age[32];
+    bc_doctor_age(a->backup_secs, age, sizeof age);
+    if (a->backups < 0)
+        bc_doctor_add(r, "backup in progress", BC_CHECK_WARN, "connect as a superuser or a "
+                      "pg_monitor member", "pg_stat_activity cannot be read in full");
+    else if (!a->backups)
+        bc_doctor_add(r, "backup in progress", BC_CHECK_OK, NULL, "no backup running");
+    else
+        bc_doctor_add(r, "backup in progress", a->backup_secs > STUCK_BACKUP_SECS
+                      ? BC_CHECK_WARN : BC_CHECK_OK, "if its client is gone, end the session "
+                      "(pg_terminate_backend) and take a new backup", "%ld running, the oldest "
+                      "for %s (%s)", a->backups, age, *a->backup_client ? a->backup_client
+                      : "no application_name");
+}
+
 static void archiver_checks(bc_doctor_report *r, const bc_pg_archiver *a,
                             const bc_doctor_pg_opts *o)
 {
@@ -158,6 +179,7 @@ bc_status bc_doctor_postgres(const bc_doctor_pg_opts *o, bc_doctor_report *r)
     settings_checks(r, &a);
     if (bc_doctor_needs(r, "archiver", "archive_command"))
         archiver_checks(r, &a, o);
+    backup_running_check(r, &a);
     if (o->archive_store) {
         if (a.in_recovery)
             bc_doctor_add(r, "archive test", BC_CHECK_SKIP, NULL, "skipped because a standby "

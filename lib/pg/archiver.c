@@ -65,6 +65,23 @@ bc_status bc_pg_archiver_get(bc_pg *pg, bc_pg_archiver *out)
         snprintf(out->ready_error, sizeof out->ready_error, "%.*s", (int)strcspn(m, "\n"), m);
     }
     PQclear(q);
+    /* A low-level backup leaves no flag: its session's last statement is
+     * pg_backup_start (pg_start_backup before 15) until it stops. */
+    out->backups = -1;
+    q = PQexec(pg->conn, "SELECT coalesce(application_name, ''), "
+                         "extract(epoch FROM now() - coalesce(query_start, backend_start))::bigint "
+                         "FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND "
+                         "(query ~* '(pg_backup_start|pg_start_backup)[[:space:]]*[(]' OR "
+                         "pid IN (SELECT pid FROM pg_stat_progress_basebackup)) "
+                         "ORDER BY 2 DESC");
+    if (PQresultStatus(q) == PGRES_TUPLES_OK) {
+        out->backups = PQntuples(q);
+        if (out->backups > 0) {
+            snprintf(out->backup_client, sizeof out->backup_client, "%s", PQgetvalue(q, 0, 0));
+            out->backup_secs = strtol(PQgetvalue(q, 0, 1), NULL, 10);
+        }
+    }
+    PQclear(q);
     return BC_OK;
 }
 

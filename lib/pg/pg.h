@@ -123,10 +123,16 @@ typedef struct bc_pg_archiver {
     char current_wal[BC_PG_WALNAME_LEN];           /* "" on a standby */
     long ready;             /* .ready files in pg_wal/archive_status; -1: not allowed to look */
     char ready_error[256];  /* why not */
+    /* Backups running: sessions inside pg_backup_start (bc-backup, barman)
+     * or streaming one (pg_basebackup); -1: not allowed to look. */
+    long backups;
+    long backup_secs;       /* how long the oldest has run */
+    char backup_client[64]; /* its application_name */
 } bc_pg_archiver;
 
-/* Reads the settings, pg_stat_archiver and the .ready backlog (the last
- * needs superuser or pg_monitor: out->ready is -1 otherwise). */
+/* Reads the settings, pg_stat_archiver, the .ready backlog and the
+ * backups running (the last two need superuser or pg_monitor: out->ready
+ * and out->backups are -1 otherwise). */
 bc_status bc_pg_archiver_get(bc_pg *pg, bc_pg_archiver *out);
 /* pg_switch_wal(): the name of the segment it completed. */
 bc_status bc_pg_switch_wal(bc_pg *pg, char walname[BC_PG_WALNAME_LEN]);

@@ -3,10 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +12,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/spawn.h"
 
 #define MAX_STDOUT (4 * 1024 * 1024)
 
@@ -36,7 +35,6 @@ typedef struct child {
 static bc_grpc_server *server;
 static child *children;
 static int sigchld_pipe[2] = {-1, -1};
-static char tool_dir[PATH_MAX];
 
 static void on_sigchld(int sig)
 {
@@ -49,13 +47,7 @@ static void on_sigchld(int sig)
 
 const char *bc_child_tool_dir(void)
 {
-    if (!*tool_dir) {
-        char self[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        self[n > 0 ? n : 0] = '\0';
-        snprintf(tool_dir, sizeof tool_dir, "%s", n > 0 ? dirname(self) : ".");
-    }
-    return tool_dir;
+    return bc_self_dir();
 }
 
 /* Finishes a child that has exited and whose pipes are drained. */
@@ -188,35 +180,14 @@ bc_status bc_child_start(const char *tool, const bc_strv *argv, const bc_strv *e
         free(c);
         return st;
     }
-    /* The child starts clean: stdin /dev/null, default signal handling
-     * (bc-plugin ignores SIGPIPE, which exec would keep), no blocked signals. */
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    sigset_t none, defaults;
-    sigemptyset(&none);
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    sigaddset(&defaults, SIGTERM);
-    sigaddset(&defaults, SIGINT);
-    sigaddset(&defaults, SIGCHLD);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    int rc = posix_spawn(&c->pid, path, &fa, &attr, argv->v, env->v);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
+    bc_status st = bc_spawn(path, argv->v, env->v, out[1], err[1], &c->pid);
     close(out[1]);
     close(err[1]);
-    if (rc != 0) {
+    if (st != BC_OK) {
         close(out[0]);
         close(err[0]);
         free(c);
-        return bc_error(BC_ERR_INTERNAL, "cannot run %s: %s", path, strerror(rc));
+        return st;
     }
     snprintf(c->tool, sizeof c->tool, "%s", tool);
     c->out_fd = out[0];

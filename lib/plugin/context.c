@@ -130,20 +130,6 @@ bc_status bc_plugin_cluster_store(bc_plugin *p, ProtobufCBinaryData cluster,
 
 /* ---- tool command lines ---------------------------------------------------- */
 
-typedef struct secret_ctx {
-    bc_plugin *p;
-    const char *ns;
-} secret_ctx;
-
-static bc_status read_secret(void *ctx, const char *name, const char *key, char **value,
-                             size_t *len)
-{
-    secret_ctx *sc = ctx;
-    /* the client registers the value for redaction: a tool echoing it
-     * never puts it in our log */
-    return bc_kube_secret_value(sc->p->kube, sc->ns, name, key, value, len);
-}
-
 bc_status bc_plugin_tool_command(bc_plugin *p, const json_t *os, bc_tool tool,
                                  const char *spool, bc_strv *argv, bc_strv *env)
 {
@@ -156,14 +142,14 @@ bc_status bc_plugin_tool_command(bc_plugin *p, const json_t *os, bc_tool tool,
     snprintf(dir, sizeof dir, "%s/%s", p->private_dir, name ? name : "_");
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return bc_error(BC_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
-    secret_ctx sc = {p, ns};
+    bc_kube_secrets sc = {p->kube, ns};
     char mounted_ca[PATH_MAX + 300];
     snprintf(mounted_ca, sizeof mounted_ca, "%s/%s/" BC_SIDECAR_CA_FILE, p->certificates_dir,
              name ? name : "_");
     bc_objectstore_env ose = {
         .mounted_ca = mounted_ca,
         .configuration = json_object_get(json_object_get(os, "spec"), "configuration"),
-        .read_secret = read_secret,
+        .read_secret = bc_kube_secret_reader,
         .secret_ctx = &sc,
         .private_dir = dir,
         .spool_dir = spool ? spool_dir : NULL,

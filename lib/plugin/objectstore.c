@@ -17,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "cli/options.h"
+#include "kube/kube.h"
 
 const char *bc_objectstore_destination(const json_t *configuration)
 {
@@ -237,4 +238,13 @@ bc_status bc_objectstore_tool_args(const bc_objectstore_env *os, bc_tool tool, b
         return BC_OK;
     }
     return bc_error(BC_ERR_INTERNAL, "unknown tool %d", (int)tool);
+}
+
+bc_status bc_kube_secret_reader(void *ctx, const char *secret_name, const char *key,
+                                char **value, size_t *len)
+{
+    const bc_kube_secrets *ks = ctx;
+    /* the client registers the value for redaction: a tool echoing it
+     * never puts it in a log */
+    return bc_kube_secret_value(ks->kube, ks->ns, secret_name, key, value, len);
 }

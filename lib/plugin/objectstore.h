@@ -32,6 +32,16 @@ typedef enum bc_tool {
 typedef bc_status (*bc_secret_reader)(void *ctx, const char *secret_name, const char *key,
                                       char **value, size_t *len);
 
+/* The reader of Secrets through the Kubernetes API, for ctx a
+ * bc_kube_secrets: how the sidecar and bc-doctor read them. */
+struct bc_kube;
+typedef struct bc_kube_secrets {
+    struct bc_kube *kube;
+    const char *ns;         /* the ObjectStore's namespace */
+} bc_kube_secrets;
+bc_status bc_kube_secret_reader(void *ctx, const char *secret_name, const char *key,
+                                char **value, size_t *len);
+
 typedef struct bc_objectstore_env {
     const json_t *configuration;  /* the ObjectStore's .spec.configuration */
     bc_secret_reader read_secret;

@@ -157,14 +157,31 @@ jfield() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(ev
     doctor_pg --archive-test "$FS" srv
     [ "$status" -eq 0 ]
     for c in connection wal_level archive_mode archive_command archiver "last archived" backlog \
-        "archive test"; do
+        "backup in progress" "archive test"; do
         check_line "$c" ok
     done
+    [[ "$output" == *"backup in progress: no backup running"* ]]
     [[ "$output" == *"archive_command: bc-wal-archive: "* ]]
     [[ "$output" == *"archive test: switched WAL; "*" reached file://$W/store as "* ]]
     bc-doctor postgres --format json -h 127.0.0.1 -p "$PORT" -U postgres >"$T/r.json"
     [ "$(jfield "$T/r.json" 'd["subject"]')" = postgres ]
     [ "$(jfield "$T/r.json" 'd["failed"]')" = 0 ]
+}
+
+@test "postgres: a low-level backup left running in another session is named with its client" {
+    mkfifo "$T/in"
+    # a session that starts a backup and stays in it until told
+    PGAPPNAME=stuck-client psql -X -q -h 127.0.0.1 -p "$PORT" -U postgres <"$T/in" >"$T/psql.out" 2>&1 &
+    exec 7>"$T/in"
+    echo "select pg_backup_start('doctor', true);" >&7
+    wait_for 30 sh -c "psql -X -Atq -h 127.0.0.1 -p $PORT -U postgres -c \"select count(*) from pg_stat_activity where application_name = 'stuck-client' and state = 'idle' and query ~ 'pg_backup_start'\" | grep -qx 1"
+    doctor_pg
+    echo "select pg_backup_stop();" >&7
+    exec 7>&-
+    wait
+    [ "$status" -eq 0 ]
+    check_line "backup in progress" ok
+    [[ "$output" == *"backup in progress: 1 running, the oldest for "*" (stuck-client)"* ]]
 }
 
 @test "postgres: no server there fails the connection, naming what to check" {

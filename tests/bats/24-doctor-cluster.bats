@@ -4,9 +4,11 @@
 # ObjectStores, Secrets, Pods and Backups: each mistake of the
 # troubleshooting guide is one Cluster here (a plugin name typo, a missing
 # ObjectStore, a Secret without the key, a failed Backup with its error,
-# a Pod without the sidecar), and the failing check, its detail and fix
-# asserted; a healthy Cluster passes with exit 0. No Secret value is ever
-# shown.
+# a Pod without the sidecar, a wrong secret key, no plugin Service), and
+# the failing check, its detail and fix asserted. The store checks run as
+# the sidecar would, against s3rver behind the SigV4 gate with the
+# ObjectStore's own Secret, into an archive a real PostgreSQL wrote; a
+# healthy Cluster passes with exit 0. No Secret value is ever shown.
 
 load helpers
 
@@ -49,11 +51,56 @@ rbac() { # FILE CLUSTER STORE: the Role and RoleBinding the operator side writes
 JSON
 }
 
+# plugin_service FILE [ANNOTATIONS_JSON]: the plugin's Service in the
+# operator's namespace, as deploy/ makes it, and its two TLS Secrets.
+plugin_service() {
+    local ann=${2:-'{"cnpg.io/pluginPort": "9090", "cnpg.io/pluginServerSecret": "barman-cloud-server-tls", "cnpg.io/pluginClientSecret": "barman-cloud-client-tls"}'}
+    local pem
+    pem=$(printf 'not a real certificate' | base64)
+    cat >"$1" <<JSON
+[{"apiVersion": "v1", "kind": "Service",
+  "metadata": {"namespace": "cnpg-system", "name": "barman-cloud",
+               "labels": {"app": "barman-cloud", "cnpg.io/pluginName": "barman-cloud.cloudnative-pg.io"},
+               "annotations": $ann},
+  "spec": {"selector": {"app": "barman-cloud"}, "ports": [{"port": 9090, "targetPort": 9090}]}},
+ {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+  "metadata": {"namespace": "cnpg-system", "name": "barman-cloud-server-tls"},
+  "data": {"tls.crt": "$pem", "tls.key": "$pem", "ca.crt": "$pem"}},
+ {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+  "metadata": {"namespace": "cnpg-system", "name": "barman-cloud-client-tls"},
+  "data": {"tls.crt": "$pem", "tls.key": "$pem"}}]
+JSON
+}
+
 setup_file() {
     export K=$(scratch_dir)
     mkdir -p "$K/objects"
-    export S3_ENDPOINT=http://127.0.0.1:9
+    # the healthy Cluster's archive, written by a real PostgreSQL
+    start_s3rver
+    export PORT=$(free_port)
+    init_pg "$K/pg" "$PORT" "archive_mode = on" \
+        "archive_command = '$BC_BIN/bc-wal-archive --endpoint-url $S3_ENDPOINT s3://test/pg pg %p'"
+    start_pg "$K/pg"
+    psql_at "$PORT" "create table t as select generate_series(1, 1000) v" >/dev/null
+    archive_current_wal "$PORT"
+    timeout 300 bc-backup --endpoint-url "$S3_ENDPOINT" --immediate-checkpoint -h 127.0.0.1 \
+        -p "$PORT" -U postgres s3://test/pg pg >/dev/null
+    archive_current_wal "$PORT"
     cnpg_objects "$K" store s3://test/pg
+    # the status the sidecar writes after a backup
+    python3 - "$K/objects/store.json" <<'PY'
+import json, sys
+objs = json.load(open(sys.argv[1]))
+objs[1]["status"] = {"serverRecoveryWindow": {"pg": {
+    "firstRecoverabilityPoint": "2026-12-01T09:00:00Z",
+    "lastSuccessfulBackupTime": "2026-12-01T10:00:00Z"}}}
+json.dump(objs, open(sys.argv[1], "w"))
+PY
+    # an ObjectStore whose Secret holds a wrong secret access key
+    sed -e 's/"name": "store"/"name": "wrongkey"/' -e 's/"name": "store-creds"/"name": "wrongkey-creds"/g' \
+        -e "s/\"ACCESS_SECRET_KEY\": \"[^\"]*\"/\"ACCESS_SECRET_KEY\": \"$(printf not-the-key | base64)\"/" \
+        "$K/objects/store.json" >"$K/objects/wrongkey.json"
+    plugin_service "$K/objects/plugin-service.json"
     # an ObjectStore whose Secret lacks the key it names
     sed -e 's/"name": "store"/"name": "badkey"/' -e 's/ACCESS_SECRET_KEY"}}/SECRET_KEY_TYPO"}}/' \
         "$K/objects/store.json" >"$K/objects/badkey.json"
@@ -62,11 +109,10 @@ setup_file() {
     sed -e 's/"name": "store"/"name": "badret"/' -e 's/"retentionPolicy": "30d"/"retentionPolicy": "30 days"/' \
         "$K/objects/store.json" >"$K/objects/badret.json"
     sed -i 's/"name": "store-creds"/"name": "badret-creds"/g' "$K/objects/badret.json"
-    for c in pg typo nostore badkey failed nosidecar norole badret; do
+    for c in pg typo nostore badkey failed nosidecar norole badret wrongkey; do
         store=store
         [ "$c" = nostore ] && store=no-such-store
-        [ "$c" = badkey ] && store=badkey
-        [ "$c" = badret ] && store=badret
+        case $c in badkey | badret | wrongkey) store=$c ;; esac
         [ "$c" = norole ] || rbac "$K/objects/rbac-$c.json" "$c" "$store"
         cnpg_cluster "$K/objects/cluster-$c.json" "$c" "$store"
         pod "$K/objects/pod-$c.json" "$c" "$c-1" "$([ "$c" = nosidecar ] && echo 0 || echo 1)"
@@ -78,7 +124,11 @@ setup_file() {
     start_kube "$K"
 }
 
-teardown_file() { kill "$(cat "$K/standin.pid")" 2>/dev/null || true; }
+teardown_file() {
+    kill "$(cat "$K/standin.pid")" 2>/dev/null || true
+    stop_pg "$K/pg"
+    stop_s3rver
+}
 
 check_line() { grep -q "^$2 *$1: " <<<"$output"; }
 
@@ -91,13 +141,22 @@ fails() {
 }
 
 @test "a healthy Cluster passes every check with exit 0" {
-    run bc-doctor cluster -n default pg
+    # the store's credentials come from the ObjectStore's Secret only
+    run env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY bc-doctor cluster -n default pg
     echo "$output"
     [ "$status" -eq 0 ]
     for c in kubernetes cluster "plugin entry" "wal archiver" parameters objectstore \
-        "retention policy" role rolebinding sidecars backups; do
+        "retention policy" role rolebinding "plugin service" "plugin tls" sidecars backups \
+        "objectstore status" "store settings" "store url" "store credentials" \
+        "store authentication" "store bucket" "store prefix" "store wal" "store last backup" \
+        "store recovery window"; do
         check_line "$c" ok
     done
+    [[ "$output" == *"0 failed, 0 warnings, 0 skipped"* ]]
+    [[ "$output" == *"Service cnpg-system/barman-cloud, port 9090"* ]]
+    [[ "$output" == *"ObjectStore store: bc-doctor store "*"--endpoint-url $S3_ENDPOINT"*" s3://test/pg pg"* ]]
+    # the private directory with the credential files is gone
+    [ -z "$(ls -d /tmp/bc-doctor.* 2>/dev/null)" ]
     check_line "secret configuration.s3Credentials.accessKeyId" ok
     check_line "secret configuration.s3Credentials.secretAccessKey" ok
     [[ "$output" == *"barmanObjectName store, serverName pg"* ]]
@@ -152,6 +211,36 @@ fails() {
     [[ "$output" == *"'30 days' is not a recovery window the plugin understands"* ]]
     [[ "$output" == *"fix: write it as a number and a unit: 30d, 4w or 6m"* ]]
     check_line rolebinding ok
+}
+
+@test "a wrong secret key in the ObjectStore's Secret fails the store's authentication" {
+    fails wrongkey "store authentication"
+    [[ "$output" == *"store authentication: the secret key does not match the access key"* ]]
+    # what needs authentication is skipped, naming it
+    check_line "store bucket" skipped
+    [[ "$output" != *not-the-key* && "$output" != *"$(printf not-the-key | base64)"* ]]
+}
+
+@test "the ObjectStore's Secret missing a key: the store checks are not run" {
+    fails badkey "store settings"
+    [[ "$output" == *"ObjectStore badkey: spec.configuration.s3Credentials.secretAccessKey"* ]]
+    check_line "store" skipped
+}
+
+@test "no plugin Service, or one without its annotations, fails saying what CloudNativePG needs" {
+    mv "$K/objects/plugin-service.json" "$K/service.saved"
+    fails pg "plugin service"
+    [[ "$output" == *"no Service in any namespace has the label cnpg.io/pluginName=barman-cloud.cloudnative-pg.io"* ]]
+    check_line "plugin tls" skipped
+    plugin_service "$K/objects/plugin-service.json" '{"cnpg.io/pluginPort": "9090", "cnpg.io/pluginServerSecret": "barman-cloud-server-tls"}'
+    fails pg "plugin service"
+    [[ "$output" == *"Service cnpg-system/barman-cloud: annotation cnpg.io/pluginClientSecret is missing"* ]]
+    plugin_service "$K/objects/plugin-service.json"
+    # the client certificate's Secret lacks its key
+    sed -i 's/, "tls.key": "[^"]*"}}]$/}}]/' "$K/objects/plugin-service.json"
+    fails pg "plugin tls"
+    [[ "$output" == *"Secret cnpg-system/barman-cloud-client-tls (annotation cnpg.io/pluginClientSecret) has no key tls.key"* ]]
+    mv "$K/service.saved" "$K/objects/plugin-service.json"
 }
 
 @test "no such Cluster, no API server, bad usage" {
