@@ -13,6 +13,7 @@ static const char help[] =
     "usage: bc-doctor store [options] DESTINATION_URL SERVER_NAME\n"
     "       bc-doctor postgres [options] [--archive-test DESTINATION_URL SERVER_NAME]\n"
     "       bc-doctor cluster [options] NAME\n"
+    "       bc-doctor bundle [options] -o FILE.tar.gz NAME\n"
     "\n"
     "Run the troubleshooting steps for a subject in order, each as a check that\n"
     "passes, warns or fails; a failed check says what it means and what to do,\n"
@@ -37,6 +38,12 @@ static const char help[] =
     "Backup, the ObjectStore's status; then the store checks with the\n"
     "ObjectStore's own settings and credentials, as the sidecar runs them.\n"
     "\n"
+    "bundle: the Cluster, its ObjectStores, Backups, ScheduledBackups, Pods and\n"
+    "events, the plugin's Service and Deployment, the sidecar and plugin log\n"
+    "tails, the cluster report and the versions, into a tar.gz that is safe to\n"
+    "share: Secrets are never fetched, credential-looking values are redacted\n"
+    "and REDACTIONS.txt in the bundle lists them.\n"
+    "\n"
     "Doctor:\n"
     "      --format text|json        report format on stdout (default text)\n"
     "      --write-test              store: put, read back, compare and delete a\n"
@@ -48,9 +55,11 @@ static const char help[] =
     "  -p, --port PORT               server port\n"
     "  -U, --user NAME               user name (a superuser or pg_monitor member)\n"
     "  -d, --dbname CONNSTR          database name or connection string\n"
-    "Kubernetes (cluster):\n"
+    "Kubernetes (cluster, bundle):\n"
     "  -n, --namespace NAMESPACE     the Cluster's namespace (default: the\n"
-    "                                kubeconfig's or the service account's)\n";
+    "                                kubeconfig's or the service account's)\n"
+    "  -o, --output FILE             bundle: the tar.gz to write\n"
+    "      --log-lines N             bundle: the tail of each log (default 500)\n";
 
 static const char help_tail[] =
     "\n"
@@ -62,8 +71,10 @@ int main(int argc, char **argv)
     bc_cli_common c;
     bc_cli_parser p;
     int json = 0, opt;
+    char *end;
     int archive_test = 0;
     bc_doctor_cluster_opts co = {0};
+    bc_doctor_bundle_opts bo = {.log_lines = 500};
     bc_doctor_store_opts so = {.max_wal_age = 3600, .max_backup_age = 8 * 86400};
     bc_doctor_pg_opts po = {.conn = {.application_name = "bc-doctor"}, .archive_wait = 60,
                             .max_archived_age = 3600, .max_ready = 4};
@@ -91,21 +102,31 @@ int main(int argc, char **argv)
         case 'p': po.conn.port = optarg; break;
         case 'U': po.conn.user = optarg; break;
         case 'd': po.conn.dbname = optarg; break;
-        case 'n': co.namespace_ = optarg; break;
+        case 'n': co.namespace_ = bo.namespace_ = optarg; break;
+        case 'o': bo.output = optarg; break;
+        case BC_OPT_LOG_LINES:
+            bo.log_lines = strtol(optarg, &end, 10);
+            if (*end || bo.log_lines < 1 || bo.log_lines > 100000)
+                return bc_cli_usage_error(c.program, "invalid --log-lines '%s': use 1 to "
+                                          "100000", optarg);
+            break;
         }
     }
     if (opt == BC_CLI_STOP)
         return p.code;
     if (!subject)
-        return bc_cli_usage_error(c.program, "expected a subject: store, postgres or cluster");
+        return bc_cli_usage_error(c.program, "expected a subject: store, postgres, cluster or "
+                                  "bundle");
     int store = strcmp(subject, "store") == 0, postgres = strcmp(subject, "postgres") == 0;
-    int cluster = strcmp(subject, "cluster") == 0;
-    if (!store && !postgres && !cluster)
-        return bc_cli_usage_error(c.program, "unknown subject '%s': use store, postgres or "
-                                  "cluster", subject);
+    int cluster = strcmp(subject, "cluster") == 0, bundle = strcmp(subject, "bundle") == 0;
+    if (!store && !postgres && !cluster && !bundle)
+        return bc_cli_usage_error(c.program, "unknown subject '%s': use store, postgres, "
+                                  "cluster or bundle", subject);
     int npos = argc - optind;
-    if (cluster && npos != 1)
+    if ((cluster || bundle) && npos != 1)
         return bc_cli_usage_error(c.program, "expected the Cluster's NAME");
+    if (bundle && !bo.output)
+        return bc_cli_usage_error(c.program, "bundle needs -o FILE.tar.gz");
     if (store && npos != 2)
         return bc_cli_usage_error(c.program, "expected DESTINATION_URL SERVER_NAME");
     if (postgres && npos != (archive_test ? 2 : 0))
@@ -113,7 +134,7 @@ int main(int argc, char **argv)
                                   ? "--archive-test needs DESTINATION_URL SERVER_NAME"
                                   : "postgres takes no operands without --archive-test");
     bc_cli_start_logging(&c);
-    if (npos == 2 && !cluster)
+    if (npos == 2)
         c.store.url = argv[optind];
 
     bc_doctor_report r = {0};
@@ -124,6 +145,9 @@ int main(int argc, char **argv)
     } else if (cluster) {
         co.name = argv[optind];
         st = bc_doctor_cluster(&co, &r);
+    } else if (bundle) {
+        bo.name = argv[optind];
+        st = bc_doctor_bundle(&bo, &r);
     } else {
         if (archive_test) {
             po.archive_store = &c.store;

@@ -159,6 +159,8 @@ const bc_cli_option bc_cli_options[] = {
     {BC_OPT_WRITE_TEST, "--write-test", NULL, no_argument, ONE_OF(BC_CLI_DOCTOR)},
     {BC_OPT_ARCHIVE_TEST, "--archive-test", NULL, no_argument, ONE_OF(BC_CLI_DOCTOR)},
     {'n', "--namespace", "-n", required_argument, ONE_OF(BC_CLI_DOCTOR)},
+    {'o', "--output", "-o", required_argument, ONE_OF(BC_CLI_DOCTOR)},
+    {BC_OPT_LOG_LINES, "--log-lines", NULL, required_argument, ONE_OF(BC_CLI_DOCTOR)},
     {BC_OPT_WAL_SEGMENT_SIZE, "--wal-segment-size", NULL, required_argument, ONE_OF(BC_CLI_LS)},
     {BC_OPT_TIMELINE, "--timeline", NULL, required_argument, NUMBER(1, 0xFFFFFFFFL),
      .range = "a positive number", ONE_OF(BC_CLI_LS)},

@@ -58,4 +58,20 @@ typedef struct bc_doctor_cluster_opts {
  * prefixed "store "). */
 bc_status bc_doctor_cluster(const bc_doctor_cluster_opts *o, bc_doctor_report *r);
 
+typedef struct bc_doctor_bundle_opts {
+    const char *name;           /* the Cluster */
+    const char *namespace_;     /* NULL: as for bc_doctor_cluster */
+    const char *output;         /* FILE.tar.gz */
+    long log_lines;             /* the tail of each log; 0: 500 */
+} bc_doctor_bundle_opts;
+
+/* A diagnostic bundle of the Cluster into o->output (a tar.gz renamed into
+ * place once complete): the Cluster, the ObjectStores it names, its
+ * Backups, ScheduledBackups, Pods and their events, the plugin's Service
+ * and Deployment, the sidecar and plugin log tails, the cluster report as
+ * JSON and the versions. Secrets are never fetched; every object, log and
+ * report is redacted (doctor/redact.h) and REDACTIONS.txt lists what was.
+ * What could not be read is a warning in r. */
+bc_status bc_doctor_bundle(const bc_doctor_bundle_opts *o, bc_doctor_report *r);
+
 #endif

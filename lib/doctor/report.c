@@ -77,7 +77,7 @@ size_t bc_doctor_count(const bc_doctor_report *r, bc_check_status status)
     return n;
 }
 
-static bc_status print_json(const bc_doctor_report *r, FILE *out)
+json_t *bc_doctor_json(const bc_doctor_report *r)
 {
     json_t *doc = json_object(), *checks = json_array();
     int bad = !doc || !checks;
@@ -94,8 +94,18 @@ static bc_status print_json(const bc_doctor_report *r, FILE *out)
                                   json_integer((json_int_t)bc_doctor_count(r, BC_CHECK_FAIL))) ||
               json_object_set_new(doc, "warnings",
                                   json_integer((json_int_t)bc_doctor_count(r, BC_CHECK_WARN)));
-    char *text = bad ? NULL : json_dumps(doc, JSON_INDENT(2));
     json_decref(checks);
+    if (bad) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+static bc_status print_json(const bc_doctor_report *r, FILE *out)
+{
+    json_t *doc = bc_doctor_json(r);
+    char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
     json_decref(doc);
     if (!text)
         return bc_oom();

@@ -48,6 +48,11 @@ bc_check_status bc_doctor_status(const bc_doctor_report *r, const char *name);
 
 size_t bc_doctor_count(const bc_doctor_report *r, bc_check_status status);
 
+/* The report as the JSON document --format json prints; NULL when out of
+ * memory. */
+struct json_t;
+struct json_t *bc_doctor_json(const bc_doctor_report *r);
+
 /* Writes the report; BC_ERR_IO when out cannot be written. */
 bc_status bc_doctor_print(const bc_doctor_report *r, int json, FILE *out);
 

@@ -175,9 +175,10 @@ static void uncache_written(bc_kube *k, const char *path)
     (void)entry;
 }
 
-/* One request; body (sent as content_type) and out may be NULL. */
+/* One request; body (sent as content_type) and out may be NULL. With
+ * raw, the reply's body is handed over as it came (not parsed). */
 static bc_status request(bc_kube *k, const char *method, const char *path, const json_t *body,
-                         const char *content_type, json_t **out)
+                         const char *content_type, json_t **out, bc_kube_text *raw)
 {
     bc_kube_reply reply = { 0 };
     char *token = NULL, *auth = NULL, *text = NULL;
@@ -211,6 +212,10 @@ static bc_status request(bc_kube *k, const char *method, const char *path, const
         st = bc_error_context(st, "kube-apiserver: %s %s", method, path);
     } else if (reply.status < 200 || reply.status > 299) {
         st = api_error(k, method, path, &reply);
+    } else if (raw) {
+        raw->data = reply.body;
+        raw->len = reply.len;
+        reply.body = NULL;
     } else if (out) {
         json_error_t err;
         *out = json_loadb(reply.body, reply.len, 0, &err);
@@ -228,7 +233,14 @@ done:
 
 bc_status bc_kube_get(bc_kube *k, const char *path, json_t **out)
 {
-    return request(k, "GET", path, NULL, NULL, out);
+    return request(k, "GET", path, NULL, NULL, out, NULL);
+}
+
+bc_status bc_kube_get_text(bc_kube *k, const char *path, bc_kube_text *out)
+{
+    out->data = NULL;
+    out->len = 0;
+    return request(k, "GET", path, NULL, NULL, NULL, out);
 }
 
 void bc_kube_set_cache(bc_kube *k, int seconds)
@@ -275,7 +287,7 @@ bc_status bc_kube_create(bc_kube *k, const char *collection_path, const json_t *
         uncache_written(k, at);
         free(at);
     }
-    bc_status st = request(k, "POST", collection_path, obj, "application/json", out);
+    bc_status st = request(k, "POST", collection_path, obj, "application/json", out, NULL);
     /* A POST carries no resourceVersion, so the one 409 that says
      * something a caller can act on is AlreadyExists; keeping the others
      * apart keeps BC_ERR_CONFLICT meaning "it exists". */
@@ -286,7 +298,7 @@ bc_status bc_kube_create(bc_kube *k, const char *collection_path, const json_t *
 
 bc_status bc_kube_replace(bc_kube *k, const char *path, const json_t *obj, json_t **out)
 {
-    return request(k, "PUT", path, obj, "application/json", out);
+    return request(k, "PUT", path, obj, "application/json", out, NULL);
 }
 
 /* Sleeps about d nanoseconds, up to 10% more: two writers that conflicted
@@ -353,12 +365,12 @@ bc_status bc_kube_update(bc_kube *k, const char *path, bc_kube_mutate_fn fn, voi
 
 bc_status bc_kube_merge_patch(bc_kube *k, const char *path, const json_t *patch, json_t **out)
 {
-    return request(k, "PATCH", path, patch, "application/merge-patch+json", out);
+    return request(k, "PATCH", path, patch, "application/merge-patch+json", out, NULL);
 }
 
 bc_status bc_kube_delete(bc_kube *k, const char *path)
 {
-    return request(k, "DELETE", path, NULL, NULL, NULL);
+    return request(k, "DELETE", path, NULL, NULL, NULL, NULL);
 }
 
 /* A Kubernetes object name (DNS subdomain): safe to put in a path as is. */

@@ -63,6 +63,13 @@ const char *bc_kube_namespace(const bc_kube *k);
  * narrowed by a query such as "?labelSelector=barmancloud.cnpg.io%2Fcluster"
  * (the apiserver pages only when asked to with "limit"). */
 bc_status bc_kube_get(bc_kube *k, const char *path, json_t **out);
+/* A GET whose reply is not JSON (a Pod's log): out->data is malloc'd,
+ * NUL-terminated, out->len bytes before the NUL; NULL on failure. */
+typedef struct bc_kube_text {
+    char *data;
+    size_t len;
+} bc_kube_text;
+bc_status bc_kube_get_text(bc_kube *k, const char *path, bc_kube_text *out);
 
 /* Answers from memory a GET made less than `seconds` ago (0, the default:
  * never). CloudNativePG's plugin reuses ObjectStores and Secrets 10 s. */

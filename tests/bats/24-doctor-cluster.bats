@@ -255,3 +255,104 @@ fails() {
     [ "$status" -eq 3 ]
     [[ "$output" == *"expected the Cluster's NAME"* ]]
 }
+
+@test "bundle: the Cluster's objects, logs and report, with no secret value plain or base64" {
+    local sak=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY akid=AKIAIOSFODNN7EXAMPLE
+    local sig=deadbeef0123456789abcdef0123456789abcdef0123456789abcdef01234567
+    local azkey='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+    local jwt=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJlLXZhbHVl
+    local pw=superSecretPassw0rd token=hunter2-Session-T0ken-value
+    # credentials where a careless bundle would pick them up: a Pod's env,
+    # an applied-configuration annotation, an event, the logs
+    python3 - "$K/objects/pod-pg.json" "$K/objects/cluster-pg.json" "$sak" "$akid" "$pw" <<'PY'
+import json, sys
+pod = json.load(open(sys.argv[1]))
+pod["spec"]["containers"][0]["env"] = [
+    {"name": "AWS_SECRET_ACCESS_KEY", "value": sys.argv[3]},
+    {"name": "AWS_ACCESS_KEY_ID", "value": sys.argv[4]},
+    {"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"}]
+json.dump(pod, open(sys.argv[1], "w"))
+c = json.load(open(sys.argv[2]))
+c["metadata"]["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration":
+    json.dumps({"spec": {"superuserPassword": sys.argv[5]}})}
+json.dump(c, open(sys.argv[2], "w"))
+PY
+    cat >"$K/objects/bundle-extra.json" <<JSON
+[{"apiVersion": "v1", "kind": "Event",
+  "metadata": {"namespace": "default", "name": "pg.1"},
+  "involvedObject": {"kind": "Cluster", "name": "pg"}, "reason": "Failed",
+  "message": "cannot connect: DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=$azkey;"},
+ {"apiVersion": "v1", "kind": "Event",
+  "metadata": {"namespace": "default", "name": "other.1"},
+  "involvedObject": {"kind": "Cluster", "name": "other"}, "message": "not about pg"},
+ {"apiVersion": "apps/v1", "kind": "Deployment",
+  "metadata": {"namespace": "cnpg-system", "name": "barman-cloud"},
+  "spec": {"selector": {"matchLabels": {"app": "barman-cloud"}},
+           "template": {"metadata": {"labels": {"app": "barman-cloud"}},
+                        "spec": {"containers": [{"name": "barman-cloud", "image": "bc-plugin:test"}]}}}},
+ {"apiVersion": "v1", "kind": "Pod",
+  "metadata": {"namespace": "cnpg-system", "name": "barman-cloud-7d9", "labels": {"app": "barman-cloud"}},
+  "spec": {"containers": [{"name": "barman-cloud", "image": "bc-plugin:test"}]}}]
+JSON
+    mkdir -p "$K/logs/default/pg-1" "$K/logs/cnpg-system/barman-cloud-7d9"
+    {
+        for i in $(seq 1 700); do echo "{\"level\":\"info\",\"msg\":\"archived WAL line $i\"}"; done
+        echo "GET https://s3.example/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=$sig&X-Amz-Expires=60"
+        echo "token: $(printf %s "$token" | base64)"
+        echo "the last line: archived WAL 000000010000000000000003"
+    } >"$K/logs/default/pg-1/plugin-barman-cloud.log"
+    echo "request with Authorization: Bearer $jwt" >"$K/logs/cnpg-system/barman-cloud-7d9/barman-cloud.log"
+
+    run bc-doctor bundle -n default -o "$K/b.tar.gz" --log-lines 100 pg
+    echo "$output"
+    [ "$status" -eq 0 ]
+    check_line bundle ok
+    [ ! -e "$K/b.tar.gz".bc-tmp.* ]
+    mkdir "$K/x"
+    tar -xzf "$K/b.tar.gz" -C "$K/x"
+    local d=$K/x/bc-doctor-pg
+    for f in objects/cluster.json objects/objectstores.json objects/backups.json \
+        objects/scheduledbackups.json objects/pods.json objects/events.json \
+        objects/plugin-services.json objects/plugin-deployments.json \
+        logs/pg-1.plugin-barman-cloud.log logs/barman-cloud-7d9.barman-cloud.log \
+        cluster-report.json versions.txt REDACTIONS.txt; do
+        [ -s "$d/$f" ] || { echo "missing $f"; false; }
+    done
+    # what is there is useful: the report, the versions, a bounded log tail
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["subject"] == "cluster"' "$d/cluster-report.json"
+    grep -q "kubernetes: v1.32.0-kube-standin" "$d/versions.txt"
+    grep -q "deployment cnpg-system/barman-cloud: bc-plugin:test" "$d/versions.txt"
+    grep -q "archived WAL 000000010000000000000003" "$d/logs/pg-1.plugin-barman-cloud.log"
+    [ "$(wc -l <"$d/logs/pg-1.plugin-barman-cloud.log")" -le 100 ]
+    [ "$(grep -c "archived WAL line 1\"" "$d/logs/pg-1.plugin-barman-cloud.log")" = 0 ]
+    grep -q '"store"' "$d/objects/objectstores.json"
+    [ "$(grep -c "not about pg" "$d/objects/events.json")" = 0 ]
+    grep -q PGDATA "$d/objects/pods.json"
+    # no Secret was fetched into it
+    [ -z "$(grep -rl '"kind": "Secret"' "$d")" ]
+    # and no secret value, plain or base64, anywhere
+    local v
+    for v in "$sak" "$akid" "$sig" "$azkey" "$jwt" "$pw" "$token" S3RVER not-the-key \
+        "not a real certificate"; do
+        for form in "$v" "$(printf %s "$v" | base64 -w0)"; do
+            if grep -rqF -- "$form" "$d"; then echo "found: $form"; false; fi
+        done
+    done
+    # each redaction is listed, with its place and never its value
+    grep -q "objects/pods.json: " "$d/REDACTIONS.txt"
+    grep -q "objects/events.json: " "$d/REDACTIONS.txt"
+    grep -q "objects/cluster.json: " "$d/REDACTIONS.txt"
+    grep -q "logs/pg-1.plugin-barman-cloud.log: line" "$d/REDACTIONS.txt"
+    grep -q "logs/barman-cloud-7d9.barman-cloud.log: line" "$d/REDACTIONS.txt"
+}
+
+@test "bundle: no -o is a usage error; an unwritable FILE fails and leaves nothing" {
+    run bc-doctor bundle pg
+    [ "$status" -eq 3 ]
+    [[ "$output" == *"bundle needs -o FILE.tar.gz"* ]]
+    run bc-doctor bundle -o /nonexistent/dir/b.tar.gz pg
+    echo "$output"
+    [ "$status" -eq 1 ]
+    check_line bundle fail
+    [ ! -e /nonexistent/dir ]
+}

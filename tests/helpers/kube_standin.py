@@ -8,6 +8,9 @@ Kubernetes client uses, over HTTPS with a CA it makes at start:
   GET    /version
   GET    /api/v1/namespaces/NS/PLURAL/NAME[/status]              (core kinds)
   GET    /apis/GROUP/VERSION/namespaces/NS/PLURAL/NAME[/status]
+  GET    /api/v1/namespaces/NS/pods/NAME/log?container=C[&tailLines=N][&limitBytes=N]
+         (text/plain: DIR/logs/NS/NAME/C.log, its last N lines, then its
+         first N bytes; a pod of one container needs no container=)
   GET    .../namespaces/NS/PLURAL                   (a KINDList of those in NS)
   GET    /api/v1/PLURAL, /apis/GROUP/VERSION/PLURAL  (... in every namespace)
   POST   .../namespaces/NS/PLURAL, application/json (creates an object)
@@ -284,7 +287,8 @@ def parse_path(path):
         return None
     if len(rest) == 1 and rest[0] and rest[0] != "namespaces":
         return (group, version, rest[0], None, None, "")
-    if len(rest) not in (3, 4, 5) or rest[0] != "namespaces" or (len(rest) == 5 and rest[4] != "status"):
+    if len(rest) not in (3, 4, 5) or rest[0] != "namespaces" or (
+            len(rest) == 5 and rest[4] != "status" and not (rest[2] == "pods" and rest[4] == "log")):
         return None
     return (group, version, rest[2], rest[1], rest[3] if len(rest) > 3 else None,
             rest[4] if len(rest) == 5 else "")
@@ -389,6 +393,8 @@ class Handler(BaseHTTPRequestHandler):
         if obj is None and self.command != "POST":
             return self.fail(404, "NotFound", f'{resource} "{name}" not found',
                              {"name": name, "group": group, "kind": plural})
+        if sub == "log":
+            return self.pod_log(obj, ns, name)
         if self.command == "GET":
             return self.reply(200, obj)
         if self.command == "DELETE" and not sub:
@@ -463,6 +469,36 @@ class Handler(BaseHTTPRequestHandler):
         store.bump(new)
         store.objects[key] = new
         return self.reply(200, new)
+
+    def pod_log(self, pod, ns, name):
+        if self.command != "GET":
+            return self.fail(405, "MethodNotAllowed", "logs are read with GET")
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        spec = pod.get("spec", {})
+        names = [c.get("name") for c in spec.get("containers", []) + spec.get("initContainers", [])]
+        container = (query.get("container") or [None])[0]
+        if container is None and len(names) == 1:
+            container = names[0]
+        if container is None or container not in names:
+            return self.fail(400, "BadRequest", f"container {container} is not valid for pod {name}"
+                             if container else f"a container name must be specified for pod "
+                             f"{name}, choose one of: {names}")
+        path = os.path.join(self.server.dir, "logs", ns, name, container + ".log")
+        try:
+            data = open(path, "rb").read()
+        except OSError:
+            data = b""
+        if "tailLines" in query:
+            n = int(query["tailLines"][0])
+            data = b"".join(data.splitlines(keepends=True)[-n:]) if n > 0 else b""
+        if "limitBytes" in query:
+            data = data[:int(query["limitBytes"][0])]
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        return 200
 
     def list(self, group, version, plural, ns):
         store = self.server.store
@@ -564,6 +600,7 @@ def main():
     httpd.daemon_threads = True
     httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
     httpd.store = store
+    httpd.dir = d
     httpd.token = secrets.token_urlsafe(32)
     httpd.journal = args.journal
     httpd.chunked = args.chunked
