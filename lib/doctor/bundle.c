@@ -5,6 +5,7 @@
  * never the value). The archive is written beside FILE and renamed into
  * place once complete. */
 #include "doctor/doctor.h"
+#include "doctor/doctor_internal.h"
 #include "doctor/redact.h"
 
 #include <jansson.h>
@@ -165,20 +166,6 @@ static void collect_log(bundle *b, const char *ns, const char *pod, const char *
     free(t.data);
 }
 
-static int has_container(const json_t *pod, const char *name)
-{
-    for (int l = 0; l < 2; l++) {
-        size_t i;
-        const json_t *c;
-        json_t *arr = json_object_get(json_object_get(pod, "spec"), l ? "initContainers"
-                                                                       : "containers");
-        json_array_foreach(arr, i, c)
-            if (bc_json_at(c, "name") && !strcmp(bc_json_at(c, "name"), name))
-                return 1;
-    }
-    return 0;
-}
-
 /* The plugin's Service, its Deployment and its Pods' log tails. */
 static void collect_plugin(bundle *b, bc_buffer *versions)
 {
@@ -265,7 +252,8 @@ static void collect_cluster(bundle *b, const char *cluster_name, bc_buffer *vers
         size_t i;
         const json_t *pod;
         json_array_foreach(json_object_get(pods, "items"), i, pod)
-            if (has_container(pod, SIDECAR_NAME))
+            if (bc_doctor_pod_has_container(pod, "initContainers", SIDECAR_NAME) ||
+                bc_doctor_pod_has_container(pod, "containers", SIDECAR_NAME))
                 collect_log(b, ns, bc_json_at(pod, "metadata.name"), SIDECAR_NAME);
         put_json(b, "objects/pods.json", pods);
     }

@@ -339,7 +339,7 @@ static int container_ready(const json_t *pod, const char *list, const char *name
     return 0;
 }
 
-static int has_container(const json_t *pod, const char *list, const char *name)
+int bc_doctor_pod_has_container(const json_t *pod, const char *list, const char *name)
 {
     size_t i;
     const json_t *c;
@@ -365,8 +365,8 @@ static void pod_checks(bc_doctor_report *r, bc_kube *k, const char *ns, const ch
     json_array_foreach(json_object_get(pods, "items"), i, pod) {
         n++;
         /* CloudNativePG 1.26 injects it as a restartable init container. */
-        int in_init = has_container(pod, "initContainers", SIDECAR_NAME);
-        int present = in_init || has_container(pod, "containers", SIDECAR_NAME);
+        int in_init = bc_doctor_pod_has_container(pod, "initContainers", SIDECAR_NAME);
+        int present = in_init || bc_doctor_pod_has_container(pod, "containers", SIDECAR_NAME);
         int ready = container_ready(pod, in_init ? "initContainerStatuses" : "containerStatuses",
                                     SIDECAR_NAME);
         if (!present || !ready) {
