@@ -15,6 +15,8 @@
 
 #include "codec/codec.h"
 #include "kube/kube.h"
+#include "plugin/plugin.h"
+#include "plugin/sidecar.h"
 #include "tar/tar.h"
 #include "util/buffer.h"
 #include "util/fileio.h"
@@ -24,8 +26,6 @@
 #define BC_VERSION "dev"
 #endif
 
-#define PLUGIN_NAME "barman-cloud.cloudnative-pg.io"
-#define SIDECAR_NAME "plugin-barman-cloud"
 #define LOG_BYTES (1024 * 1024)
 
 typedef struct bundle {
@@ -170,7 +170,7 @@ static void collect_log(bundle *b, const char *ns, const char *pod, const char *
 static void collect_plugin(bundle *b, bc_buffer *versions)
 {
     json_t *svcs = collect(b, "objects/plugin-services.json",
-                           "/api/v1/services?labelSelector=cnpg.io%2FpluginName%3D" PLUGIN_NAME);
+                           "/api/v1/services?labelSelector=cnpg.io%2FpluginName%3D" BC_PLUGIN_NAME);
     const json_t *svc = json_array_get(json_object_get(svcs, "items"), 0);
     const char *ns = bc_json_at(svc, "metadata.namespace");
     const char *app = bc_json_at(svc, "spec.selector.app");
@@ -252,9 +252,9 @@ static void collect_cluster(bundle *b, const char *cluster_name, bc_buffer *vers
         size_t i;
         const json_t *pod;
         json_array_foreach(json_object_get(pods, "items"), i, pod)
-            if (bc_doctor_pod_has_container(pod, "initContainers", SIDECAR_NAME) ||
-                bc_doctor_pod_has_container(pod, "containers", SIDECAR_NAME))
-                collect_log(b, ns, bc_json_at(pod, "metadata.name"), SIDECAR_NAME);
+            if (bc_doctor_pod_has_container(pod, "initContainers", BC_SIDECAR_NAME) ||
+                bc_doctor_pod_has_container(pod, "containers", BC_SIDECAR_NAME))
+                collect_log(b, ns, bc_json_at(pod, "metadata.name"), BC_SIDECAR_NAME);
         put_json(b, "objects/pods.json", pods);
     }
     json_decref(pods);

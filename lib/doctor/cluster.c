@@ -11,11 +11,11 @@
 #include <strings.h>
 
 #include "kube/kube.h"
+#include "plugin/plugin.h"
+#include "plugin/sidecar.h"
 #include "plugin/rbac.h"
 #include "util/json.h"
 
-#define PLUGIN_NAME "barman-cloud.cloudnative-pg.io"
-#define SIDECAR_NAME "plugin-barman-cloud"
 
 
 /* Whether the string at path is value. */
@@ -60,28 +60,28 @@ static const json_t *plugin_entry(bc_doctor_report *r, const json_t *cluster)
         const char *name = bc_json_at(p, "name");
         if (!name)
             continue;
-        if (strcmp(name, PLUGIN_NAME) == 0) {
+        if (strcmp(name, BC_PLUGIN_NAME) == 0) {
             if (json_is_false(json_object_get(p, "enabled"))) {
                 bc_doctor_add(r, "plugin entry", BC_CHECK_FAIL, "set enabled: true, or remove "
-                              "the field", "spec.plugins names " PLUGIN_NAME " but disables it");
+                              "the field", "spec.plugins names " BC_PLUGIN_NAME " but disables it");
                 return NULL;
             }
-            bc_doctor_add(r, "plugin entry", BC_CHECK_OK, NULL, "spec.plugins has " PLUGIN_NAME);
+            bc_doctor_add(r, "plugin entry", BC_CHECK_OK, NULL, "spec.plugins has " BC_PLUGIN_NAME);
             return p;
         }
-        if (distance(name, PLUGIN_NAME) <= 6 || strstr(name, "barman"))
+        if (distance(name, BC_PLUGIN_NAME) <= 6 || strstr(name, "barman"))
             near = p;
     }
     if (near)
-        bc_doctor_add(r, "plugin entry", BC_CHECK_FAIL, "set name: " PLUGIN_NAME " in the "
+        bc_doctor_add(r, "plugin entry", BC_CHECK_FAIL, "set name: " BC_PLUGIN_NAME " in the "
                       "Cluster's spec.plugins (\"requested plugin is not available\" in the "
                       "Cluster's status means this)", "spec.plugins names '%s': did you mean "
-                      "'" PLUGIN_NAME "'?", bc_json_at(near, "name"));
+                      "'" BC_PLUGIN_NAME "'?", bc_json_at(near, "name"));
     else
         bc_doctor_add(r, "plugin entry", BC_CHECK_FAIL, "add to spec.plugins: {name: "
-                      PLUGIN_NAME ", isWALArchiver: true, parameters: {barmanObjectName: "
+                      BC_PLUGIN_NAME ", isWALArchiver: true, parameters: {barmanObjectName: "
                       "STORE}}", "the Cluster does not use the plugin (no spec.plugins entry "
-                      "for " PLUGIN_NAME ")");
+                      "for " BC_PLUGIN_NAME ")");
     return NULL;
 }
 
@@ -282,7 +282,7 @@ static void service_checks(bc_doctor_report *r, bc_kube *k)
                               "operator's namespace";
     json_t *list = NULL;
     bc_status st = bc_kube_get(k, "/api/v1/services?labelSelector=cnpg.io%2FpluginName%3D"
-                               PLUGIN_NAME, &list);
+                               BC_PLUGIN_NAME, &list);
     if (st != BC_OK) {
         bc_doctor_add(r, "plugin service", BC_CHECK_WARN, "allow listing Services in all "
                       "namespaces to check the plugin's Service", "%s", bc_error_msg());
@@ -292,7 +292,7 @@ static void service_checks(bc_doctor_report *r, bc_kube *k)
     const json_t *items = json_object_get(list, "items"), *svc = json_array_get(items, 0);
     if (!svc) {
         bc_doctor_add(r, "plugin service", BC_CHECK_FAIL, fix, "no Service in any namespace "
-                      "has the label cnpg.io/pluginName=" PLUGIN_NAME ": CloudNativePG cannot "
+                      "has the label cnpg.io/pluginName=" BC_PLUGIN_NAME ": CloudNativePG cannot "
                       "find the plugin (\"requested plugin is not available\")");
         bc_doctor_needs(r, "plugin tls", "plugin service");
         json_decref(list);
@@ -365,10 +365,10 @@ static void pod_checks(bc_doctor_report *r, bc_kube *k, const char *ns, const ch
     json_array_foreach(json_object_get(pods, "items"), i, pod) {
         n++;
         /* CloudNativePG 1.26 injects it as a restartable init container. */
-        int in_init = bc_doctor_pod_has_container(pod, "initContainers", SIDECAR_NAME);
-        int present = in_init || bc_doctor_pod_has_container(pod, "containers", SIDECAR_NAME);
+        int in_init = bc_doctor_pod_has_container(pod, "initContainers", BC_SIDECAR_NAME);
+        int present = in_init || bc_doctor_pod_has_container(pod, "containers", BC_SIDECAR_NAME);
         int ready = container_ready(pod, in_init ? "initContainerStatuses" : "containerStatuses",
-                                    SIDECAR_NAME);
+                                    BC_SIDECAR_NAME);
         if (!present || !ready) {
             bad++;
             snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s (%s)",
@@ -383,10 +383,10 @@ static void pod_checks(bc_doctor_report *r, bc_kube *k, const char *ns, const ch
         bc_doctor_add(r, "sidecars", BC_CHECK_FAIL, "the sidecar is injected when a Pod is "
                       "created: check the plugin's operator Deployment and Service and its log, "
                       "then delete the Pod so that it is made again", "%zu of %zu Pods lack a "
-                      "ready " SIDECAR_NAME " container: %s", bad, n, missing);
+                      "ready " BC_SIDECAR_NAME " container: %s", bad, n, missing);
     else
         bc_doctor_add(r, "sidecars", BC_CHECK_OK, NULL, "%zu Pod%s, each with a ready "
-                      SIDECAR_NAME " container", n, n > 1 ? "s" : "");
+                      BC_SIDECAR_NAME " container", n, n > 1 ? "s" : "");
     json_decref(pods);
 }
 
